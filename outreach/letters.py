@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from outreach.errors import TemplateError
 
 
 @dataclass(frozen=True)
@@ -55,3 +63,199 @@ class Letter:
     sender: Sender
     markdown: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+# Every value a template prints is wrapped in these two private-use characters, so a preview can show exactly
+# which words were personalised; they are stripped from everything written to disk.
+MARK_OPEN = "\ue000"
+MARK_CLOSE = "\ue001"
+_INLINE = re.compile(r"(\*\*(?P<bold>.+?)\*\*|\*(?P<italic>[^*\s](?:.*?[^*\s])?)\*)")
+
+
+def strip_marks(text: str) -> str:
+    """Return `text` without the personalisation marks."""
+    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+
+def _finalize(value: object) -> object:
+    """Mark a printed template value as personalised (Jinja's finalize hook)."""
+    if value is None or value == "":
+        return value
+    return f"{MARK_OPEN}{value}{MARK_CLOSE}"
+
+
+def _number(value: float, places: int = 0) -> str:
+    """Return a number with thousands separators, rounded: `12,345` or `12.3`."""
+    return f"{value:,.{places}f}"
+
+
+def _join(items: Iterable[object], last: str = "and") -> str:
+    """Return 'a', 'a and b', or 'a, b and c'."""
+    words = [str(item) for item in items]
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _words(value: int) -> str:
+    """Return a small count in words, as letters write them: 3 → three."""
+    return _WORDS[value] if 0 <= value < len(_WORDS) else str(value)
+
+
+def _long_date(value: date) -> str:
+    """Return a date as British letters print it: 4 July 2024."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def environment(template_folder: Path) -> jinja2.Environment:
+    """Return the strict Jinja environment for a campaign's templates."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_folder),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # the output is Markdown, and reaches Typst and DOCX as data, never as markup
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,  # a partial ends where its text ends; '+%}' keeps breaks
+        finalize=_finalize,
+    )
+    env.filters["number"] = _number
+    env.filters["join_and"] = _join
+    env.filters["long_date"] = _long_date
+    env.filters["words"] = _words
+    return env
+
+
+def template_error(exc: Exception, folder: Path) -> TemplateError:
+    """Return a one-line error naming the template file and line where rendering failed."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = f"{folder / exc.name}:{exc.lineno}" if exc.name else str(folder)
+        return TemplateError(f"{where}: {exc.message}")
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return TemplateError(f"{frame.filename}:{frame.lineno}: {exc}")
+    return TemplateError(f"{folder}: {exc}")
+
+
+def parse_body(markdown: str) -> tuple[Block, ...]:
+    """Return the blocks of a Markdown body: paragraphs split on blank lines, `- ` bullets, **bold** and *italic*."""
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Block("paragraph", _runs(" ".join(paragraph))))
+            paragraph.clear()
+
+    for raw in markdown.splitlines():
+        line = raw.strip()
+        if not line:
+            flush()
+        elif line.startswith(("- ", "* ")):
+            flush()
+            blocks.append(Block("bullet", _runs(line[2:].strip())))
+        elif blocks and blocks[-1].kind == "bullet" and not paragraph and raw.startswith("  "):
+            last = blocks.pop()
+            joined = "".join(run.text for run in last.runs)
+            blocks.append(Block("bullet", _runs(f"{joined} {line}")))
+        else:
+            paragraph.append(line)
+    flush()
+    return tuple(blocks)
+
+
+def _runs(text: str) -> tuple[Run, ...]:
+    """Return the styled runs of one line of Markdown."""
+    runs: list[Run] = []
+    position = 0
+    for match in _INLINE.finditer(text):
+        if match.start() > position:
+            runs.append(Run(text[position : match.start()]))
+        if match.group("bold") is not None:
+            runs.append(Run(match.group("bold"), bold=True))
+        else:
+            runs.append(Run(match.group("italic"), italic=True))
+        position = match.end()
+    if position < len(text):
+        runs.append(Run(text[position:]))
+    return tuple(runs)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A template's output: the subject line and the body, both still carrying personalisation marks."""
+
+    subject: str
+    body: str
+
+
+def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> Rendered:
+    """Return a template's subject (its first line, '# ' removed) and body; raises TemplateError."""
+    try:
+        text = env.get_template(f"{name}.md.j2").render(context)
+    except jinja2.TemplateError as exc:
+        raise template_error(exc, Path(str(env.loader.searchpath[0])) if isinstance(  # type: ignore[union-attr]
+            env.loader, jinja2.FileSystemLoader) else Path(".")) from None
+    text = text.lstrip("\n")
+    first, _, rest = text.partition("\n")
+    if not strip_marks(first).startswith("# "):
+        raise TemplateError(f"{name}.md.j2:1: a letter template starts with its subject line ('# ...')")
+    subject = first.replace("# ", "", 1).strip()
+    body = re.sub(r"\n{3,}", "\n\n", rest.strip("\n"))
+    return Rendered(subject=subject, body=body)
+
+
+def assemble(
+    *,
+    letter_id: str,
+    kind: str,
+    template: str,
+    letter_date: date,
+    recipient_lines: Sequence[str],
+    salutation: str,
+    rendered: Rendered,
+    closing: str,
+    sender: Sender,
+) -> tuple[Letter, str]:
+    """Return the finished letter and its marked Markdown (for a preview that highlights what was personalised)."""
+    date_text = _long_date(letter_date)
+    signature = [sender.signatory_name, sender.signatory_role, sender.organisation]
+    marked = "\n".join(
+        [
+            f"**{sender.organisation}**  ",
+            *[f"{line}  " for line in sender.address_lines],
+            "",
+            date_text,
+            "",
+            *[f"{line}  " for line in recipient_lines],
+            "",
+            f"**{rendered.subject}**",
+            "",
+            f"{salutation},",
+            "",
+            rendered.body,
+            "",
+            f"{closing},",
+            "",
+            *[f"{line}  " for line in signature if line],
+            "",
+        ]
+    )
+    markdown = strip_marks(marked)
+    letter = Letter(
+        letter_id=letter_id,
+        kind=kind,
+        template=template,
+        date=letter_date,
+        date_text=date_text,
+        recipient_lines=tuple(strip_marks(line) for line in recipient_lines),
+        salutation=strip_marks(salutation),
+        subject=strip_marks(rendered.subject),
+        blocks=parse_body(strip_marks(rendered.body)),
+        closing=closing,
+        sender=sender,
+        markdown=markdown,
+    )
+    return letter, marked

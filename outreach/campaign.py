@@ -1,0 +1,313 @@
+"""A campaign read from its folder: `campaign.toml` (sender, asks, audience, rules) and its templates.
+
+Everything that makes a campaign IPEM's lives in the folder, so a second campaign is a new folder, not new code.
+Errors name the file and, where it can be found, the line of the offending table.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from outreach.errors import DataError
+from outreach.letters import Sender
+
+KINDS = ("seat", "minister", "shadow_minister")
+
+# Conditions a rule or a template choice may test, with the type each takes (checked when the file is read).
+CONDITIONS: dict[str, type] = {
+    "kind": list,
+    "template": list,
+    "department": list,
+    "rank": list,
+    "nation": list,
+    "region": list,
+    "party": list,
+    "party_not": list,
+    "constituency_code": list,
+    "site_types": list,
+    "committee": list,
+    "arthur": list,
+    "is_new": bool,
+    "by_election": bool,
+    "local_site": bool,
+    "linacs": bool,
+    "replacement_2025": bool,
+    "cabinet": bool,
+    "house": list,
+}
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One of the campaign's asks: id, title, short text, and the partial that words it in a letter."""
+
+    id: str
+    title: str
+    summary: str
+    partial: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a recipient matches `when`, these asks gain `weight`; `exclude` removes asks outright."""
+
+    id: str
+    when: Mapping[str, Any]
+    asks: tuple[str, ...]
+    weight: float
+    because: str
+    exclude: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    """The first choice whose `when` matches names the template a letter uses."""
+
+    name: str
+    when: Mapping[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a bare `outreach draft` writes to."""
+
+    seats: tuple[str, ...]
+    posts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign folder, read and checked."""
+
+    folder: Path
+    id: str
+    name: str
+    letter_date: date | None
+    salutation_style: str
+    closing: str
+    sender: Sender
+    asks: dict[str, Ask]
+    rules: tuple[Rule, ...]
+    templates: tuple[TemplateChoice, ...]
+    audience: Audience
+    min_asks: int
+    max_asks: int
+    layout: Path
+    overrides: Path | None
+    subjects: Mapping[str, str]
+    facts: Mapping[str, Any]
+
+    @property
+    def file(self) -> Path:
+        """Return the path of campaign.toml."""
+        return self.folder / "campaign.toml"
+
+    def date_for(self, today: date) -> date:
+        """Return the date the letters carry: the campaign's fixed date, or today."""
+        return self.letter_date or today
+
+    def template_path(self, name: str) -> Path:
+        """Return the path of the Jinja template called `name`."""
+        return self.folder / "templates" / f"{name}.md.j2"
+
+
+def _table_lines(text: str, header: str) -> list[int]:
+    """Return the 1-based line numbers of each `[[header]]` in the file, in order."""
+    pattern = re.compile(rf"^\s*\[\[\s*{re.escape(header)}\s*\]\]", re.MULTILINE)
+    return [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
+
+
+class _Reader:
+    """Reads fields out of the parsed TOML, naming file and line in every error."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.path}:{line}" if line else str(self.path)
+
+    def line_of(self, key: str) -> int | None:
+        match = re.search(rf"^\s*{re.escape(key)}\s*=", self.text, re.MULTILINE)
+        return self.text.count("\n", 0, match.start()) + 1 if match else None
+
+    def need(self, table: Mapping[str, Any], key: str, kind: type, name: str, line: int | None = None) -> Any:
+        if key not in table:
+            raise DataError(f"{self.where(line)}: missing field '{name}'")
+        value = table[key]
+        if not isinstance(value, kind) or (kind is str and not value.strip()):
+            raise DataError(f"{self.where(line or self.line_of(key))}: field '{name}' must be a non-empty {kind.__name__}")
+        return value
+
+    def optional(self, table: Mapping[str, Any], key: str, kind: type, default: Any, name: str) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, kind):
+            raise DataError(f"{self.where(self.line_of(key))}: field '{name}' must be a {kind.__name__}")
+        return value
+
+    def conditions(self, when: Any, owner: str, line: int) -> Mapping[str, Any]:
+        if not isinstance(when, dict):
+            raise DataError(f"{self.where(line)}: {owner}: 'when' must be a table")
+        for key, value in when.items():
+            expected = CONDITIONS.get(key)
+            if expected is None:
+                known = ", ".join(sorted(CONDITIONS))
+                raise DataError(f"{self.where(line)}: {owner}: unknown condition '{key}' (known: {known})")
+            if expected is list and isinstance(value, str):
+                when[key] = [value]
+            elif not isinstance(value, expected) or (expected is list and not all(isinstance(v, str) for v in value)):
+                raise DataError(f"{self.where(line)}: {owner}: condition '{key}' must be a {expected.__name__}")
+        if "kind" in when:
+            for kind in when["kind"]:
+                if kind not in KINDS:
+                    raise DataError(f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})")
+        return when
+
+
+def load(folder: Path) -> Campaign:
+    """Return the campaign in `folder`, checked: every field present, every rule's asks and conditions known."""
+    path = folder / "campaign.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no campaign file here (a campaign folder holds campaign.toml)") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    read = _Reader(path, text)
+
+    meta = read.need(data, "campaign", dict, "campaign")
+    sender_table = read.need(data, "sender", dict, "sender")
+    sender = Sender(
+        organisation=read.need(sender_table, "organisation", str, "sender.organisation"),
+        address_lines=tuple(read.need(sender_table, "address_lines", list, "sender.address_lines")),
+        email=read.optional(sender_table, "email", str, "", "sender.email"),
+        phone=read.optional(sender_table, "phone", str, "", "sender.phone"),
+        website=read.optional(sender_table, "website", str, "", "sender.website"),
+        signatory_name=read.need(sender_table, "signatory_name", str, "sender.signatory_name"),
+        signatory_role=read.optional(sender_table, "signatory_role", str, "", "sender.signatory_role"),
+        footer=read.optional(sender_table, "footer", str, "", "sender.footer"),
+    )
+
+    letter_date_value = meta.get("letter_date", "today")
+    letter_date: date | None
+    if isinstance(letter_date_value, date):
+        letter_date = letter_date_value
+    elif letter_date_value == "today":
+        letter_date = None
+    else:
+        try:
+            letter_date = date.fromisoformat(str(letter_date_value))
+        except ValueError:
+            where = read.where(read.line_of("letter_date"))
+            raise DataError(f"{where}: campaign.letter_date must be YYYY-MM-DD or \"today\"") from None
+
+    ask_lines = _table_lines(text, "asks")
+    asks: dict[str, Ask] = {}
+    for index, table in enumerate(read.need(data, "asks", list, "asks")):
+        line = ask_lines[index] if index < len(ask_lines) else None
+        ask_id = read.need(table, "id", str, f"asks[{index}].id", line)
+        asks[ask_id] = Ask(
+            id=ask_id,
+            title=read.need(table, "title", str, f"asks[{index}].title", line),
+            summary=read.need(table, "summary", str, f"asks[{index}].summary", line),
+            partial=table.get("partial", f"asks/{ask_id}.md.j2"),
+        )
+        partial_path = folder / "templates" / asks[ask_id].partial
+        if not partial_path.is_file():
+            raise DataError(f"{read.where(line)}: ask '{ask_id}': no partial {partial_path}")
+
+    rule_lines = _table_lines(text, "rules")
+    rules: list[Rule] = []
+    for index, table in enumerate(read.need(data, "rules", list, "rules")):
+        line = rule_lines[index] if index < len(rule_lines) else 0
+        rule_id = read.need(table, "id", str, f"rules[{index}].id", line)
+        owner = f"rule '{rule_id}'"
+        rule_asks = tuple(table.get("asks", ()))
+        exclude = tuple(table.get("exclude", ()))
+        for ask_id in (*rule_asks, *exclude):
+            if ask_id not in asks:
+                raise DataError(f"{read.where(line)}: {owner} names unknown ask '{ask_id}' (known: {', '.join(asks)})")
+        rules.append(
+            Rule(
+                id=rule_id,
+                when=read.conditions(table.get("when", {}), owner, line),
+                asks=rule_asks,
+                weight=float(table.get("weight", 1.0)),
+                because=read.need(table, "because", str, f"rules[{index}].because", line),
+                exclude=exclude,
+                line=line,
+            )
+        )
+
+    template_lines = _table_lines(text, "templates")
+    templates: list[TemplateChoice] = []
+    for index, table in enumerate(read.need(data, "templates", list, "templates")):
+        line = template_lines[index] if index < len(template_lines) else 0
+        name = read.need(table, "name", str, f"templates[{index}].name", line)
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise DataError(f"{read.where(line)}: template name '{name}' must be lower-case letters, digits, _")
+        template_file = folder / "templates" / f"{name}.md.j2"
+        if not template_file.is_file():
+            raise DataError(f"{read.where(line)}: template '{name}': no file {template_file}")
+        templates.append(TemplateChoice(name, read.conditions(table.get("when", {}), f"template '{name}'", line), line))
+
+    audience_table = read.need(data, "audience", dict, "audience")
+    audience = Audience(
+        seats=tuple(read.optional(audience_table, "seats", list, [], "audience.seats")),
+        posts=tuple(read.optional(audience_table, "posts", list, [], "audience.posts")),
+    )
+    for seat_group in audience.seats:
+        if seat_group not in ("all", "new", "by_election"):
+            raise DataError(f"{read.where(read.line_of('seats'))}: audience.seats: unknown group '{seat_group}'")
+    for post_group in audience.posts:
+        if post_group not in ("government", "opposition"):
+            raise DataError(f"{read.where(read.line_of('posts'))}: audience.posts: unknown group '{post_group}'")
+
+    selection = read.optional(data, "selection", dict, {}, "selection")
+    min_asks = int(selection.get("min_asks", 2))
+    max_asks = int(selection.get("max_asks", 3))
+    if not 1 <= min_asks <= max_asks:
+        raise DataError(f"{read.where(read.line_of('min_asks'))}: selection: need 1 <= min_asks <= max_asks")
+
+    layout = folder / read.optional(meta, "layout", str, "letter.typ", "campaign.layout")
+    if not layout.is_file():
+        raise DataError(f"{read.where(read.line_of('layout'))}: campaign.layout: no file {layout}")
+    overrides_name = read.optional(meta, "address_overrides", str, "", "campaign.address_overrides")
+    overrides = folder / overrides_name if overrides_name else None
+    if overrides is not None and not overrides.is_file():
+        where = read.where(read.line_of("address_overrides"))
+        raise DataError(f"{where}: campaign.address_overrides: no file {overrides}")
+
+    return Campaign(
+        folder=folder,
+        id=read.need(meta, "id", str, "campaign.id"),
+        name=read.need(meta, "name", str, "campaign.name"),
+        letter_date=letter_date,
+        salutation_style=read.optional(meta, "salutation_style", str, "formal", "campaign.salutation_style"),
+        closing=read.optional(meta, "closing", str, "Yours sincerely", "campaign.closing"),
+        sender=sender,
+        asks=asks,
+        rules=tuple(rules),
+        templates=tuple(templates),
+        audience=audience,
+        min_asks=min_asks,
+        max_asks=max_asks,
+        layout=layout,
+        overrides=overrides,
+        subjects=read.optional(data, "subjects", dict, {}, "subjects"),
+        facts=read.optional(data, "facts", dict, {}, "facts"),
+    )

@@ -1,0 +1,128 @@
+"""Drafting: select the targets, merge every letter, then write the outbox (Markdown, PDF, DOCX, manifest) whole."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from outreach import address, outbox
+from outreach.campaign import Campaign
+from outreach.errors import OutreachError
+from outreach.merge import Merged, Merger
+from outreach.snapshot import Snapshot
+from outreach.targeting import Selection, Target, select
+
+FORMATS = ("md", "pdf", "docx")
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class DraftResult:
+    """What a draft wrote, with the figures its summary reports."""
+
+    out: Path
+    merged: list[Merged]
+    rows: list[dict[str, str]]
+    formats: tuple[str, ...]
+    seconds: dict[str, float] = field(default_factory=dict)
+    shrunk: list[str] = field(default_factory=list)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """Return the formats named in a comma-separated list such as 'md,pdf'."""
+    formats = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown or not formats:
+        raise OutreachError(f"--format: unknown format '{unknown[0] if unknown else text}' (use md, pdf, docx)")
+    return formats
+
+
+def targets_for(snapshot: Snapshot, campaign: Campaign, selection: Selection, today: date) -> list[Target]:
+    """Return the targets a selection names, with the campaign's address overrides applied."""
+    overrides = address.load_overrides(campaign.overrides) if campaign.overrides else None
+    return select(snapshot, campaign, selection, today, overrides)
+
+
+def merge_all(targets: Sequence[Target], campaign: Campaign, today: date,
+              progress: Progress | None = None) -> list[Merged]:
+    """Return every target's merged letter; a template error stops the run before anything is written."""
+    merger = Merger(campaign, campaign.date_for(today))
+    merged = []
+    for index, target in enumerate(targets, 1):
+        merged.append(merger.merge(target))
+        if progress:
+            progress("merge", index, len(targets))
+    return merged
+
+
+def manifest_row(item: Merged, stem: str, formats: Sequence[str]) -> dict[str, str]:
+    """Return the manifest row of one letter (columns: INTERFACE.md)."""
+    target, letter = item.target, item.letter
+    local = target.local
+    nearest = local.nearest_centre if local else None
+    return {
+        "letter_id": target.letter_id,
+        "member_id": str(target.member_id),
+        "kind": target.kind,
+        "template": target.template,
+        "name": target.name,
+        "constituency": target.constituency.name if target.constituency else "",
+        "constituency_code": target.constituency.code if target.constituency else "",
+        "posts": ";".join(post.post for post in target.posts) if target.kind != "seat" else "",
+        "salutation": letter.salutation,
+        "address": " | ".join(letter.recipient_lines),
+        "email": target.email or "",
+        "asks": ";".join(chosen.ask.id for chosen in target.asks),
+        "local_sites": ";".join(site.name for site in local.sites[:3]) if local else "",
+        "nearest_centre": nearest.site.name if nearest else "",
+        "nearest_centre_km": f"{nearest.km:.1f}" if nearest else "",
+        "flags": ";".join(target.flags),
+        "markdown": f"{outbox.LETTERS_DIR}/{stem}.md" if "md" in formats else "",
+        "pdf": f"{outbox.LETTERS_DIR}/{stem}.pdf" if "pdf" in formats else "",
+        "docx": f"{outbox.LETTERS_DIR}/{stem}.docx" if "docx" in formats else "",
+        "subject": letter.subject,
+        "letter_date": letter.date.isoformat(),
+        "nation": target.constituency.nation if target.constituency else "",
+        "party": target.member.party if target.member else "",
+    }
+
+
+def write(merged: Sequence[Merged], campaign: Campaign, out: Path, *, formats: Sequence[str], force: bool,
+          progress: Progress | None = None) -> DraftResult:
+    """Write the outbox for merged letters: one file per letter and format, the merged print PDF, the manifest."""
+    result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats))
+    stems = [outbox.letter_stem(item.target) for item in merged]
+    with outbox.staging(out, force=force) as stage:
+        started = time.perf_counter()
+        for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
+            if "md" in formats:
+                outbox.write_text(outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown)
+            result.rows.append(manifest_row(item, stem, formats))
+            if progress:
+                progress("write", index, len(merged))
+        result.seconds["markdown"] = time.perf_counter() - started
+        if "pdf" in formats:
+            from outreach.render.pdf import render_pdfs
+
+            started = time.perf_counter()
+            paths = [outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.pdf") for stem in stems]
+            paths[0].parent.mkdir(parents=True, exist_ok=True)
+            rendered = render_pdfs([item.letter for item in merged], campaign.layout, stage, paths,
+                                   outbox.inside(stage, outbox.MERGED_PDF))
+            result.shrunk = list(rendered.shrunk)
+            result.seconds["pdf"] = time.perf_counter() - started
+        if "docx" in formats:
+            from outreach.render.docx import write_docx
+
+            started = time.perf_counter()
+            for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
+                write_docx(item.letter, outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.docx"))
+                if progress:
+                    progress("docx", index, len(merged))
+            result.seconds["docx"] = time.perf_counter() - started
+        outbox.write_text(stage / outbox.MANIFEST, outbox.manifest_text(result.rows))
+    return result
+

@@ -1,0 +1,174 @@
+"""Merge: each target's facts into its campaign template, giving a finished `Letter` and a marked preview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import jinja2
+
+from outreach.campaign import Campaign
+from outreach.letters import Letter, assemble, environment, render_template
+from outreach.sites import Nearest, Site
+from outreach.targeting import Target
+
+SITE_LABELS = {
+    "radiotherapy_centre": "radiotherapy centre",
+    "acute_stroke_unit": "acute hospital with a 24-hour stroke service",
+    "acute_hospital": "acute hospital",
+    "community_diagnostic_centre": "community diagnostic centre",
+    "elective_surgical_hub": "elective surgical hub",
+    "nhs_hospital_site": "NHS hospital",
+    "proposed_isotope_reactor": "proposed isotope reactor",
+}
+RECENT_APPOINTMENT = timedelta(days=183)  # congratulate on a post only within about six months of taking it
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A target's finished letter, with its Markdown still marked where the words were personalised."""
+
+    target: Target
+    letter: Letter
+    marked: str
+
+
+def _with_article(name: str) -> str:
+    """Return an organisation's name as a sentence uses it: 'the Department of Health', but 'HM Treasury'."""
+    return name if name.startswith(("HM ", "The ", "the ")) else f"the {name}"
+
+
+def _area(nation: str, region: str) -> str:
+    """Return the part of the UK a seat is in, as a sentence names it: 'the North West', 'London', 'Wales'."""
+    if nation != "England" or not region:
+        return nation
+    return region if region == "London" else f"the {region}"
+
+
+def _site(site: Site, letter_date: date) -> dict[str, Any]:
+    """Return what a template may say about one site."""
+    return {
+        "name": site.name,
+        "organisation": site.organisation,
+        "type": site.site_type,
+        "type_label": SITE_LABELS.get(site.site_type, site.site_type.replace("_", " ")),
+        "role": site.role,
+        "postcode": site.postcode,
+        "linacs": site.linacs if site.linac_phrase(letter_date) else None,
+        "linac_phrase": site.linac_phrase(letter_date),
+        "replacement_2025": site.replacement_2025,
+        "has_imaging": site.has_imaging,
+        "neuroscience_centre": site.neuroscience_centre,
+        "low_confidence": site.low_confidence,
+        "where": "serving" if site.low_confidence else "in",
+    }
+
+
+def _nearest(found: Nearest | None, letter_date: date) -> dict[str, Any] | None:
+    """Return what a template may say about the nearest radiotherapy centre."""
+    if found is None:
+        return None
+    return {**_site(found.site, letter_date), "km": round(found.km), "miles": round(found.miles)}
+
+
+def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, Any]:
+    """Return everything a template can use for one letter."""
+    member = target.member
+    elected_on = None
+    if member is not None:
+        elected_on = member.by_election_date or (member.member_since if member.is_new else None)
+    recipient: dict[str, Any] = {
+        "name": target.name,
+        "full_title": target.address.name_line,
+        "party": member.party if member else "",
+        "constituency": member.constituency if member else "",
+        "nation": member.nation if member else "",
+        "region": member.region if member else "",
+        "is_new": member.is_new if member else False,
+        "by_election_date": member.by_election_date if member else None,
+        "member_since": member.member_since if member else None,
+        "since_year": member.member_since.year if member and member.member_since else None,
+        "elected_on": elected_on,
+        "elected_recently": bool(elected_on and 0 <= (letter_date - elected_on).days <= RECENT_APPOINTMENT.days),
+        "area": _area(member.nation, member.region) if member else "",
+        "committees": list(member.committees) if member else [],
+        "house": target.posts[0].house if target.posts and not member else "Commons",
+        "is_speaker": bool(member and member.party == "Speaker"),
+    }
+    posts = [
+        {
+            "title": post.post,
+            "department": post.department,
+            "department_name": post.department_name,
+            "rank": post.rank,
+            "cabinet": post.cabinet,
+            "start_date": post.start_date,
+            "recent": bool(post.start_date and letter_date - post.start_date <= RECENT_APPOINTMENT),
+        }
+        for post in target.posts
+    ]
+    local: dict[str, Any] | None = None
+    if target.local is not None:
+        sites = [_site(site, letter_date) for site in target.local.sites[:3]]
+        local = {
+            "sites": sites,
+            "top": sites[0] if sites else None,
+            "radiotherapy": [_site(site, letter_date) for site in target.local.radiotherapy],
+            "nearest_centre": _nearest(target.local.nearest_centre, letter_date),
+            "arthur": target.local.arthur,
+            "low_confidence": target.local.low_confidence,
+        }
+    department = (
+        {
+            "code": target.department.department,
+            "name": target.department.name,
+            "the_name": _with_article(target.department.name),
+        }
+        if target.department
+        else None
+    )
+    return {
+        "recipient": recipient,
+        "kind": target.kind,
+        "template": target.template,
+        "posts": posts if target.kind != "seat" else [],
+        "held_posts": posts,
+        "senior_post": posts[0] if posts and target.kind != "seat" else None,
+        "department": department,
+        "local": local,
+        "asks": [
+            {"id": c.ask.id, "title": c.ask.title, "summary": c.ask.summary, "partial": c.ask.partial}
+            for c in target.asks
+        ],
+        "ask_ids": [c.ask.id for c in target.asks],
+        "campaign": {"id": campaign.id, "name": campaign.name},
+        "facts": dict(campaign.facts),
+        "sender": campaign.sender,
+        "letter_date": letter_date,
+    }
+
+
+class Merger:
+    """Renders letters for one campaign, compiling its templates once."""
+
+    def __init__(self, campaign: Campaign, letter_date: date) -> None:
+        self.campaign = campaign
+        self.letter_date = letter_date
+        self.env: jinja2.Environment = environment(campaign.folder / "templates")
+
+    def merge(self, target: Target) -> Merged:
+        """Return the finished letter for one target; raises TemplateError naming the template line."""
+        rendered = render_template(self.env, target.template, context(target, self.campaign, self.letter_date))
+        letter, marked = assemble(
+            letter_id=target.letter_id,
+            kind=target.kind,
+            template=target.template,
+            letter_date=self.letter_date,
+            recipient_lines=target.address_lines,
+            salutation=target.address.salutation,
+            rendered=rendered,
+            closing=self.campaign.closing,
+            sender=self.campaign.sender,
+        )
+        return Merged(target=target, letter=letter, marked=marked)

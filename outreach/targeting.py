@@ -1,0 +1,473 @@
+"""Targeting: who gets a letter, which template, which asks and sites — each choice with the reason for it.
+
+A *target* is one letter to one person: a seat letter to an MP (`4366-seat`), or one letter to a post holder
+naming all their posts (`4366-minister`, `4366-shadow_minister`), addressed at the department of their senior post.
+The campaign's rules choose the asks; nothing here knows IPEM.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from outreach import address as forms
+from outreach.campaign import Ask, Campaign, Rule
+from outreach.errors import DataError, TargetError
+from outreach.members import Department, Member, Post
+from outreach.sites import Constituency, Nearest, Site, local_sites, nearest
+from outreach.snapshot import Snapshot
+
+COMMONS_ADDRESS = ("House of Commons", "London", "SW1A 0AA")
+LORDS_ADDRESS = ("House of Lords", "London", "SW1A 0PW")
+ARTHUR_SEAT = "W07000096"  # Dwyfor Meirionnydd: the Trawsfynydd site proposed for the ARTHUR reactor
+STALE_POSTS_DAYS = 60
+KIND_OF_POST = {"government": "minister", "opposition": "shadow_minister"}
+
+
+@dataclass(frozen=True)
+class ChosenAsk:
+    """An ask chosen for a letter, with the score and the rules that chose it."""
+
+    ask: Ask
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LocalPicture:
+    """The MPCE sites a seat letter can name: those in the seat, ranked, and the nearest radiotherapy centre."""
+
+    sites: tuple[Site, ...]
+    nearest_centre: Nearest | None
+    arthur: str  # "local" (the reactor site is in the seat), "national" (a Welsh seat) or ""
+
+    @property
+    def radiotherapy(self) -> tuple[Site, ...]:
+        """Return the radiotherapy centres in the seat."""
+        return tuple(site for site in self.sites if site.site_type == "radiotherapy_centre")
+
+    @property
+    def low_confidence(self) -> bool:
+        """Return whether a site the letter names was placed in the seat with less than high confidence."""
+        return any(site.low_confidence for site in self.sites[:2])
+
+
+@dataclass(frozen=True)
+class Target:
+    """One letter to be written: recipient, template, asks, local picture, address and flags."""
+
+    letter_id: str
+    kind: str
+    member_id: int
+    name: str
+    member: Member | None
+    posts: tuple[Post, ...]
+    department: Department | None
+    constituency: Constituency | None
+    local: LocalPicture | None
+    template: str
+    template_reason: str
+    asks: tuple[ChosenAsk, ...]
+    address: forms.Address
+    address_lines: tuple[str, ...]
+    email: str | None
+    flags: tuple[str, ...]
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple[int, str, str, int]:
+        """Return the manifest order: seat letters by constituency, then post letters by department, then name."""
+        if self.kind == "seat":
+            return (0, (self.constituency.name if self.constituency else "").casefold(), "", self.member_id)
+        department = self.department.name if self.department else (self.posts[0].department if self.posts else "")
+        return (1, department.casefold(), self.name.casefold(), self.member_id)
+
+
+def person_of_member(member: Member) -> forms.Person:
+    """Return the forms-of-address view of a sitting MP."""
+    return forms.Person(
+        member_id=member.member_id,
+        display_name=member.name,
+        full_title=member.full_title,
+        list_as=member.list_as,
+        address_as=member.address_as,
+        gender=member.gender,
+        house="Commons",
+        first_name=member.first_name,
+        surname=member.surname,
+        is_speaker=member.party == "Speaker",
+    )
+
+
+def person_of_post_holder(post: Post, member: Member | None) -> forms.Person:
+    """Return the forms-of-address view of a post holder, from the Commons record when they sit there."""
+    if member is not None:
+        return person_of_member(member)
+    return forms.Person(member_id=post.member_id, display_name=post.name, full_title=post.name, house=post.house)
+
+
+def _matches(when: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    """Return whether every condition in `when` holds for `facts`."""
+    for key, wanted in when.items():
+        have = facts.get(key)
+        if key == "party_not":
+            if facts.get("party") in wanted:
+                return False
+        elif isinstance(wanted, bool):
+            if bool(have) is not wanted:
+                return False
+        else:
+            values = set(have) if isinstance(have, (list, tuple, set, frozenset)) else {have}
+            if not values & set(wanted):
+                return False
+    return True
+
+
+def choose_template(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the template for a letter and why (the first matching choice in campaign.toml)."""
+    for choice in campaign.templates:
+        if _matches(choice.when, facts):
+            conditions = ", ".join(f"{key}={value}" for key, value in choice.when.items()) or "default"
+            return choice.name, f"{campaign.file.name}:{choice.line}: {conditions}"
+    raise DataError(f"{campaign.file}: no template choice matches a {facts.get('kind')} letter (add a default)")
+
+
+def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk, ...]:
+    """Return the campaign's min–max asks that best fit `facts`, most relevant first, each with its reasons.
+
+    Every matching rule adds its weight to each of its asks, a little less for each later place in its list, so an
+    ask that several rules name rises; `exclude` takes an ask out whatever else chose it.
+    """
+    scores: dict[str, float] = {}
+    reasons: dict[str, list[str]] = {}
+    excluded: set[str] = set()
+    matched: list[Rule] = [rule for rule in campaign.rules if _matches(rule.when, facts)]
+    for rule in matched:
+        excluded.update(rule.exclude)
+        for place, ask_id in enumerate(rule.asks):
+            scores[ask_id] = scores.get(ask_id, 0.0) + rule.weight * (1.0 - 0.05 * place)
+            reasons.setdefault(ask_id, []).append(f"rule '{rule.id}' ({campaign.file.name}:{rule.line}): {rule.because}")
+    order = list(campaign.asks)
+    ranked = sorted(
+        (ask_id for ask_id in scores if ask_id not in excluded),
+        key=lambda ask_id: (-scores[ask_id], order.index(ask_id)),
+    )
+    chosen = ranked[: campaign.max_asks]
+    return tuple(ChosenAsk(campaign.asks[a], round(scores[a], 3), tuple(reasons[a])) for a in chosen)
+
+
+def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPicture:
+    """Return the sites in a seat, and the nearest radiotherapy centre when the seat has none."""
+    in_seat = tuple(site for site in local_sites(snapshot.sites, constituency.code)
+                    if site.site_type != "proposed_isotope_reactor")
+    has_centre = any(site.site_type == "radiotherapy_centre" for site in in_seat)
+    centre = None if has_centre else nearest(snapshot.sites, constituency, "radiotherapy_centre")
+    if constituency.code == ARTHUR_SEAT:
+        arthur = "local"
+    elif constituency.nation == "Wales":
+        arthur = "national"
+    else:
+        arthur = ""
+    return LocalPicture(sites=in_seat, nearest_centre=centre, arthur=arthur)
+
+
+def _seat_facts(member: Member, local: LocalPicture) -> dict[str, Any]:
+    """Return the facts rules may test for a seat letter."""
+    return {
+        "kind": "seat",
+        "nation": member.nation,
+        "region": member.region,
+        "party": member.party,
+        "constituency_code": member.constituency_code,
+        "site_types": sorted({site.site_type for site in local.sites}
+                             | ({"imaging"} if any(site.has_imaging for site in local.sites) else set())),
+        "committee": list(member.committees),
+        "arthur": [local.arthur] if local.arthur else [],
+        "is_new": member.is_new,
+        "by_election": member.by_election_date is not None,
+        "local_site": bool(local.sites),
+        "linacs": any(site.linacs for site in local.radiotherapy),
+        "replacement_2025": any(site.replacement_2025 for site in local.sites),
+        "house": ["Commons"],
+        "department": [],
+        "rank": [],
+        "cabinet": False,
+    }
+
+
+def _post_facts(kind: str, posts: Sequence[Post], member: Member | None) -> dict[str, Any]:
+    """Return the facts rules may test for a post holder's letter (departmental business, not local)."""
+    return {
+        "kind": kind,
+        "department": sorted({post.department for post in posts}),
+        "rank": sorted({post.rank for post in posts}),
+        "cabinet": any(post.cabinet for post in posts),
+        "house": [posts[0].house],
+        "party": member.party if member else "",
+        "committee": list(member.committees) if member else [],
+        "nation": "",
+        "region": "",
+        "site_types": [],
+        "arthur": [],
+        "is_new": member.is_new if member else False,
+        "by_election": False,
+        "local_site": False,
+        "linacs": False,
+        "replacement_2025": False,
+    }
+
+
+def seat_target(snapshot: Snapshot, campaign: Campaign, member: Member,
+                overrides: Mapping[int, Any] | None = None) -> Target:
+    """Return the seat letter for an MP."""
+    constituency = snapshot.constituencies[member.constituency_code]
+    local = local_picture(snapshot, constituency)
+    facts = _seat_facts(member, local)
+    template, template_reason = choose_template(campaign, facts)
+    facts["template"] = template
+    address = forms.address_mp(person_of_member(member), style=campaign.salutation_style, overrides=overrides)
+    postal = member.parliamentary_address or COMMONS_ADDRESS
+    flags = []
+    if local.low_confidence:
+        flags.append("low_confidence_site")
+    if not member.email:
+        flags.append("no_email")
+    return Target(
+        letter_id=f"{member.member_id}-seat",
+        kind="seat",
+        member_id=member.member_id,
+        name=member.name,
+        member=member,
+        posts=snapshot.posts_of(member.member_id),
+        department=None,
+        constituency=constituency,
+        local=local,
+        template=template,
+        template_reason=template_reason,
+        asks=choose_asks(campaign, facts),
+        address=address,
+        address_lines=(address.name_line, *postal),
+        email=member.email,
+        flags=tuple(flags),
+        facts=facts,
+    )
+
+
+def post_target(snapshot: Snapshot, campaign: Campaign, kind: str, posts: Sequence[Post], today: date,
+                overrides: Mapping[int, Any] | None = None) -> Target:
+    """Return the one letter to a post holder, naming all their posts, sent to the department of the senior one."""
+    ordered = sorted(posts, key=lambda post: (post.seniority, post.post))
+    senior = ordered[0]
+    member = snapshot.member(senior.member_id)
+    department = snapshot.departments.get(senior.department)
+    facts = _post_facts(kind, ordered, member)
+    template, template_reason = choose_template(campaign, facts)
+    facts["template"] = template
+    person = person_of_post_holder(senior, member)
+    titles = [post_title(post) for post in ordered]
+    address = forms.address_minister(person, titles, senior.rank, opposition=(kind == "shadow_minister"),
+                                     style=campaign.salutation_style, overrides=overrides)
+    flags: list[str] = []
+    house_address = LORDS_ADDRESS if senior.house == "Lords" else COMMONS_ADDRESS
+    if kind == "minister" and department is not None and department.confirmed:
+        postal: tuple[str, ...] = (*department.address_lines, department.postcode)
+    else:
+        postal = house_address
+        if kind == "minister":
+            flags.append("address_unconfirmed")
+    email: str | None
+    if kind == "minister" and department is not None and department.email:
+        email = department.email
+    elif senior.house == "Commons" and member is not None:
+        email = member.email
+    else:
+        email = None
+    if not email:
+        flags.append("no_email")
+    age = snapshot.posts_age_days(today)
+    if age is not None and age > STALE_POSTS_DAYS:
+        flags.append("stale_posts")
+    return Target(
+        letter_id=f"{senior.member_id}-{kind}",
+        kind=kind,
+        member_id=senior.member_id,
+        name=member.name if member else senior.name,
+        member=member,
+        posts=tuple(ordered),
+        department=department,
+        constituency=snapshot.constituencies.get(member.constituency_code) if member else None,
+        local=None,
+        template=template,
+        template_reason=template_reason,
+        asks=choose_asks(campaign, facts),
+        address=address,
+        address_lines=(address.name_line, *titles, *_without_repeats(postal, titles)),
+        email=email,
+        flags=tuple(flags),
+        facts=facts,
+    )
+
+
+def _without_repeats(lines: Iterable[str], titles: Sequence[str]) -> tuple[str, ...]:
+    """Return address lines, dropping a line that only repeats a post title already printed."""
+    return tuple(line for line in lines if line and line not in titles)
+
+
+def post_title(post: Post) -> str:
+    """Return a post's title as printed: a bare generic title gains its department."""
+    generic = post.post in {"Parliamentary Under-Secretary of State", "Parliamentary Secretary", "Minister of State",
+                            "Minister without Portfolio", "Lord in Waiting", "Baroness in Waiting"}
+    if generic and post.department_name and not post.department.startswith(("Whip", "Leader")):
+        return f"{post.post}, {post.department_name}"
+    return post.post
+
+
+def post_holders(snapshot: Snapshot, kinds: Iterable[str] = ("government", "opposition")) -> dict[tuple[str, int], list[Post]]:
+    """Return current posts grouped per (letter kind, member id)."""
+    wanted = set(kinds)
+    grouped: dict[tuple[str, int], list[Post]] = {}
+    for post in snapshot.posts:
+        if post.kind in wanted:
+            grouped.setdefault((KIND_OF_POST[post.kind], post.member_id), []).append(post)
+    return grouped
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which letters to draft: the campaign audience by default, narrowed by the command's filters."""
+
+    all: bool = False
+    new: bool = False
+    ministers: bool = False
+    members: tuple[int, ...] = ()
+    constituencies: tuple[str, ...] = ()
+    nation: str | None = None
+    party: str | None = None
+    limit: int | None = None
+
+
+def select(snapshot: Snapshot, campaign: Campaign, selection: Selection, today: date,
+           overrides: Mapping[int, Any] | None = None) -> list[Target]:
+    """Return the targets a draft writes, in manifest order."""
+    narrowed = selection.new or selection.ministers or selection.members or selection.constituencies
+    seats: list[Member] = []
+    holders = post_holders(snapshot)
+    posts_wanted: set[tuple[str, int]] = set()
+    if selection.all:
+        seats = list(snapshot.members)
+        posts_wanted = set(holders)
+    elif narrowed:
+        if selection.new:
+            seats += [m for m in snapshot.members if m.is_new]
+        if selection.ministers:
+            posts_wanted |= set(holders)
+        if selection.members:
+            ids = set(selection.members)
+            seats += [m for m in snapshot.members if m.member_id in ids]
+            posts_wanted |= {key for key in holders if key[1] in ids}
+        if selection.constituencies:
+            codes = set(selection.constituencies)
+            seats += [m for m in snapshot.members if m.constituency_code in codes]
+    else:
+        groups = set(campaign.audience.seats)
+        for member in snapshot.members:
+            if ("all" in groups or ("new" in groups and member.is_new)
+                    or ("by_election" in groups and member.by_election_date is not None)):
+                seats.append(member)
+        post_kinds = {KIND_OF_POST[group] for group in campaign.audience.posts}
+        posts_wanted = {key for key in holders if key[0] in post_kinds}
+    unique_seats = {member.member_id: member for member in seats}
+    targets = [seat_target(snapshot, campaign, member, overrides) for member in unique_seats.values()]
+    targets += [post_target(snapshot, campaign, kind, holders[(kind, member_id)], today, overrides)
+                for kind, member_id in posts_wanted]
+    if selection.nation:
+        wanted_nation = selection.nation.casefold()
+        targets = [t for t in targets if t.constituency and t.constituency.nation.casefold() == wanted_nation]
+    if selection.party:
+        wanted_party = selection.party.casefold()
+        targets = [t for t in targets if t.member and wanted_party in
+                   (t.member.party.casefold(), t.member.party_abbreviation.casefold())]
+    targets.sort(key=lambda target: target.sort_key)
+    if selection.limit is not None:
+        targets = targets[: selection.limit]
+    return targets
+
+
+def fold(text: str) -> str:
+    """Return text folded for matching names: case, accents, punctuation and spacing ignored."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^\w\s]", " ", plain).split())
+
+
+def _suggest(text: str, names: Iterable[str], what: str) -> TargetError:
+    """Return the error for a name that matched nothing, with the closest names as suggestions."""
+    by_fold: dict[str, str] = {}
+    for name in names:
+        by_fold.setdefault(fold(name), name)
+    close = difflib.get_close_matches(fold(text), list(by_fold), n=3, cutoff=0.6)
+    hint = " — did you mean " + " or ".join(f"'{by_fold[c]}'" for c in close) + "?" if close else ""
+    return TargetError(f"no {what} matches '{text}'{hint}")
+
+
+def _post_names(snapshot: Snapshot) -> dict[str, int]:
+    """Return post holders' names (folded) to member ids, for those not in the Commons list."""
+    return {fold(post.name): post.member_id for post in snapshot.posts}
+
+
+def resolve_members(snapshot: Snapshot, texts: Iterable[str]) -> tuple[int, ...]:
+    """Return the member ids named by ids or names; raises TargetError with suggestions for a near miss."""
+    ids: list[int] = []
+    names = {fold(member.name): member.member_id for member in snapshot.members}
+    holders = _post_names(snapshot)
+    known_ids = {member.member_id for member in snapshot.members} | set(holders.values())
+    for text in texts:
+        key = fold(text)
+        if text.strip().isdigit():
+            if int(text) not in known_ids:
+                raise TargetError(f"no member has id {text.strip()}")
+            ids.append(int(text))
+        elif key in names:
+            ids.append(names[key])
+        elif key in holders:
+            ids.append(holders[key])
+        else:
+            partial = sorted({mid for name, mid in {**holders, **names}.items() if key and key in name})
+            if len(partial) == 1:
+                ids.append(partial[0])
+            else:
+                raise _suggest(text, [m.name for m in snapshot.members] + [p.name for p in snapshot.posts], "member")
+    return tuple(dict.fromkeys(ids))
+
+
+def resolve_constituencies(snapshot: Snapshot, texts: Iterable[str]) -> tuple[str, ...]:
+    """Return the ONS codes of constituencies named by code or name; raises TargetError with suggestions."""
+    codes: list[str] = []
+    by_name = {fold(seat.name): seat.code for seat in snapshot.constituencies.values()}
+    for text in texts:
+        if text.strip().upper() in snapshot.constituencies:
+            codes.append(text.strip().upper())
+        elif fold(text) in by_name:
+            codes.append(by_name[fold(text)])
+        else:
+            raise _suggest(text, [seat.name for seat in snapshot.constituencies.values()], "constituency")
+    return tuple(dict.fromkeys(codes))
+
+
+def resolve_target(snapshot: Snapshot, text: str) -> Selection:
+    """Return the selection for a preview target: a member id, a member's name, or a constituency."""
+    key = fold(text)
+    if any(fold(seat.name) == key for seat in snapshot.constituencies.values()) or \
+            text.strip().upper() in snapshot.constituencies:
+        return Selection(constituencies=resolve_constituencies(snapshot, [text]))
+    try:
+        return Selection(members=resolve_members(snapshot, [text]))
+    except TargetError:
+        names = [m.name for m in snapshot.members] + [p.name for p in snapshot.posts] + \
+            [seat.name for seat in snapshot.constituencies.values()]
+        raise _suggest(text, names, "member or constituency") from None
