@@ -121,7 +121,7 @@ class Campaign:
 
 def _table_lines(text: str, header: str) -> list[int]:
     """Return the 1-based line numbers of each `[[header]]` in the file, in order."""
-    pattern = re.compile(rf"^\s*\[\[\s*{re.escape(header)}\s*\]\]", re.MULTILINE)
+    pattern = re.compile(rf"^[ \t]*\[\[[ \t]*{re.escape(header)}[ \t]*\]\]", re.MULTILINE)
     return [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
 
 
@@ -136,7 +136,7 @@ class _Reader:
         return f"{self.path}:{line}" if line else str(self.path)
 
     def line_of(self, key: str) -> int | None:
-        match = re.search(rf"^\s*{re.escape(key)}\s*=", self.text, re.MULTILINE)
+        match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", self.text, re.MULTILINE)
         return self.text.count("\n", 0, match.start()) + 1 if match else None
 
     def need(self, table: Mapping[str, Any], key: str, kind: type, name: str, line: int | None = None) -> Any:

@@ -14,7 +14,7 @@ from rich.text import Text
 from outreach.letters import MARK_CLOSE, MARK_OPEN
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:

@@ -1,0 +1,244 @@
+"""The command line end to end on the embedded snapshot: draft, preview, mps, sites, and every bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from outreach.cli import app
+from outreach.outbox import MANIFEST_COLUMNS, inside, slug
+from outreach.errors import OutputError
+from outreach.resources import default_campaign_dir
+
+runner = CliRunner()
+A4 = (595.0, 842.0)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def manifest(outbox: Path) -> list[dict[str, str]]:
+    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def flat(text: str) -> str:
+    """Return PDF text with line breaks and hyphenation undone, for comparing phrases."""
+    return " ".join(text.replace("-\n", "").split())
+
+
+@pytest.fixture(scope="module")
+def full_outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("draft") / "outbox"
+    code, stdout, stderr = run("draft", "--all", "--out", str(out))
+    assert code == 0, stderr
+    return out
+
+
+def test_draft_all_writes_a_letter_per_seat_and_post_holder(full_outbox: Path) -> None:
+    rows = manifest(full_outbox)
+    seats = [row for row in rows if row["kind"] == "seat"]
+    assert len(seats) == 650
+    assert len({row["constituency_code"] for row in seats}) == 650
+    assert {row["kind"] for row in rows} == {"seat", "minister"}
+    assert len(rows) > 650 + 100
+    assert list(rows[0]) == list(MANIFEST_COLUMNS)
+    for row in rows:
+        assert row["letter_id"] == f"{row['member_id']}-{row['kind']}"
+        assert (full_outbox / row["markdown"]).is_file() and (full_outbox / row["pdf"]).is_file()
+        assert 2 <= len(row["asks"].split(";")) <= 3
+        assert "MP" not in row["salutation"].split() and "Rt Hon" not in row["salutation"]
+
+
+def test_every_pdf_is_one_a4_page_naming_salutation_and_site(full_outbox: Path) -> None:
+    rows = manifest(full_outbox)
+    for row in rows:
+        reader = PdfReader(full_outbox / row["pdf"])
+        assert len(reader.pages) == 1, row["letter_id"]
+        box = reader.pages[0].mediabox
+        assert (round(float(box.width)), round(float(box.height))) == A4
+        text = flat(reader.pages[0].extract_text())
+        assert f"{row['salutation']}," in text, row["letter_id"]
+        if row["local_sites"]:
+            assert row["local_sites"].split(";")[0] in text, row["letter_id"]
+        elif row["nearest_centre"]:
+            assert row["nearest_centre"] in text, row["letter_id"]
+    merged = PdfReader(full_outbox / "print.pdf")
+    assert len(merged.pages) == len(rows)
+
+
+def test_manifest_content_for_known_letters(full_outbox: Path) -> None:
+    rows = {row["letter_id"]: row for row in manifest(full_outbox)}
+    speaker = rows["467-seat"]
+    assert speaker["template"] == "speaker"
+    assert speaker["salutation"] == "Dear Sir Lindsay"
+    assert speaker["address"].startswith("Rt Hon Sir Lindsay Hoyle MP | House of Commons")
+    dwyfor = next(row for row in rows.values() if row["constituency"] == "Dwyfor Meirionnydd")
+    assert dwyfor["asks"].split(";")[0] == "isotopes"
+    assert dwyfor["nearest_centre"] and float(dwyfor["nearest_centre_km"]) > 30
+    text = (full_outbox / dwyfor["markdown"]).read_text(encoding="utf-8")
+    assert "Trawsfynydd" in text and "ARTHUR" in text
+    assert f"about {round(float(dwyfor['nearest_centre_km']))} km" in text
+    health = next(row for row in rows.values()
+                  if row["kind"] == "minister" and "Secretary of State for Health and Social Care" in row["posts"])
+    assert health["salutation"] == "Dear Secretary of State"
+    assert "SW1H 0EU" in health["address"]
+    assert "stale_posts" in health["flags"].split(";")
+    desnz = [row for row in rows.values() if row["kind"] == "minister" and "Energy" in row["posts"]]
+    assert desnz and all("address_unconfirmed" in row["flags"] for row in desnz)
+
+
+def test_bare_draft_writes_the_audience_as_markdown(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, stderr = run("draft", "--format", "md", "--out", str(out))
+    assert code == 0, stderr
+    rows = manifest(out)
+    assert rows and all(row["pdf"] == "" for row in rows)
+    assert "Letters by template" in stdout and "Asks chosen" in stdout
+    assert "snapshot" in stdout
+    assert "days old" in stderr and "outreach refresh" in stderr
+
+
+def test_draft_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("draft", "--constituency", "Ynys Môn", "--format", "md", "--out", str(out))[0] == 0
+    before = (out / "manifest.csv").read_text(encoding="utf-8")
+    code, _, stderr = run("draft", "--constituency", "Chorley", "--format", "md", "--out", str(out))
+    assert code == 1 and "use --force" in stderr
+    assert (out / "manifest.csv").read_text(encoding="utf-8") == before
+    code, _, _ = run("draft", "--constituency", "Chorley", "--format", "md", "--out", str(out), "--force")
+    assert code == 0
+    assert [row["constituency"] for row in manifest(out)] == ["Chorley"]
+    assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
+
+
+def test_docx_format(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, _, stderr = run("draft", "--constituency", "Aberdeen North", "--format", "docx", "--out", str(out))
+    assert code == 0, stderr
+    (row,) = manifest(out)
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(out / row["docx"])).paragraphs)
+    assert "Dear Kirsty Blackman," in text or row["salutation"] + "," in text
+
+
+def test_file_names_cannot_escape_the_outbox(tmp_path: Path) -> None:
+    assert slug("../../etc/passwd") == "etc-passwd"
+    assert slug("Ynys Môn") == "ynys-mon"
+    assert slug("///") == "letter"
+    with pytest.raises(OutputError, match="outside the outbox"):
+        inside(tmp_path, "../escape.md")
+
+
+def test_preview_highlights_and_explains(tmp_path: Path) -> None:
+    code, stdout, stderr = run("preview", "Dwyfor Meirionnydd")
+    assert code == 0, stderr
+    assert "Dear " in stdout and "ARTHUR" in stdout
+    assert "rule 'arthur-seat'" in stdout
+    assert "Nearest radiotherapy centre:" in stdout
+    assert "Template new_mp" in stdout or "Template returning_mp" in stdout
+
+
+def test_preview_near_miss_suggests(tmp_path: Path) -> None:
+    code, stdout, stderr = run("preview", "Ynys Mn")
+    assert code == 1
+    assert "did you mean 'Ynys Môn'" in stderr
+    lines = stderr.strip().splitlines()
+    assert lines[-1].startswith("error: no member or constituency matches 'Ynys Mn'")
+    assert sum(line.startswith("error:") for line in lines) == 1
+
+
+def test_mps_json_matches_the_interface() -> None:
+    code, stdout, _ = run("mps", "--json")
+    assert code == 0
+    members = json.loads(stdout)
+    assert len(members) == 650
+    fields = {"member_id", "name", "full_title", "constituency", "constituency_code", "party", "email", "is_new",
+              "by_election_date", "posts", "committees"}
+    assert all(set(member) == fields for member in members)
+    runcorn = next(m for m in members if m["constituency"] == "Runcorn and Helsby")
+    assert runcorn["by_election_date"] == "2025-05-01" and runcorn["member_id"] == 5403
+    holders = [m for m in members if m["posts"]]
+    assert holders and all(post["kind"] == "government" for m in holders for post in m["posts"])
+    code, stdout, _ = run("mps", "--json", "--nation", "Wales")
+    assert len(json.loads(stdout)) == 32
+
+
+def test_sites_for_a_constituency() -> None:
+    code, stdout, _ = run("sites", "--constituency", "Aberdeen North", "--json")
+    assert code == 0
+    sites = json.loads(stdout)
+    assert sites[0]["site_type"] == "radiotherapy_centre"
+    code, stdout, _ = run("sites", "--constituency", "Dwyfor Meirionnydd")
+    assert "Nearest radiotherapy centre:" in stdout
+    code, _, stderr = run("sites", "--type", "linac")
+    assert code == 1 and "unknown site type 'linac'" in stderr
+
+
+def broken_campaign(tmp_path: Path) -> Path:
+    folder = tmp_path / "campaign"
+    shutil.copytree(default_campaign_dir(), folder)
+    return folder
+
+
+def test_undefined_template_variable_names_file_and_line(tmp_path: Path) -> None:
+    folder = broken_campaign(tmp_path)
+    template = folder / "templates" / "speaker.md.j2"
+    lines = template.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "Your seat is {{ recipient.constituncy }}.")
+    template.write_text("\n".join(lines), encoding="utf-8")
+    code, _, stderr = run("draft", "--constituency", "Chorley", "--campaign", str(folder), "--out",
+                          str(tmp_path / "out"))
+    assert code == 1
+    assert re.search(r"speaker\.md\.j2:3: .*constituncy", stderr), stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_campaign_field(tmp_path: Path) -> None:
+    folder = broken_campaign(tmp_path)
+    toml = folder / "campaign.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('signatory_name = "', 'signatory = "'), encoding="utf-8")
+    code, _, stderr = run("draft", "--campaign", str(folder), "--out", str(tmp_path / "out"))
+    assert code == 1 and "missing field 'sender.signatory_name'" in stderr
+
+
+def test_malformed_overrides_csv(tmp_path: Path) -> None:
+    folder = broken_campaign(tmp_path)
+    with (folder / "address_overrides.csv").open("a", encoding="utf-8") as handle:
+        handle.write("abc,Dear Someone,,\n")
+    code, _, stderr = run("draft", "--campaign", str(folder), "--out", str(tmp_path / "out"))
+    assert code == 1 and re.search(r"address_overrides\.csv:\d+: .*abc", stderr), stderr
+
+
+def test_unwritable_output_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    code, _, stderr = run("draft", "--constituency", "Chorley", "--out", str(blocker / "outbox"))
+    assert code == 1 and "cannot write here" in stderr
+
+
+def test_unknown_format_and_unknown_member(tmp_path: Path) -> None:
+    code, _, stderr = run("draft", "--format", "rtf", "--out", str(tmp_path / "o"))
+    assert code == 1 and "unknown format 'rtf'" in stderr
+    code, _, stderr = run("draft", "--member", "Kier Starmer", "--out", str(tmp_path / "o"))
+    assert code == 1 and "did you mean 'Keir Starmer'" in stderr
+
+
+def test_every_command_has_help() -> None:
+    for command in app.registered_commands:
+        name = command.name or (command.callback.__name__ if command.callback else "")
+        code, stdout, _ = run(name, "--help")
+        assert code == 0, name
+        assert command.callback is not None and command.callback.__doc__
+        first_line = command.callback.__doc__.strip().splitlines()[0]
+        assert first_line[:40] in " ".join(stdout.split()), name
