@@ -143,8 +143,10 @@ class _Reader:
         if key not in table:
             raise DataError(f"{self.where(line)}: missing field '{name}'")
         value = table[key]
-        if not isinstance(value, kind) or (kind is str and not value.strip()):
-            raise DataError(f"{self.where(line or self.line_of(key))}: field '{name}' must be a non-empty {kind.__name__}")
+        if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
+            raise DataError(
+                f"{self.where(line or self.line_of(key))}: field '{name}' must be a non-empty {kind.__name__}"
+            )
         return value
 
     def optional(self, table: Mapping[str, Any], key: str, kind: type, default: Any, name: str) -> Any:
@@ -165,12 +167,18 @@ class _Reader:
                 raise DataError(f"{self.where(line)}: {owner}: unknown condition '{key}' (known: {known})")
             if expected is list and isinstance(value, str):
                 when[key] = [value]
-            elif not isinstance(value, expected) or (expected is list and not all(isinstance(v, str) for v in value)):
-                raise DataError(f"{self.where(line)}: {owner}: condition '{key}' must be a {expected.__name__}")
+            elif not isinstance(value, expected) or (
+                isinstance(value, list) and not all(isinstance(v, str) for v in value)
+            ):
+                raise DataError(
+                    f"{self.where(line)}: {owner}: condition '{key}' must be a {expected.__name__}"
+                )
         if "kind" in when:
             for kind in when["kind"]:
                 if kind not in KINDS:
-                    raise DataError(f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})")
+                    raise DataError(
+                        f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})"
+                    )
         return when
 
 
@@ -213,7 +221,7 @@ def load(folder: Path) -> Campaign:
             letter_date = date.fromisoformat(str(letter_date_value))
         except ValueError:
             where = read.where(read.line_of("letter_date"))
-            raise DataError(f"{where}: campaign.letter_date must be YYYY-MM-DD or \"today\"") from None
+            raise DataError(f'{where}: campaign.letter_date must be YYYY-MM-DD or "today"') from None
 
     ask_lines = _table_lines(text, "asks")
     asks: dict[str, Ask] = {}
@@ -240,7 +248,9 @@ def load(folder: Path) -> Campaign:
         exclude = tuple(table.get("exclude", ()))
         for ask_id in (*rule_asks, *exclude):
             if ask_id not in asks:
-                raise DataError(f"{read.where(line)}: {owner} names unknown ask '{ask_id}' (known: {', '.join(asks)})")
+                raise DataError(
+                    f"{read.where(line)}: {owner} names unknown ask '{ask_id}' (known: {', '.join(asks)})"
+                )
         rules.append(
             Rule(
                 id=rule_id,
@@ -259,11 +269,15 @@ def load(folder: Path) -> Campaign:
         line = template_lines[index] if index < len(template_lines) else 0
         name = read.need(table, "name", str, f"templates[{index}].name", line)
         if not re.fullmatch(r"[a-z0-9_]+", name):
-            raise DataError(f"{read.where(line)}: template name '{name}' must be lower-case letters, digits, _")
+            raise DataError(
+                f"{read.where(line)}: template name '{name}' must be lower-case letters, digits, _"
+            )
         template_file = folder / "templates" / f"{name}.md.j2"
         if not template_file.is_file():
             raise DataError(f"{read.where(line)}: template '{name}': no file {template_file}")
-        templates.append(TemplateChoice(name, read.conditions(table.get("when", {}), f"template '{name}'", line), line))
+        templates.append(
+            TemplateChoice(name, read.conditions(table.get("when", {}), f"template '{name}'", line), line)
+        )
 
     audience_table = read.need(data, "audience", dict, "audience")
     audience = Audience(
@@ -272,10 +286,14 @@ def load(folder: Path) -> Campaign:
     )
     for seat_group in audience.seats:
         if seat_group not in ("all", "new", "by_election"):
-            raise DataError(f"{read.where(read.line_of('seats'))}: audience.seats: unknown group '{seat_group}'")
+            raise DataError(
+                f"{read.where(read.line_of('seats'))}: audience.seats: unknown group '{seat_group}'"
+            )
     for post_group in audience.posts:
         if post_group not in ("government", "opposition"):
-            raise DataError(f"{read.where(read.line_of('posts'))}: audience.posts: unknown group '{post_group}'")
+            raise DataError(
+                f"{read.where(read.line_of('posts'))}: audience.posts: unknown group '{post_group}'"
+            )
 
     selection = read.optional(data, "selection", dict, {}, "selection")
     min_asks = int(selection.get("min_asks", 2))

@@ -27,7 +27,9 @@ app = typer.Typer(
 
 CampaignOption = Annotated[
     Path | None,
-    typer.Option("--campaign", help="Campaign folder (campaign.toml, templates, layout). Default: IPEM 2024."),
+    typer.Option(
+        "--campaign", help="Campaign folder (campaign.toml, templates, layout). Default: IPEM 2024."
+    ),
 ]
 
 
@@ -71,17 +73,30 @@ def draft(
     *,
     all_: Annotated[bool, typer.Option("--all", help="Every seat and every current post holder.")] = False,
     new: Annotated[bool, typer.Option("--new", help="Seat letters to MPs new to this Parliament.")] = False,
-    ministers: Annotated[bool, typer.Option("--ministers", help="Letters to post holders (ministers, shadows).")] = False,
-    member: Annotated[list[str] | None, typer.Option("--member", help="A member: id or name (repeatable).")] = None,
-    constituency: Annotated[
-        list[str] | None, typer.Option("--constituency", help="A constituency: name or ONS code (repeatable).")
+    ministers: Annotated[
+        bool, typer.Option("--ministers", help="Letters to post holders (ministers, shadows).")
+    ] = False,
+    member: Annotated[
+        list[str] | None, typer.Option("--member", help="A member: id or name (repeatable).")
     ] = None,
-    nation: Annotated[str | None, typer.Option("--nation", help="Only seats in this nation, e.g. Wales.")] = None,
-    party: Annotated[str | None, typer.Option("--party", help="Only this party (name or abbreviation).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N letters, in manifest order.")] = None,
+    constituency: Annotated[
+        list[str] | None,
+        typer.Option("--constituency", help="A constituency: name or ONS code (repeatable)."),
+    ] = None,
+    nation: Annotated[
+        str | None, typer.Option("--nation", help="Only seats in this nation, e.g. Wales.")
+    ] = None,
+    party: Annotated[
+        str | None, typer.Option("--party", help="Only this party (name or abbreviation).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most N letters, in manifest order.")
+    ] = None,
     format_: Annotated[str, typer.Option("--format", help="Comma-separated: md, pdf, docx.")] = "md,pdf",
     out: Annotated[Path, typer.Option("--out", help="Outbox folder to write.")] = Path("outbox"),
-    force: Annotated[bool, typer.Option("--force", help="Replace an outbox that already holds files.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an outbox that already holds files.")
+    ] = False,
     campaign: CampaignOption = None,
 ) -> None:
     """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
@@ -112,8 +127,7 @@ def draft(
             raise OutreachError("no letters match that selection")
         with console.progress_bar() as progress:
             merged = drafting.merge_all(targets, chosen, today, progress)  # type: ignore[arg-type]
-            result = drafting.write(merged, chosen, out, formats=formats, force=force,
-                                    progress=progress)  # type: ignore[arg-type]
+            result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
     _print_summary(result, snapshot)
 
 
@@ -124,8 +138,13 @@ def _print_summary(result: Any, snapshot: snapshots.Snapshot) -> None:
     seats = [row for row in rows if row["kind"] == "seat"]
     with_site = sum(1 for row in seats if row["local_sites"])
     console.out.print(console.counts("Letters by template", "template", templates, total=len(rows)))
-    console.out.print(console.table("Seat letters and local sites", ("local site", "letters"),
-                                    [("with a local site", with_site), ("nearest centre only", len(seats) - with_site)]))
+    console.out.print(
+        console.table(
+            "Seat letters and local sites",
+            ("local site", "letters"),
+            [("with a local site", with_site), ("nearest centre only", len(seats) - with_site)],
+        )
+    )
     console.out.print(console.counts("Asks chosen", "ask", asks))
     flags = Counter(flag for row in rows for flag in row["flags"].split(";") if flag)
     if flags:
@@ -205,7 +224,9 @@ def mps(
     *,
     new: Annotated[bool, typer.Option("--new", help="Only MPs new to this Parliament.")] = False,
     ministers: Annotated[bool, typer.Option("--ministers", help="Only MPs holding a post.")] = False,
-    party: Annotated[str | None, typer.Option("--party", help="Only this party (name or abbreviation).")] = None,
+    party: Annotated[
+        str | None, typer.Option("--party", help="Only this party (name or abbreviation).")
+    ] = None,
     nation: Annotated[str | None, typer.Option("--nation", help="Only this nation.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array for scripts.")] = False,
 ) -> None:
@@ -228,9 +249,14 @@ def mps(
     rows = []
     for m in members:
         posts = "; ".join(post.post for post in snapshot.posts_of(m.member_id))
-        rows.append((m.member_id, m.name, m.constituency, m.party, "new" if m.is_new else "", m.email or "", posts))
-    console.out.print(console.table(f"{len(rows)} MPs", ("id", "name", "constituency", "party", "", "e-mail", "posts"),
-                                    rows))
+        rows.append(
+            (m.member_id, m.name, m.constituency, m.party, "new" if m.is_new else "", m.email or "", posts)
+        )
+    console.out.print(
+        console.table(
+            f"{len(rows)} MPs", ("id", "name", "constituency", "party", "", "e-mail", "posts"), rows
+        )
+    )
 
 
 @app.command()
@@ -256,18 +282,30 @@ def sites(
         if type_:
             known = {site.site_type for site in snapshot.sites}
             if type_ not in known:
-                raise OutreachError(f"--type: unknown site type '{type_}' (known: {', '.join(sorted(known))})")
+                raise OutreachError(
+                    f"--type: unknown site type '{type_}' (known: {', '.join(sorted(known))})"
+                )
             found = [site for site in found if site.site_type == type_]
     if as_json:
         payload = [
             {
-                "site_id": s.site_id, "site_type": s.site_type, "name": s.name, "organisation": s.organisation,
-                "nation": s.nation, "postcode": s.postcode, "lat": s.lat, "lon": s.lon,
+                "site_id": s.site_id,
+                "site_type": s.site_type,
+                "name": s.name,
+                "organisation": s.organisation,
+                "nation": s.nation,
+                "postcode": s.postcode,
+                "lat": s.lat,
+                "lon": s.lon,
                 "constituency_code": s.constituency_code,
                 "constituency": snapshot.constituencies[s.constituency_code].name
-                if s.constituency_code in snapshot.constituencies else None,
-                "confidence": s.confidence, "linacs": s.linacs, "linacs_scope": s.linacs_scope or None,
-                "linacs_as_of": s.linacs_as_of or None, "replacement_2025": s.replacement_2025,
+                if s.constituency_code in snapshot.constituencies
+                else None,
+                "confidence": s.confidence,
+                "linacs": s.linacs,
+                "linacs_scope": s.linacs_scope or None,
+                "linacs_as_of": s.linacs_as_of or None,
+                "replacement_2025": s.replacement_2025,
             }
             for s in found
         ]
@@ -278,10 +316,17 @@ def sites(
         seat = snapshot.constituencies.get(s.constituency_code)
         linacs = f"{s.linacs} ({s.linacs_as_of or 'undated'})" if s.linacs else ""
         rows.append((s.site_type, s.name, s.organisation, seat.name if seat else "", s.confidence, linacs))
-    console.out.print(console.table(f"{len(rows)} sites", ("type", "name", "organisation", "constituency",
-                                                           "confidence", "linacs"), rows))
+    console.out.print(
+        console.table(
+            f"{len(rows)} sites",
+            ("type", "name", "organisation", "constituency", "confidence", "linacs"),
+            rows,
+        )
+    )
     if near is not None:
-        console.out.print(f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)")
+        console.out.print(
+            f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)"
+        )
 
 
 def main() -> None:

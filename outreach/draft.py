@@ -36,7 +36,9 @@ def parse_formats(text: str) -> tuple[str, ...]:
     formats = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
     unknown = [name for name in formats if name not in FORMATS]
     if unknown or not formats:
-        raise OutreachError(f"--format: unknown format '{unknown[0] if unknown else text}' (use md, pdf, docx)")
+        raise OutreachError(
+            f"--format: unknown format '{unknown[0] if unknown else text}' (use md, pdf, docx)"
+        )
     return formats
 
 
@@ -46,8 +48,9 @@ def targets_for(snapshot: Snapshot, campaign: Campaign, selection: Selection, to
     return select(snapshot, campaign, selection, today, overrides)
 
 
-def merge_all(targets: Sequence[Target], campaign: Campaign, today: date,
-              progress: Progress | None = None) -> list[Merged]:
+def merge_all(
+    targets: Sequence[Target], campaign: Campaign, today: date, progress: Progress | None = None
+) -> list[Merged]:
     """Return every target's merged letter; a template error stops the run before anything is written."""
     merger = Merger(campaign, campaign.date_for(today))
     merged = []
@@ -90,8 +93,15 @@ def manifest_row(item: Merged, stem: str, formats: Sequence[str]) -> dict[str, s
     }
 
 
-def write(merged: Sequence[Merged], campaign: Campaign, out: Path, *, formats: Sequence[str], force: bool,
-          progress: Progress | None = None) -> DraftResult:
+def write(
+    merged: Sequence[Merged],
+    campaign: Campaign,
+    out: Path,
+    *,
+    formats: Sequence[str],
+    force: bool,
+    progress: Progress | None = None,
+) -> DraftResult:
     """Write the outbox for merged letters: one file per letter and format, the merged print PDF, the manifest."""
     result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats))
     stems = [outbox.letter_stem(item.target) for item in merged]
@@ -99,7 +109,9 @@ def write(merged: Sequence[Merged], campaign: Campaign, out: Path, *, formats: S
         started = time.perf_counter()
         for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
             if "md" in formats:
-                outbox.write_text(outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown)
+                outbox.write_text(
+                    outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown
+                )
             result.rows.append(manifest_row(item, stem, formats))
             if progress:
                 progress("write", index, len(merged))
@@ -110,8 +122,13 @@ def write(merged: Sequence[Merged], campaign: Campaign, out: Path, *, formats: S
             started = time.perf_counter()
             paths = [outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.pdf") for stem in stems]
             paths[0].parent.mkdir(parents=True, exist_ok=True)
-            rendered = render_pdfs([item.letter for item in merged], campaign.layout, stage, paths,
-                                   outbox.inside(stage, outbox.MERGED_PDF))
+            rendered = render_pdfs(
+                [item.letter for item in merged],
+                campaign.layout,
+                stage,
+                paths,
+                outbox.inside(stage, outbox.MERGED_PDF),
+            )
             result.shrunk = list(rendered.shrunk)
             result.seconds["pdf"] = time.perf_counter() - started
         if "docx" in formats:
@@ -125,4 +142,3 @@ def write(merged: Sequence[Merged], campaign: Campaign, out: Path, *, formats: S
             result.seconds["docx"] = time.perf_counter() - started
         outbox.write_text(stage / outbox.MANIFEST, outbox.manifest_text(result.rows))
     return result
-

@@ -196,8 +196,9 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
     try:
         text = env.get_template(f"{name}.md.j2").render(context)
     except jinja2.TemplateError as exc:
-        raise template_error(exc, Path(str(env.loader.searchpath[0])) if isinstance(  # type: ignore[union-attr]
-            env.loader, jinja2.FileSystemLoader) else Path(".")) from None
+        loader = env.loader
+        folder = Path(loader.searchpath[0]) if isinstance(loader, jinja2.FileSystemLoader) else Path(".")
+        raise template_error(exc, folder) from None
     text = text.lstrip("\n")
     first, _, rest = text.partition("\n")
     if not strip_marks(first).startswith("# "):

@@ -21,9 +21,29 @@ from outreach.errors import OutputError
 from outreach.targeting import Target
 
 MANIFEST_COLUMNS = (
-    "letter_id", "member_id", "kind", "template", "name", "constituency", "constituency_code", "posts",
-    "salutation", "address", "email", "asks", "local_sites", "nearest_centre", "nearest_centre_km", "flags",
-    "markdown", "pdf", "docx", "subject", "letter_date", "nation", "party",
+    "letter_id",
+    "member_id",
+    "kind",
+    "template",
+    "name",
+    "constituency",
+    "constituency_code",
+    "posts",
+    "salutation",
+    "address",
+    "email",
+    "asks",
+    "local_sites",
+    "nearest_centre",
+    "nearest_centre_km",
+    "flags",
+    "markdown",
+    "pdf",
+    "docx",
+    "subject",
+    "letter_date",
+    "nation",
+    "party",
 )
 LETTERS_DIR = "letters"
 MERGED_PDF = "print.pdf"
@@ -58,7 +78,9 @@ def staging(out: Path, *, force: bool) -> Iterator[Path]:
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputError(f"{out}: outbox already holds files; use --force to replace it, or --out for another")
+        raise OutputError(
+            f"{out}: outbox already holds files; use --force to replace it, or --out for another"
+        )
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +135,8 @@ def read_manifest(outbox: Path) -> list[dict[str, str]]:
                 rows.append(row)
             return rows
     except FileNotFoundError:
-        raise OutputError(f"{path}: no manifest here (is this an outbox written by 'outreach draft'?)") from None
+        raise OutputError(
+            f"{path}: no manifest here (is this an outbox written by 'outreach draft'?)"
+        ) from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise OutputError(f"{path}: not a readable CSV ({exc})") from None

@@ -84,7 +84,9 @@ class Target:
         """Return the manifest order: seat letters by constituency, then post letters by department, then name."""
         if self.kind == "seat":
             return (0, (self.constituency.name if self.constituency else "").casefold(), "", self.member_id)
-        department = self.department.name if self.department else (self.posts[0].department if self.posts else "")
+        department = (
+            self.department.name if self.department else (self.posts[0].department if self.posts else "")
+        )
         return (1, department.casefold(), self.name.casefold(), self.member_id)
 
 
@@ -108,7 +110,9 @@ def person_of_post_holder(post: Post, member: Member | None) -> forms.Person:
     """Return the forms-of-address view of a post holder, from the Commons record when they sit there."""
     if member is not None:
         return person_of_member(member)
-    return forms.Person(member_id=post.member_id, display_name=post.name, full_title=post.name, house=post.house)
+    return forms.Person(
+        member_id=post.member_id, display_name=post.name, full_title=post.name, house=post.house
+    )
 
 
 def _matches(when: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
@@ -134,7 +138,9 @@ def choose_template(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[str, 
         if _matches(choice.when, facts):
             conditions = ", ".join(f"{key}={value}" for key, value in choice.when.items()) or "default"
             return choice.name, f"{campaign.file.name}:{choice.line}: {conditions}"
-    raise DataError(f"{campaign.file}: no template choice matches a {facts.get('kind')} letter (add a default)")
+    raise DataError(
+        f"{campaign.file}: no template choice matches a {facts.get('kind')} letter (add a default)"
+    )
 
 
 def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk, ...]:
@@ -151,7 +157,9 @@ def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk
         excluded.update(rule.exclude)
         for place, ask_id in enumerate(rule.asks):
             scores[ask_id] = scores.get(ask_id, 0.0) + rule.weight * (1.0 - 0.05 * place)
-            reasons.setdefault(ask_id, []).append(f"rule '{rule.id}' ({campaign.file.name}:{rule.line}): {rule.because}")
+            reasons.setdefault(ask_id, []).append(
+                f"rule '{rule.id}' ({campaign.file.name}:{rule.line}): {rule.because}"
+            )
     order = list(campaign.asks)
     ranked = sorted(
         (ask_id for ask_id in scores if ask_id not in excluded),
@@ -163,8 +171,11 @@ def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk
 
 def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPicture:
     """Return the sites in a seat, and the nearest radiotherapy centre when the seat has none."""
-    in_seat = tuple(site for site in local_sites(snapshot.sites, constituency.code)
-                    if site.site_type != "proposed_isotope_reactor")
+    in_seat = tuple(
+        site
+        for site in local_sites(snapshot.sites, constituency.code)
+        if site.site_type != "proposed_isotope_reactor"
+    )
     has_centre = any(site.site_type == "radiotherapy_centre" for site in in_seat)
     centre = None if has_centre else nearest(snapshot.sites, constituency, "radiotherapy_centre")
     if constituency.code == ARTHUR_SEAT:
@@ -184,8 +195,10 @@ def _seat_facts(member: Member, local: LocalPicture) -> dict[str, Any]:
         "region": member.region,
         "party": member.party,
         "constituency_code": member.constituency_code,
-        "site_types": sorted({site.site_type for site in local.sites}
-                             | ({"imaging"} if any(site.has_imaging for site in local.sites) else set())),
+        "site_types": sorted(
+            {site.site_type for site in local.sites}
+            | ({"imaging"} if any(site.has_imaging for site in local.sites) else set())
+        ),
         "committee": list(member.committees),
         "arthur": [local.arthur] if local.arthur else [],
         "is_new": member.is_new,
@@ -222,8 +235,9 @@ def _post_facts(kind: str, posts: Sequence[Post], member: Member | None) -> dict
     }
 
 
-def seat_target(snapshot: Snapshot, campaign: Campaign, member: Member,
-                overrides: Mapping[int, Any] | None = None) -> Target:
+def seat_target(
+    snapshot: Snapshot, campaign: Campaign, member: Member, overrides: Mapping[int, Any] | None = None
+) -> Target:
     """Return the seat letter for an MP."""
     constituency = snapshot.constituencies[member.constituency_code]
     local = local_picture(snapshot, constituency)
@@ -258,8 +272,14 @@ def seat_target(snapshot: Snapshot, campaign: Campaign, member: Member,
     )
 
 
-def post_target(snapshot: Snapshot, campaign: Campaign, kind: str, posts: Sequence[Post], today: date,
-                overrides: Mapping[int, Any] | None = None) -> Target:
+def post_target(
+    snapshot: Snapshot,
+    campaign: Campaign,
+    kind: str,
+    posts: Sequence[Post],
+    today: date,
+    overrides: Mapping[int, Any] | None = None,
+) -> Target:
     """Return the one letter to a post holder, naming all their posts, sent to the department of the senior one."""
     ordered = sorted(posts, key=lambda post: (post.seniority, post.post))
     senior = ordered[0]
@@ -270,8 +290,14 @@ def post_target(snapshot: Snapshot, campaign: Campaign, kind: str, posts: Sequen
     facts["template"] = template
     person = person_of_post_holder(senior, member)
     titles = [post_title(post) for post in ordered]
-    address = forms.address_minister(person, titles, senior.rank, opposition=(kind == "shadow_minister"),
-                                     style=campaign.salutation_style, overrides=overrides)
+    address = forms.address_minister(
+        person,
+        titles,
+        senior.rank,
+        opposition=(kind == "shadow_minister"),
+        style=campaign.salutation_style,
+        overrides=overrides,
+    )
     flags: list[str] = []
     house_address = LORDS_ADDRESS if senior.house == "Lords" else COMMONS_ADDRESS
     if kind == "minister" and department is not None and department.confirmed:
@@ -320,14 +346,22 @@ def _without_repeats(lines: Iterable[str], titles: Sequence[str]) -> tuple[str, 
 
 def post_title(post: Post) -> str:
     """Return a post's title as printed: a bare generic title gains its department."""
-    generic = post.post in {"Parliamentary Under-Secretary of State", "Parliamentary Secretary", "Minister of State",
-                            "Minister without Portfolio", "Lord in Waiting", "Baroness in Waiting"}
+    generic = post.post in {
+        "Parliamentary Under-Secretary of State",
+        "Parliamentary Secretary",
+        "Minister of State",
+        "Minister without Portfolio",
+        "Lord in Waiting",
+        "Baroness in Waiting",
+    }
     if generic and post.department_name and not post.department.startswith(("Whip", "Leader")):
         return f"{post.post}, {post.department_name}"
     return post.post
 
 
-def post_holders(snapshot: Snapshot, kinds: Iterable[str] = ("government", "opposition")) -> dict[tuple[str, int], list[Post]]:
+def post_holders(
+    snapshot: Snapshot, kinds: Iterable[str] = ("government", "opposition")
+) -> dict[tuple[str, int], list[Post]]:
     """Return current posts grouped per (letter kind, member id)."""
     wanted = set(kinds)
     grouped: dict[tuple[str, int], list[Post]] = {}
@@ -351,8 +385,13 @@ class Selection:
     limit: int | None = None
 
 
-def select(snapshot: Snapshot, campaign: Campaign, selection: Selection, today: date,
-           overrides: Mapping[int, Any] | None = None) -> list[Target]:
+def select(
+    snapshot: Snapshot,
+    campaign: Campaign,
+    selection: Selection,
+    today: date,
+    overrides: Mapping[int, Any] | None = None,
+) -> list[Target]:
     """Return the targets a draft writes, in manifest order."""
     narrowed = selection.new or selection.ministers or selection.members or selection.constituencies
     seats: list[Member] = []
@@ -376,22 +415,31 @@ def select(snapshot: Snapshot, campaign: Campaign, selection: Selection, today: 
     else:
         groups = set(campaign.audience.seats)
         for member in snapshot.members:
-            if ("all" in groups or ("new" in groups and member.is_new)
-                    or ("by_election" in groups and member.by_election_date is not None)):
+            if (
+                "all" in groups
+                or ("new" in groups and member.is_new)
+                or ("by_election" in groups and member.by_election_date is not None)
+            ):
                 seats.append(member)
         post_kinds = {KIND_OF_POST[group] for group in campaign.audience.posts}
         posts_wanted = {key for key in holders if key[0] in post_kinds}
     unique_seats = {member.member_id: member for member in seats}
     targets = [seat_target(snapshot, campaign, member, overrides) for member in unique_seats.values()]
-    targets += [post_target(snapshot, campaign, kind, holders[(kind, member_id)], today, overrides)
-                for kind, member_id in posts_wanted]
+    targets += [
+        post_target(snapshot, campaign, kind, holders[(kind, member_id)], today, overrides)
+        for kind, member_id in posts_wanted
+    ]
     if selection.nation:
         wanted_nation = selection.nation.casefold()
         targets = [t for t in targets if t.constituency and t.constituency.nation.casefold() == wanted_nation]
     if selection.party:
         wanted_party = selection.party.casefold()
-        targets = [t for t in targets if t.member and wanted_party in
-                   (t.member.party.casefold(), t.member.party_abbreviation.casefold())]
+        targets = [
+            t
+            for t in targets
+            if t.member
+            and wanted_party in (t.member.party.casefold(), t.member.party_abbreviation.casefold())
+        ]
     targets.sort(key=lambda target: target.sort_key)
     if selection.limit is not None:
         targets = targets[: selection.limit]
@@ -441,7 +489,9 @@ def resolve_members(snapshot: Snapshot, texts: Iterable[str]) -> tuple[int, ...]
             if len(partial) == 1:
                 ids.append(partial[0])
             else:
-                raise _suggest(text, [m.name for m in snapshot.members] + [p.name for p in snapshot.posts], "member")
+                raise _suggest(
+                    text, [m.name for m in snapshot.members] + [p.name for p in snapshot.posts], "member"
+                )
     return tuple(dict.fromkeys(ids))
 
 
@@ -462,12 +512,17 @@ def resolve_constituencies(snapshot: Snapshot, texts: Iterable[str]) -> tuple[st
 def resolve_target(snapshot: Snapshot, text: str) -> Selection:
     """Return the selection for a preview target: a member id, a member's name, or a constituency."""
     key = fold(text)
-    if any(fold(seat.name) == key for seat in snapshot.constituencies.values()) or \
-            text.strip().upper() in snapshot.constituencies:
+    if (
+        any(fold(seat.name) == key for seat in snapshot.constituencies.values())
+        or text.strip().upper() in snapshot.constituencies
+    ):
         return Selection(constituencies=resolve_constituencies(snapshot, [text]))
     try:
         return Selection(members=resolve_members(snapshot, [text]))
     except TargetError:
-        names = [m.name for m in snapshot.members] + [p.name for p in snapshot.posts] + \
-            [seat.name for seat in snapshot.constituencies.values()]
+        names = (
+            [m.name for m in snapshot.members]
+            + [p.name for p in snapshot.posts]
+            + [seat.name for seat in snapshot.constituencies.values()]
+        )
         raise _suggest(text, names, "member or constituency") from None

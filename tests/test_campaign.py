@@ -31,7 +31,13 @@ def test_ipem_campaign_reads_whole() -> None:
     assert list(ipem.asks) == ["workforce", "registration", "isotopes", "ai", "net_zero", "equipment"]
     assert ipem.sender.address_lines[-1] == "YO24 1ES"
     assert {choice.name for choice in ipem.templates} == {
-        "speaker", "abstentionist", "new_mp", "returning_mp", "minister", "shadow_minister"}
+        "speaker",
+        "abstentionist",
+        "new_mp",
+        "returning_mp",
+        "minister",
+        "shadow_minister",
+    }
     assert (ipem.min_asks, ipem.max_asks) == (2, 3)
     assert ipem.audience.seats == ("new", "by_election")
 
@@ -48,7 +54,9 @@ def test_unknown_condition_names_the_line(tmp_path: Path) -> None:
     edit(folder, 'department = ["DSIT"]', 'departmnet = ["DSIT"]')
     text = (folder / "campaign.toml").read_text(encoding="utf-8").splitlines()
     line = next(i for i, row in enumerate(text, 1) if 'id = "science-department"' in row) - 1
-    with pytest.raises(DataError, match=rf"campaign.toml:{line}: rule 'science-department': unknown condition"):
+    with pytest.raises(
+        DataError, match=rf"campaign.toml:{line}: rule 'science-department': unknown condition"
+    ):
         campaigns.load(folder)
 
 

@@ -13,8 +13,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from outreach.cli import app
-from outreach.outbox import MANIFEST_COLUMNS, inside, slug
 from outreach.errors import OutputError
+from outreach.outbox import MANIFEST_COLUMNS, inside, slug
 from outreach.resources import default_campaign_dir
 
 runner = CliRunner()
@@ -88,8 +88,11 @@ def test_manifest_content_for_known_letters(full_outbox: Path) -> None:
     text = (full_outbox / dwyfor["markdown"]).read_text(encoding="utf-8")
     assert "Trawsfynydd" in text and "ARTHUR" in text
     assert f"about {round(float(dwyfor['nearest_centre_km']))} km" in text
-    health = next(row for row in rows.values()
-                  if row["kind"] == "minister" and "Secretary of State for Health and Social Care" in row["posts"])
+    health = next(
+        row
+        for row in rows.values()
+        if row["kind"] == "minister" and "Secretary of State for Health and Social Care" in row["posts"]
+    )
     assert health["salutation"] == "Dear Secretary of State"
     assert "SW1H 0EU" in health["address"]
     assert "stale_posts" in health["flags"].split(";")
@@ -163,8 +166,19 @@ def test_mps_json_matches_the_interface() -> None:
     assert code == 0
     members = json.loads(stdout)
     assert len(members) == 650
-    fields = {"member_id", "name", "full_title", "constituency", "constituency_code", "party", "email", "is_new",
-              "by_election_date", "posts", "committees"}
+    fields = {
+        "member_id",
+        "name",
+        "full_title",
+        "constituency",
+        "constituency_code",
+        "party",
+        "email",
+        "is_new",
+        "by_election_date",
+        "posts",
+        "committees",
+    }
     assert all(set(member) == fields for member in members)
     runcorn = next(m for m in members if m["constituency"] == "Runcorn and Helsby")
     assert runcorn["by_election_date"] == "2025-05-01" and runcorn["member_id"] == 5403
@@ -197,8 +211,9 @@ def test_undefined_template_variable_names_file_and_line(tmp_path: Path) -> None
     lines = template.read_text(encoding="utf-8").splitlines()
     lines.insert(2, "Your seat is {{ recipient.constituncy }}.")
     template.write_text("\n".join(lines), encoding="utf-8")
-    code, _, stderr = run("draft", "--constituency", "Chorley", "--campaign", str(folder), "--out",
-                          str(tmp_path / "out"))
+    code, _, stderr = run(
+        "draft", "--constituency", "Chorley", "--campaign", str(folder), "--out", str(tmp_path / "out")
+    )
     assert code == 1
     assert re.search(r"speaker\.md\.j2:3: .*constituncy", stderr), stderr
     assert not (tmp_path / "out").exists()
@@ -207,7 +222,9 @@ def test_undefined_template_variable_names_file_and_line(tmp_path: Path) -> None
 def test_missing_campaign_field(tmp_path: Path) -> None:
     folder = broken_campaign(tmp_path)
     toml = folder / "campaign.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace('signatory_name = "', 'signatory = "'), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('signatory_name = "', 'signatory = "'), encoding="utf-8"
+    )
     code, _, stderr = run("draft", "--campaign", str(folder), "--out", str(tmp_path / "out"))
     assert code == 1 and "missing field 'sender.signatory_name'" in stderr
 
