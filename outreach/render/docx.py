@@ -1,0 +1,181 @@
+"""DOCX: one letter as an editable Word document, with the same content as its PDF, on A4."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from outreach.letters import Letter, Run
+from outreach.render import write_atomically
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+# Cambria ships with Microsoft Office, and LibreOffice substitutes the metric-compatible Caladea, so the
+# letter keeps its line breaks wherever it is opened; Libertinus (the PDF face) is rarely installed.
+FONT = "Cambria"
+BODY_POINTS = 11
+ACCENT = (0x00, 0x5A, 0x8C)
+QUIET = (0x5A, 0x5A, 0x5A)
+
+# The children of w:pPr that come after w:pBdr in the schema (ECMA-376 Part 1, 17.3.1.26).
+_AFTER_BORDERS = (
+    "w:shd",
+    "w:tabs",
+    "w:suppressAutoHyphens",
+    "w:kinsoku",
+    "w:wordWrap",
+    "w:overflowPunct",
+    "w:topLinePunct",
+    "w:autoSpaceDE",
+    "w:autoSpaceDN",
+    "w:bidi",
+    "w:adjustRightInd",
+    "w:snapToGrid",
+    "w:spacing",
+    "w:ind",
+    "w:contextualSpacing",
+    "w:mirrorIndents",
+    "w:suppressOverlap",
+    "w:jc",
+    "w:textDirection",
+    "w:textAlignment",
+    "w:textboxTightWrap",
+    "w:outlineLvl",
+    "w:divId",
+    "w:cnfStyle",
+    "w:rPr",
+    "w:sectPr",
+    "w:pPrChange",
+)
+# XML 1.0 forbids most control characters; python-docx would refuse the whole document for one of them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def write_docx(letter: Letter, path: Path) -> None:
+    """Return nothing; write `letter` to `path` as an A4 Word document, laid out as its PDF is."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt, RGBColor
+
+    document = docx.Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin, section.right_margin = Mm(25), Mm(20)
+    section.top_margin, section.bottom_margin = Mm(12), Mm(18)
+    section.footer_distance = Mm(8)
+
+    normal = document.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(BODY_POINTS)
+    _set_east_asian_font(normal, FONT)
+    normal.paragraph_format.space_before = Pt(0)
+    normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.line_spacing = 1.0
+
+    sender = letter.sender
+    properties = document.core_properties
+    properties.title = _clean(_title(letter))
+    properties.author = _clean(sender.organisation)
+    properties.subject = _clean(letter.subject)
+    properties.comments = f"letter {letter.letter_id}"
+
+    # Letterhead: the organisation, then a thin rule, then the address and contact details, small.
+    head = document.add_paragraph()
+    head.paragraph_format.space_after = Pt(2)
+    name = head.add_run(_clean(sender.organisation))
+    name.bold = True
+    name.font.size = Pt(17)
+    name.font.color.rgb = RGBColor(*ACCENT)
+    _rule_below(head)
+    contact = [line for line in (*sender.address_lines, sender.email, sender.phone, sender.website) if line]
+    details = document.add_paragraph()
+    details.paragraph_format.space_after = Pt(18)
+    run = details.add_run(_clean("  ·  ".join(contact)))
+    run.font.size = Pt(8)
+    run.font.color.rgb = RGBColor(*QUIET)
+
+    dated = document.add_paragraph(_clean(letter.date_text))
+    dated.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    address = document.add_paragraph()
+    address.paragraph_format.space_after = Pt(24)
+    for number, line in enumerate(letter.recipient_lines):
+        line_run = address.add_run(_clean(line))
+        if number + 1 < len(letter.recipient_lines):
+            line_run.add_break()
+
+    if letter.subject:
+        document.add_paragraph().add_run(_clean(letter.subject)).bold = True
+    document.add_paragraph(_clean(f"{letter.salutation},"))
+    for block in letter.blocks:
+        if block.kind == "bullet":
+            paragraph = document.add_paragraph(style="List Bullet")
+            paragraph.paragraph_format.space_after = Pt(3)
+        else:
+            paragraph = document.add_paragraph()
+        _add_runs(paragraph, block.runs)
+
+    closing = document.add_paragraph(_clean(f"{letter.closing},"))
+    closing.paragraph_format.space_before = Pt(6)
+    closing.paragraph_format.space_after = Pt(36)  # room to sign
+    signatory = document.add_paragraph()
+    signatory.paragraph_format.space_after = Pt(0)
+    signatory.add_run(_clean(sender.signatory_name)).bold = True
+    if sender.signatory_role:
+        document.add_paragraph(_clean(sender.signatory_role))
+
+    if sender.footer:
+        footer = section.footer.paragraphs[0]
+        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        footer_run = footer.add_run(_clean(sender.footer))
+        footer_run.font.size = Pt(7.5)
+        footer_run.font.color.rgb = RGBColor(*QUIET)
+
+    def save(stream: BinaryIO) -> None:
+        document.save(stream)
+
+    write_atomically(Path(path), save)
+
+
+def _add_runs(paragraph: Any, runs: tuple[Run, ...]) -> None:
+    """Add each run of a block to `paragraph` with its bold and italic."""
+    for run in runs:
+        added = paragraph.add_run(_clean(run.text))
+        added.bold = run.bold or None
+        added.italic = run.italic or None
+
+
+def _title(letter: Letter) -> str:
+    """Return the document title: to whom, and about what."""
+    to = letter.recipient_lines[0] if letter.recipient_lines else letter.letter_id
+    return f"Letter to {to}: {letter.subject}" if letter.subject else f"Letter to {to}"
+
+
+def _clean(text: str) -> str:
+    """Return `text` without the control characters that XML cannot hold."""
+    return _NOT_XML.sub("", text)
+
+
+def _set_east_asian_font(style: Any, font: str) -> None:
+    """Name `font` for every script of a style; python-docx sets only the Latin one (w:ascii, w:hAnsi)."""
+    from docx.oxml.ns import qn
+
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attribute), font)
+
+
+def _rule_below(paragraph: Any) -> None:
+    """Draw a thin accent-coloured rule under `paragraph` (a bottom paragraph border, as Word does it)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    colour = "".join(f"{part:02X}" for part in ACCENT)
+    for key, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "4"), ("w:color", colour)):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
+    # Word rejects a document whose pPr children are out of schema order, so pBdr goes before these.
+    paragraph._p.get_or_add_pPr().insert_element_before(borders, *_AFTER_BORDERS)

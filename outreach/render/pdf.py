@@ -1,0 +1,349 @@
+"""Typst PDF: every letter of a batch typeset in one compile, checked to fill one A4 page, split per letter.
+
+Why one compile: each Typst compile has a fixed cost (10-20 ms for a single letter), so 800 letters
+compiled one by one take about five times as long as one document of 800 pages (1.5-2 s on two cores).
+Each letter starts a new page and opens with `#metadata(id) <letter>`; after compiling, `Compiler.eval`
+asks the finished document (no second compile) on which page each letter starts. Letters that ran onto
+a second page are typeset again, together, at the next smaller step of `TYPE_STEPS`; each one's single
+page then takes the place of its overflowing pages. pikepdf splits the result into one PDF per letter.
+
+The letters reach Typst as JSON in `sys.inputs`, and the layout places every string as content, so no
+character in a name or a paragraph can be read as Typst markup.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from outreach.errors import OutputError
+from outreach.letters import Block, Letter
+from outreach.render import write_atomically
+
+if TYPE_CHECKING:
+    import typst
+
+# Body size in pt and a factor on vertical spacing: the first step is the layout's normal setting; an
+# overflowing letter tries the next ones in turn, at most half a point per step so the change is hard to see.
+TYPE_STEPS: tuple[tuple[float, float], ...] = ((11.0, 1.0), (10.5, 0.9), (10.0, 0.85), (9.5, 0.8))
+
+A4_POINTS = (595.276, 841.89)  # 210 x 297 mm
+_PAGE_TOLERANCE = 1.0
+
+# Asks the compiled document, without compiling again, on which page each letter begins.
+_LETTER_STARTS = "query(<letter>).map(found => found.location().page())"
+_DIAGNOSTIC_PLACE = re.compile(r"┌─ (?P<file>[^\n]+?):(?P<line>\d+):\d+")
+
+
+@dataclass
+class RenderResult:
+    """What render_pdfs did: pages written, letters set smaller to fit, and where the time went."""
+
+    pages: int
+    shrunk: list[str] = field(default_factory=list)
+    seconds_typst: float = 0.0
+    seconds_split: float = 0.0
+
+
+@dataclass
+class _Typeset:
+    """One compiled batch: the PDF, its page count and the first page (0-based) of each of its letters."""
+
+    pdf: bytes
+    first_pages: list[int]
+    page_count: int
+
+    def pages_of(self, index: int) -> int:
+        """Return how many pages letter `index` of this batch filled."""
+        end = self.first_pages[index + 1] if index + 1 < len(self.first_pages) else self.page_count
+        return end - self.first_pages[index]
+
+
+def typeset(letters: Sequence[Letter], layout: Path) -> bytes:
+    """Return the PDF of one Typst compile of all `letters` as one document, at the layout's normal size."""
+    if not letters:
+        raise ValueError("typeset: no letters")
+    return _compile(_compiler(layout), letters, [0] * len(letters), layout).pdf
+
+
+def render_pdfs(
+    letters: Sequence[Letter],
+    layout: Path,
+    out_dir: Path,
+    paths: Sequence[Path],
+    merged: Path | None,
+) -> RenderResult:
+    """Return a RenderResult after writing one single-page A4 PDF per letter (paths[i] for letters[i]).
+
+    Letters that overflow are set smaller, step by step; one that still does not fit raises OutputError
+    naming it. `merged`, if given, receives every letter in order as one print-ready PDF. `out_dir` is
+    created if missing; `paths` are used as given (absolute, or relative to the working directory).
+    """
+    if len(paths) != len(letters):
+        raise ValueError(f"render_pdfs: {len(letters)} letters but {len(paths)} paths")
+    if not letters:
+        return RenderResult(pages=0)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+
+    started = time.perf_counter()
+    compiler = _compiler(layout)
+    batches = [_compile(compiler, letters, [0] * len(letters), layout)]
+    # source[i] = (batch, page) holding letter i's single page once it fits.
+    source: dict[int, tuple[int, int]] = {}
+    overflowing: list[int] = []
+    for index in range(len(letters)):
+        if batches[0].pages_of(index) == 1:
+            source[index] = (0, batches[0].first_pages[index])
+        else:
+            overflowing.append(index)
+    shrunk = [letters[index].letter_id for index in overflowing]
+
+    for step in range(1, len(TYPE_STEPS)):
+        if not overflowing:
+            break
+        batch = _compile(compiler, [letters[i] for i in overflowing], [step] * len(overflowing), layout)
+        batches.append(batch)
+        still: list[int] = []
+        for position, index in enumerate(overflowing):
+            if batch.pages_of(position) == 1:
+                source[index] = (len(batches) - 1, batch.first_pages[position])
+            else:
+                still.append(index)
+        overflowing = still
+    if overflowing:
+        names = [letters[index].letter_id for index in overflowing]
+        more = f" (nor do {len(names) - 1} more: {', '.join(names[1:6])}{', ...' if len(names) > 6 else ''})"
+        raise OutputError(
+            f"letter {names[0]} does not fit on one A4 page, even at {TYPE_STEPS[-1][0]:g} pt"
+            f"{more if len(names) > 1 else ''}; shorten it"
+        )
+    seconds_typst = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _split(letters, batches, source, paths, merged)
+    return RenderResult(
+        pages=len(letters),
+        shrunk=shrunk,
+        seconds_typst=seconds_typst,
+        seconds_split=time.perf_counter() - started,
+    )
+
+
+def letters_json(letters: Sequence[Letter], steps: Sequence[int]) -> str:
+    """Return the JSON the layout reads from sys.inputs.letters: a title, an author, and the letters."""
+    organisations = sorted({letter.sender.organisation for letter in letters})
+    if len(letters) == 1:
+        title = _title(letters[0])
+    else:
+        title = f"{len(letters)} letters from {', '.join(organisations)}"
+    return json.dumps(
+        {
+            "title": title,
+            "author": ", ".join(organisations),
+            "letters": [_letter_data(letter, step) for letter, step in zip(letters, steps, strict=True)],
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _letter_data(letter: Letter, step: int) -> dict[str, Any]:
+    """Return one letter as the plain data the layout expects."""
+    size, spacing = TYPE_STEPS[step]
+    sender = letter.sender
+    return {
+        "id": letter.letter_id,
+        "size": size,
+        "spacing": spacing,
+        "date": letter.date_text,
+        "recipient": list(letter.recipient_lines),
+        "salutation": letter.salutation,
+        "subject": letter.subject,
+        "blocks": _blocks_data(letter.blocks),
+        "closing": letter.closing,
+        "sender": {
+            "organisation": sender.organisation,
+            "address_lines": list(sender.address_lines),
+            "email": sender.email,
+            "phone": sender.phone,
+            "website": sender.website,
+            "signatory_name": sender.signatory_name,
+            "signatory_role": sender.signatory_role,
+            "footer": sender.footer,
+        },
+    }
+
+
+def _blocks_data(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    """Return the body as paragraphs and lists, consecutive bullets gathered into one list."""
+    body: list[dict[str, Any]] = []
+    for block in blocks:
+        runs = [[run.text, run.bold, run.italic] for run in block.runs]
+        if block.kind == "bullet":
+            if body and body[-1]["kind"] == "list":
+                body[-1]["items"].append(runs)
+            else:
+                body.append({"kind": "list", "items": [runs]})
+        else:
+            body.append({"kind": "paragraph", "runs": runs})
+    return body
+
+
+def _title(letter: Letter) -> str:
+    """Return the PDF title of one letter: to whom, and about what."""
+    to = letter.recipient_lines[0] if letter.recipient_lines else letter.letter_id
+    return f"Letter to {to}: {letter.subject}" if letter.subject else f"Letter to {to}"
+
+
+def _compiler(layout: Path) -> typst.Compiler:
+    """Return a Typst compiler for `layout`, using only the fonts inside Typst and the layout's `fonts/`."""
+    import typst
+
+    if not layout.is_file():
+        raise OutputError(f"{layout}: Typst layout not found")
+    layout = layout.resolve()
+    fonts = layout.parent / "fonts"
+    # System fonts are left out on purpose: the same letter sets the same way on every machine,
+    # and the compiler starts faster without scanning them.
+    return typst.Compiler(
+        str(layout),
+        root=str(layout.parent),
+        font_paths=[str(fonts)] if fonts.is_dir() else [],
+        ignore_system_fonts=True,
+    )
+
+
+def _compile(
+    compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequence[int], layout: Path
+) -> _Typeset:
+    """Return one compile of `letters` at the given type steps, with the first page of each letter."""
+    import typst
+
+    # Letter dates, not the clock, date the PDF: re-rendering the same letters gives the same bytes.
+    latest = max(letter.date for letter in letters)
+    timestamp = datetime(latest.year, latest.month, latest.day, tzinfo=UTC)
+    try:
+        pdf = compiler.compile(
+            format="pdf",
+            sys_inputs={"letters": letters_json(letters, steps)},
+            timestamp=timestamp,
+            # Untagged: the print PDF is split page by page, which a structure tree cannot survive.
+            pdf_tags=False,
+        )
+        starts = json.loads(compiler.eval(_LETTER_STARTS, format="json"))
+    except typst.TypstError as exc:
+        raise OutputError(_typst_message(exc, layout)) from None
+    if not isinstance(pdf, bytes):
+        raise OutputError(f"{layout}: Typst returned no PDF")
+    if len(starts) != len(letters):
+        raise OutputError(
+            f"{layout}: the layout marked {len(starts)} letters with <letter>, expected {len(letters)}"
+        )
+    return _Typeset(pdf=pdf, first_pages=[page - 1 for page in starts], page_count=_count_pages(pdf))
+
+
+def _count_pages(pdf: bytes) -> int:
+    """Return the number of pages of a PDF."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        return len(document.pages)
+
+
+def _typst_message(exc: Exception, layout: Path) -> str:
+    """Return a Typst error as one line: the layout file and line it points at, the message, its hints."""
+    message = str(getattr(exc, "message", "") or exc).strip().splitlines()
+    hints = getattr(exc, "hints", None) or []
+    text = (message[0] if message else type(exc).__name__) + "".join(f" (hint: {hint})" for hint in hints)
+    # The diagnostic draws the source: "error: ...\n  ┌─ letters/x/letter.typ:12:3\n ...", the path
+    # relative to the working directory.
+    where = _DIAGNOSTIC_PLACE.search(str(getattr(exc, "diagnostic", "") or ""))
+    if where is None:
+        return f"{layout}: Typst failed: {text}"
+    return f"{os.path.normpath(where['file'])}:{where['line']}: {text}"
+
+
+def _split(
+    letters: Sequence[Letter],
+    batches: Sequence[_Typeset],
+    source: dict[int, tuple[int, int]],
+    paths: Sequence[Path],
+    merged: Path | None,
+) -> None:
+    """Write each letter's page to its own PDF and, if asked, every page in order to `merged`."""
+    import pikepdf
+
+    documents = [pikepdf.open(io.BytesIO(batch.pdf)) for batch in batches]
+    try:
+        pages = [documents[batch].pages[number] for batch, number in (source[i] for i in range(len(letters)))]
+        for page, letter in zip(pages, letters, strict=True):
+            _check_a4(page, letter)  # before writing anything, so a wrong layout leaves no files behind
+        created = documents[0].docinfo.get("/CreationDate")
+        for index, (page, letter) in enumerate(zip(pages, letters, strict=True)):
+            single = pikepdf.new()
+            single.pages.append(page)
+            single.docinfo["/Title"] = _title(letter)
+            single.docinfo["/Author"] = letter.sender.organisation
+            if letter.subject:
+                single.docinfo["/Subject"] = letter.subject
+            single.docinfo["/Creator"] = "outreach"
+            if created is not None:
+                single.docinfo["/CreationDate"] = created
+
+            def save(stream: BinaryIO, document: pikepdf.Pdf = single) -> None:
+                document.save(stream, deterministic_id=True)
+
+            write_atomically(Path(paths[index]), save)
+            single.close()
+
+        if merged is not None:
+            _write_merged(letters, batches, documents, source, merged)
+    finally:
+        for document in documents:
+            document.close()
+
+
+def _write_merged(
+    letters: Sequence[Letter],
+    batches: Sequence[_Typeset],
+    documents: Sequence[Any],
+    source: dict[int, tuple[int, int]],
+    merged: Path,
+) -> None:
+    """Write every letter's page in order as one PDF: Typst's own output when nothing had to be reset."""
+    first = batches[0]
+    if first.page_count == len(letters):
+        write_atomically(merged, lambda stream: stream.write(first.pdf))
+        return
+    # Some letters were reset smaller: put each one's page in place of its overflowing pages, last first
+    # so the page numbers of the letters still to do stay put.
+    main = documents[0]
+    for index in reversed(range(len(letters))):
+        batch, page_number = source[index]
+        if batch == 0:
+            continue
+        start = first.first_pages[index]
+        del main.pages[start : start + first.pages_of(index)]
+        main.pages.insert(start, documents[batch].pages[page_number])
+    write_atomically(merged, lambda stream: main.save(stream, deterministic_id=True))
+
+
+def _check_a4(page: Any, letter: Letter) -> None:
+    """Raise OutputError unless `page` is A4 portrait."""
+    box = [float(value) for value in page.mediabox]
+    width, height = box[2] - box[0], box[3] - box[1]
+    if abs(width - A4_POINTS[0]) > _PAGE_TOLERANCE or abs(height - A4_POINTS[1]) > _PAGE_TOLERANCE:
+        raise OutputError(
+            f"letter {letter.letter_id}: page is {width:.0f} x {height:.0f} pt, not A4; check the layout"
+        )

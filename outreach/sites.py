@@ -1,0 +1,252 @@
+"""NHS sites where medical physicists and clinical engineers work, constituencies, and nearest-site search.
+
+Sites come from the snapshot's sites.csv; each has a type ranked by its relevance to MPCE
+(`SITE_RANK`), the constituency it falls in, and how sure that join is. Distances are great-circle
+distances from a constituency's centroid (the snapshot's constituencies.csv).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from outreach.errors import DataError
+from outreach.members import RowCells
+
+# Relevance to MPCE, lower first: radiotherapy (linacs, physics-planned treatment) before major acute
+# hospitals and 24/7 stroke units (CT, MRI, nuclear medicine, equipment engineering), then community
+# diagnostic centres with imaging, then other NHS sites. A CDC without imaging ranks with the others.
+SITE_RANK: dict[str, int] = {
+    "radiotherapy_centre": 0,
+    "acute_hospital": 1,
+    "acute_stroke_unit": 1,
+    "community_diagnostic_centre": 2,
+    "elective_surgical_hub": 3,
+    "nhs_hospital_site": 3,
+}
+CDC_WITHOUT_IMAGING_RANK = 3
+UNKNOWN_TYPE_RANK = 4
+# ARTHUR is a proposed reactor, not an NHS site: kept out of local_sites, found with proposed_sites.
+PROPOSED_ISOTOPE_REACTOR = "proposed_isotope_reactor"
+PROPOSED_RANK = 9
+
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+KM_PER_MILE = 1.609344
+# A linac count older than this many years (by calendar year) is quoted with its year.
+LINAC_FIGURE_FRESH_YEARS = 2
+
+
+@dataclass(frozen=True)
+class Site:
+    """One NHS site of one type (a hospital may appear under several types), with its constituency."""
+
+    site_id: str
+    site_type: str
+    name: str
+    organisation: str
+    nation: str
+    postcode: str
+    lat: float | None
+    lon: float | None
+    constituency_code: str
+    confidence: str
+    role: str
+    has_imaging: bool
+    neuroscience_centre: bool
+    linacs: int | None
+    linacs_scope: str
+    linacs_as_of: str
+    linacs_year: int | None
+    linacs_source_url: str
+    replacement_2025: bool
+    org_code: str = ""
+    linacs_source_title: str = ""
+    notes: str = ""
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, str | None], *, where: str) -> Site:
+        """Return the site in one sites.csv row; `where` ("sites.csv:7") names it in errors."""
+        cells = RowCells(row, where)
+        return cls(
+            site_id=cells.text("site_id"),
+            site_type=cells.text("site_type"),
+            name=cells.text("name"),
+            organisation=cells.text("organisation"),
+            nation=cells.text("nation"),
+            postcode=cells.text("postcode"),
+            lat=cells.number("lat"),
+            lon=cells.number("lon"),
+            constituency_code=cells.text("constituency_code"),
+            confidence=cells.text("confidence"),
+            role=cells.text("role"),
+            has_imaging=cells.flag("has_imaging"),
+            neuroscience_centre=cells.flag("neuroscience_centre"),
+            linacs=cells.optional_integer("linacs"),
+            linacs_scope=cells.text("linacs_scope"),
+            linacs_as_of=cells.text("linacs_as_of"),
+            linacs_year=cells.optional_integer("linacs_year"),
+            linacs_source_url=cells.text("linacs_source_url"),
+            replacement_2025=cells.flag("replacement_2025"),
+            org_code=cells.text("org_code"),
+            linacs_source_title=cells.text("linacs_source_title"),
+            notes=cells.text("notes"),
+        )
+
+    @property
+    def rank(self) -> int:
+        """Return the site's relevance to MPCE, 0 (radiotherapy) first; see SITE_RANK."""
+        if self.site_type == PROPOSED_ISOTOPE_REACTOR:
+            return PROPOSED_RANK
+        if self.site_type == "community_diagnostic_centre" and not self.has_imaging:
+            return CDC_WITHOUT_IMAGING_RANK
+        return SITE_RANK.get(self.site_type, UNKNOWN_TYPE_RANK)
+
+    @property
+    def low_confidence(self) -> bool:
+        """Return True when the site's constituency must be checked before a letter relies on it.
+
+        The NHS data README asks for every 'medium' and 'low' join to be checked with postcodes.io;
+        an unknown confidence is treated the same way.
+        """
+        return self.confidence != "high"
+
+    def linac_phrase(self, letter_date: date) -> str | None:
+        """Return the linac count as letter text ("8 linear accelerators"), or None if none may be quoted.
+
+        An undated count is never quoted. A count more than two calendar years older than the letter
+        carries its year ("3 linear accelerators (2016 figure)"); a trust-wide figure says so
+        ("the trust's 16 linear accelerators").
+        """
+        if self.linacs is None or self.linacs_year is None:
+            return None
+        noun = "linear accelerator" if self.linacs == 1 else "linear accelerators"
+        phrase = f"{self.linacs} {noun}"
+        if self.linacs_scope == "trust_total":
+            phrase = f"the trust's {phrase}"
+        if letter_date.year - self.linacs_year > LINAC_FIGURE_FRESH_YEARS:
+            phrase += f" ({self.linacs_year} figure)"
+        return phrase
+
+
+@dataclass(frozen=True)
+class Constituency:
+    """A 2024 Westminster constituency: ONS code, name, centroid and hex-map cell."""
+
+    code: str
+    name: str
+    nation: str
+    region: str
+    lat: float
+    lon: float
+    hex_q: int
+    hex_r: int
+    constituency_id: int | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, str | None], *, where: str) -> Constituency:
+        """Return the constituency in one constituencies.csv row; `where` names it in errors."""
+        cells = RowCells(row, where)
+        lat, lon = cells.number("lat"), cells.number("lon")
+        if lat is None or lon is None:
+            raise DataError(f"{where}: constituency without a centroid (lat/lon empty)")
+        return cls(
+            code=cells.text("constituency_code"),
+            name=cells.text("name"),
+            nation=cells.text("nation"),
+            region=cells.text("region"),
+            lat=lat,
+            lon=lon,
+            hex_q=cells.integer("hex_q"),
+            hex_r=cells.integer("hex_r"),
+            constituency_id=cells.optional_integer("constituency_id"),
+        )
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """The nearest site of a type to a constituency's centroid, and how far it is."""
+
+    site: Site
+    km: float
+    miles: float
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Return the great-circle (haversine) distance in km between two WGS84 points."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(lon2 - lon1)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _name_keys(site: Site) -> set[str]:
+    """Return the forms of a site's name that identify its hospital, lower case, letters and digits only.
+
+    Names differ between lists ("Charing Cross Hospital; Fulham Palace Road; London", "Dr Gray's Hospital,
+    Elgin"), so the text before the first ';' or ',' counts too; a radiotherapy centre is named
+    "centre (hospital)", so its hospital counts as well. One-word forms ("Hospital") are too vague to use.
+    """
+    names = [site.name]
+    if site.site_type == "radiotherapy_centre" and site.name.endswith(")") and "(" in site.name:
+        names.append(site.name[site.name.rindex("(") + 1 : -1])
+    keys: set[str] = set()
+    for name in names:
+        for form in (name, name.split(";")[0], name.split(",")[0]):
+            key = re.sub(r"[^0-9a-z]+", " ", form.casefold()).strip()
+            if " " in key:
+                keys.add(key)
+    return keys
+
+
+def _by_relevance(site: Site) -> tuple[int, str, str]:
+    return (site.rank, site.name.casefold(), site.site_id)
+
+
+def local_sites(sites: Iterable[Site], constituency_code: str) -> list[Site]:
+    """Return the NHS sites in a constituency, most relevant first, each hospital once under its best type.
+
+    A hospital listed under several types (same postcode, or same name) appears once, as the most
+    relevant of them. The proposed isotope reactor is not an NHS site: see `proposed_sites`.
+    """
+    here = sorted((s for s in sites if s.constituency_code == constituency_code
+                   and s.site_type != PROPOSED_ISOTOPE_REACTOR), key=_by_relevance)
+    seen_postcodes: set[str] = set()
+    seen_names: set[str] = set()
+    kept: list[Site] = []
+    for site in here:
+        postcode = site.postcode.replace(" ", "").upper()
+        names = _name_keys(site)
+        if (postcode and postcode in seen_postcodes) or names & seen_names:
+            continue
+        kept.append(site)
+        if postcode:
+            seen_postcodes.add(postcode)
+        seen_names |= names
+    return kept
+
+
+def proposed_sites(sites: Iterable[Site], constituency_code: str) -> list[Site]:
+    """Return the proposed facilities (the ARTHUR isotope reactor) in a constituency."""
+    return sorted((s for s in sites if s.constituency_code == constituency_code
+                   and s.site_type == PROPOSED_ISOTOPE_REACTOR), key=_by_relevance)
+
+
+def nearest(
+    sites: Iterable[Site], constituency: Constituency, site_type: str = "radiotherapy_centre"
+) -> Nearest:
+    """Return the site of `site_type` nearest to the constituency's centroid, with the distance."""
+    best: tuple[float, str, Site] | None = None
+    for site in sites:
+        if site.site_type != site_type or site.lat is None or site.lon is None:
+            continue
+        km = great_circle_km(constituency.lat, constituency.lon, site.lat, site.lon)
+        if best is None or (km, site.site_id) < best[:2]:
+            best = (km, site.site_id, site)
+    if best is None:
+        raise DataError(f"no site of type '{site_type}' with coordinates in the snapshot")
+    km, _, site = best
+    return Nearest(site=site, km=km, miles=km / KM_PER_MILE)

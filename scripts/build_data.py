@@ -1,0 +1,753 @@
+"""Build the embedded snapshot in data/ from the shared reference files.
+
+Usage: python scripts/build_data.py [--shared ../shared] [--out data]
+
+Reads the public source files under <shared>/data and writes the project's own schema
+(members, posts, departments, sites, constituencies, known gaps, snapshot.json, README.md).
+The output is deterministic: rows sorted, floats at fixed precision, "\\n" line endings, so
+re-running on the same sources gives byte-identical files. pandas is used here only; the
+package reads the result with the standard library (outreach/snapshot.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# One schema for the builder and the loader: the column lists live in outreach/snapshot.py.
+from outreach.snapshot import (  # noqa: E402
+    CONSTITUENCY_COLUMNS,
+    DEPARTMENT_COLUMNS,
+    MEMBER_COLUMNS,
+    POST_COLUMNS,
+    SITE_COLUMNS,
+)
+
+# Dates of the sources, as their READMEs state them (not today's date).
+DFE_DATE = "2026-06-27"
+CONTACTS_DATE = "2026-05-03"
+GENERAL_ELECTION = "2024-07-04"
+POSTS_AS_OF = "2026-06-19"
+SITES_DATE = "2025-10-30"  # newest site list: GOV.UK CDC map data, last updated 2025-10-30
+DFE_SOURCE = f"dfe-{DFE_DATE}"
+CONTACTS_SOURCE = f"members-api-{CONTACTS_DATE}"
+
+LIST_SEPARATOR = " | "
+DEFAULT_PARLIAMENTARY_ADDRESS = ("House of Commons", "London", "SW1A 0AA")
+
+GAP_COLUMNS = ["kind", "name", "detail"]
+
+# Party names differ in spelling between the election files and MNIS (DfE, Members API).
+ELECTION_PARTY_TO_MNIS = {
+    "Labour and Co-operative": "Labour (Co-op)",
+    "Green": "Green Party",
+    "Sinn Fein": "Sinn Féin",
+    "Social Democratic and Labour Party": "Social Democratic & Labour Party",
+}
+
+
+# ---------------------------------------------------------------- helpers
+
+def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """Return a CSV as strings, empty cells as "" (BOMs stripped)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)
+
+
+def clean(text: object) -> str:
+    """Return text with surrounding space removed and inner runs of space collapsed."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def coordinate(value: str | float | None) -> str:
+    if value is None or value == "":
+        return ""
+    return f"{float(value):.6f}"
+
+
+def iso_from_dmy(text: str) -> str:
+    day, month, year = text.strip().split("/")
+    return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
+
+
+def sort_key(text: str) -> tuple[str, str]:
+    """Sort names ignoring case and accents, then exactly (so the order never depends on a locale)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return (folded, text)
+
+
+def postcode_key(postcode: str) -> str:
+    return postcode.replace(" ", "").upper()
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(column) is None else str(row[column]) for column in columns])
+            count += 1
+    return count
+
+
+def is_email(text: str) -> bool:
+    return re.fullmatch(r"[^@\s/]+@[^@\s/]+\.[^@\s/]+", text) is not None
+
+
+# ---------------------------------------------------------------- constituencies
+
+def ring_area_centroid(ring: Sequence[Sequence[float]]) -> tuple[float, float, float]:
+    """Return (signed area, centroid x, centroid y) of a ring by the shoelace formula, planar in lon/lat."""
+    area2 = cx = cy = 0.0
+    for (x0, y0), (x1, y1) in zip(ring, list(ring[1:]) + [ring[0]], strict=True):
+        cross = x0 * y1 - x1 * y0
+        area2 += cross
+        cx += (x0 + x1) * cross
+        cy += (y0 + y1) * cross
+    if area2 == 0:
+        xs = [p[0] for p in ring]
+        ys = [p[1] for p in ring]
+        return 0.0, sum(xs) / len(xs), sum(ys) / len(ys)
+    return area2 / 2, cx / (3 * area2), cy / (3 * area2)
+
+
+def centroid(geometry: Mapping[str, Any]) -> tuple[float, float]:
+    """Return (lat, lon): the area-weighted centroid of all parts of a (Multi)Polygon, holes subtracted."""
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    total = sx = sy = 0.0
+    for polygon in polygons:
+        for index, ring in enumerate(polygon):
+            area, x, y = ring_area_centroid(ring)
+            weight = abs(area) if index == 0 else -abs(area)
+            total += weight
+            sx += weight * x
+            sy += weight * y
+    return sy / total, sx / total
+
+
+def build_constituencies(shared: Path, mnis_ids: Mapping[str, str]) -> list[dict[str, object]]:
+    geo = read_csv(shared / "geography/constituencies_2024.csv")
+    shapes = json.loads((shared / "geography/pcon2024_boundaries_buc.geojson").read_text(encoding="utf-8"))
+    centres = {f["properties"]["PCON24CD"]: centroid(f["geometry"]) for f in shapes["features"]}
+    rows = []
+    for record in geo.itertuples():
+        lat, lon = centres[record.pcon24cd]
+        rows.append({
+            "constituency_code": record.pcon24cd, "name": record.pcon24nm, "nation": record.nation,
+            "region": record.region_name, "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
+            "hex_q": int(record.hex_q), "hex_r": int(record.hex_r),
+            "constituency_id": mnis_ids.get(record.pcon24cd, ""),
+        })
+    assert len(rows) == 650, len(rows)
+    return sorted(rows, key=lambda r: str(r["constituency_code"]))
+
+
+# ---------------------------------------------------------------- members
+
+POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", re.IGNORECASE)
+
+
+def office_lines(office: Mapping[str, Any]) -> list[str]:
+    """Return an office's postal address lines with the postcode last, or [] when it is no postal address.
+
+    Many Members API "Constituency office" records hold only a label ("Constituency office",
+    "WhatsApp number") with a phone or e-mail; without a postcode they are not an address to post to.
+    """
+    lines = [clean(office.get(f"line{i}")) for i in range(1, 6)]
+    lines = [line for line in lines if line]
+    postcode = clean(office.get("postcode"))
+    if postcode and POSTCODE.match(postcode):
+        return lines + [postcode.upper()] if lines else []
+    if len(lines) >= 2 and POSTCODE.match(lines[-1]):
+        return lines  # postcode typed into the last address line
+    return []
+
+
+def build_members(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[str, object]], dict[str, str]]:
+    elected = read_csv(shared / "mps-2024.csv")
+    by_elections = read_csv(shared / "by-elections-2024-parliament.csv")
+    by_candidacies = read_csv(shared / "psephology-2024/by-elections-parliament59-candidacies.csv")
+    dfe = read_csv(shared / f"mp-lookup-dfe-{DFE_DATE}.csv")
+    geo = read_csv(shared / "geography/constituencies_2024.csv").set_index("pcon24cd")
+    contacts_path = shared / f"mps-contacts-commons-{CONTACTS_DATE}.json"
+    contacts_list = json.loads(contacts_path.read_text(encoding="utf-8"))
+    contacts = {str(c["id"]): c for c in contacts_list}
+    dfe_by_id = {r.member_id: r for r in dfe.itertuples()}
+
+    # Abbreviations as the Members API gives them (partyAbbr), then the election file's.
+    abbreviations: dict[str, str] = {}
+    for c in contacts_list:
+        abbreviations.setdefault(clean(c["party"]), clean(c["partyAbbr"]))
+    for r in elected.itertuples():
+        abbreviations.setdefault(ELECTION_PARTY_TO_MNIS.get(r.party_name, r.party_name), r.party_abbreviation)
+
+    # The latest by-election in each seat replaces the 2024 winner.
+    latest_by_election: dict[str, Any] = {}
+    for r in by_elections.sort_values("by_election_date").itertuples():
+        latest_by_election[r.ons_id] = r
+    previous: dict[tuple[str, str], bool] = {}  # (by-election date, member id) -> was an MP before
+    for candidate in by_candidacies.to_dict("records"):
+        if candidate["Member MNIS ID"]:
+            previous[(iso_from_dmy(candidate["Election date"]), candidate["Member MNIS ID"])] = (
+                candidate["Sitting MP"] == "Yes" or candidate["Former MP"] == "Yes")
+
+    rows: list[dict[str, object]] = []
+    mnis_constituency: dict[str, str] = {}
+    for seat in elected.itertuples():
+        code = seat.ons_id
+        by_election = latest_by_election.get(code)
+        winner = by_election if by_election is not None else seat
+        member_id = winner.member_mnis_id
+        election_date = by_election.by_election_date if by_election is not None else GENERAL_ELECTION
+        election_party = ELECTION_PARTY_TO_MNIS.get(winner.party_name, winner.party_name)
+        mnis_constituency[code] = winner.mnis_constituency_id
+
+        from_dfe = dfe_by_id.get(member_id)
+        contact = contacts.get(member_id)
+        if from_dfe is not None and from_dfe.pcon_code != code:
+            raise SystemExit(f"DfE lists member {member_id} for {from_dfe.pcon_code}, elections for {code}")
+
+        # Name and party: the newest source that knows this member.
+        if from_dfe is not None:
+            name, party, source_date = clean(from_dfe.display_as), clean(from_dfe.party_text), DFE_DATE
+        elif contact is not None:
+            name, party, source_date = clean(contact["name"]), clean(contact["party"]), CONTACTS_DATE
+        else:
+            name = f"{clean(winner.first_name)} {clean(winner.surname)}"
+            party, source_date = election_party, election_date
+        if election_date > source_date:
+            # A by-election newer than the source re-confirms the member; its party is the newer word.
+            if election_party != party:
+                party = election_party
+            source_date = election_date
+
+        if from_dfe is not None:
+            full_title = clean(from_dfe.full_title)
+            if not full_title.endswith(" MP"):
+                # DfE/MNIS omits "MP" for two members (e.g. Makerfield, 2026); all here sit in the Commons.
+                gaps.append({"kind": "full_title_fixed", "name": name,
+                             "detail": f"DfE full_title '{full_title}' lacks 'MP'; ' MP' appended"})
+                full_title += " MP"
+        else:
+            full_title = f"{name} MP"
+
+        if contact:
+            list_as = clean(contact["nameListAs"])
+        else:
+            list_as = f"{clean(winner.surname)}, {clean(winner.first_name)}"
+
+        if by_election is not None:
+            is_new = not previous.get((by_election.by_election_date, member_id), False)
+        else:
+            is_new = seat.new_to_commons_2024 == "Yes"
+
+        member_since = election_date
+        if contact and contact.get("membershipStart") and election_date <= CONTACTS_DATE:
+            member_since = str(contact["membershipStart"])[:10]
+
+        email, email_source = "", ""
+        dfe_email = clean(from_dfe.member_email) if from_dfe is not None else ""
+        if is_email(dfe_email):
+            email, email_source = dfe_email, DFE_SOURCE
+        elif contact:
+            for candidate in contact.get("emails") or []:
+                if is_email(clean(candidate)):
+                    email, email_source = clean(candidate), CONTACTS_SOURCE
+                    break
+
+        parliamentary: list[str] = []
+        constituency_office: list[str] = []
+        for office in (contact or {}).get("offices") or []:
+            if office.get("type") == "Parliamentary office" and not parliamentary:
+                parliamentary = office_lines(office)
+            elif office.get("type") == "Constituency office" and not constituency_office:
+                constituency_office = office_lines(office)
+        if not parliamentary:
+            parliamentary = list(DEFAULT_PARLIAMENTARY_ADDRESS)
+        elif parliamentary[-1] == "SW1A 0AA" and "London" not in parliamentary:
+            parliamentary.insert(-1, "London")  # two records omit the post town
+
+        place = geo.loc[code]
+        rows.append({
+            "member_id": member_id, "name": name, "full_title": full_title, "list_as": list_as,
+            "address_as": "",  # no shared file carries nameAddressAs; a live refresh fills it
+            "first_name": clean(winner.first_name), "surname": clean(winner.surname),
+            "gender": {"Male": "M", "Female": "F"}.get(winner.gender, ""),
+            "party": party, "party_abbreviation": abbreviations.get(party, ""),
+            "constituency": place["pcon24nm"], "constituency_code": code,
+            "constituency_id": winner.mnis_constituency_id, "nation": place["nation"],
+            "region": place["region_name"], "is_new": flag(is_new),
+            "by_election_date": by_election.by_election_date if by_election is not None else "",
+            "member_since": member_since, "email": email, "email_source": email_source,
+            "parliamentary_address": LIST_SEPARATOR.join(parliamentary),
+            "constituency_office": LIST_SEPARATOR.join(constituency_office),
+            "committees": "", "source_date": source_date,
+        })
+        if not email:
+            gaps.append({"kind": "member_without_email", "name": f"{name} ({place['pcon24nm']})",
+                         "detail": "no e-mail address in the DfE lookup or the Members API contact record"})
+
+    assert len(rows) == 650 and len({r["member_id"] for r in rows}) == 650
+    return sorted(rows, key=lambda r: sort_key(str(r["constituency"]))), mnis_constituency
+
+
+# ---------------------------------------------------------------- posts and departments
+
+def build_posts(shared: Path) -> list[dict[str, object]]:
+    ifg = read_csv(shared / f"ministers-ifg-2024-07-05-to-{POSTS_AS_OF}.csv")
+    current = ifg[ifg.end_date == ""]
+    statuses = set(current.cabinet_status)
+    assert statuses <= {"Full cabinet", "Attends cabinet", "Non-cabinet"}, statuses
+    rows = [{
+        "member_id": r.mnis_member_id, "name": clean(r.display_name), "house": r.house, "post": clean(r.post),
+        "department": r.organisation_short, "department_name": clean(r.organisation),
+        "rank": r.rank_equivalence, "kind": "government",
+        # Members of the Cabinet only; ministers who attend Cabinet (e.g. the Attorney General) are not.
+        "cabinet": flag(r.cabinet_status == "Full cabinet"),
+        "start_date": r.start_date, "is_acting": flag(r.is_acting == "True"),
+        "is_on_leave": flag(r.is_on_leave == "True"),
+    } for r in current.itertuples()]
+    return sorted(rows, key=lambda r: (sort_key(str(r["department"])), sort_key(str(r["name"])),
+                                       str(r["post"]), str(r["start_date"])))
+
+
+def evidence(notes: str) -> str:
+    """Return the evidence grade a departments.csv note opens with, after any 'NOT IN IfG FILE (...).'."""
+    text = re.sub(r"^NOT IN IfG FILE \([^)]*\)\.\s*", "", notes)
+    for grade in ("PARTLY CONFIRMED", "NOT CONFIRMED", "CONFIRMED", "FALLBACK"):
+        if text.startswith(grade):
+            return grade
+    return ""
+
+
+def build_departments(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[str, object]], str]:
+    table = read_csv(shared / "government/departments.csv")
+    grades = {r.organisation_short: evidence(r.notes) for r in table.itertuples()}
+    # DLUHC's note says its values are copied from the MHCLG row (same department, former name).
+    grades["DLUHC"] = grades["MHCLG"]
+    rows = []
+    for r in table.itertuples():
+        address = clean(r.address_lines)
+        contact = clean(r.email_or_form)
+        rows.append({
+            "department": r.organisation_short, "name": clean(r.organisation), "address_lines": address,
+            "postcode": clean(r.postcode), "email": contact if is_email(contact) else "",
+            "confirmed": flag(grades[r.organisation_short] == "CONFIRMED" and bool(address)),
+            "as_of": r.as_of, "source_url": r.source_url,
+        })
+        if not address:
+            gaps.append({"kind": "department_address_unknown", "name": clean(r.organisation),
+                         "detail": "no correspondence address confirmed; "
+                                   + (f"e-mail {contact}" if contact else "write via the minister's office")})
+    newest = max(r.as_of for r in table.itertuples() if r.as_of)
+    return sorted(rows, key=lambda r: sort_key(str(r["department"]))), newest
+
+
+# ---------------------------------------------------------------- sites
+
+def linac_year(as_of: str) -> str:
+    """Return the year an as_of text states ("2021-08" → 2021, "c.2009-10" → 2009), "" when undated."""
+    match = re.match(r"^(?:c\.\s*)?(\d{4})", as_of.strip())
+    return match.group(1) if match else ""
+
+
+def centre_names(field: str) -> list[str]:
+    return [clean(part) for part in field.split(";") if clean(part)]
+
+
+def build_sites(shared: Path, gaps: list[dict[str, str]]) -> list[dict[str, object]]:
+    sites = read_csv(shared / "nhs/mpce_sites_pcon24.csv")
+    centres = read_csv(shared / "nhs/radiotherapy_centres_uk_pcon24.csv")
+    strokes = read_csv(shared / "nhs/stroke_units_england_2019_pcon24.csv")
+    cdcs = read_csv(shared / "nhs/community_diagnostic_centres_england_2025_pcon24.csv")
+    linacs = read_csv(shared / "nhs/linacs_by_provider.csv")
+    replacements = read_csv(shared / "nhs/linac_replacement_2025.csv")
+
+    before = len(sites)
+    sites = sites.drop_duplicates()
+    dropped = before - len(sites)
+    assert sites.site_id.is_unique, "site_id still repeats after dropping exact duplicates"
+    if dropped:
+        gaps.append({"kind": "duplicate_site_rows_dropped", "name": "mpce_sites_pcon24.csv",
+                     "detail": f"{dropped} rows repeated exactly (the 2018 NHS Choices file lists them "
+                               "twice); kept once"})
+
+    centre_by_postcode = {postcode_key(r.postcode): r for r in centres.itertuples()}
+    centre_names_known = {r.centre for r in centres.itertuples()}
+    stroke_by_postcode = {postcode_key(r.postcode): r for r in strokes.itertuples()}
+    cdc_by_key = {(clean(r.name), postcode_key(r.postcode)): r for r in cdcs.itertuples()}
+
+    # Linac counts: a centre-scope row beats a trust_total row covering the same centre.
+    linac_for: dict[str, Any] = {}
+    for r in sorted(linacs.itertuples(), key=lambda r: 0 if r.scope == "trust_total" else 1):
+        for name in centre_names(r.centre):
+            if name in centre_names_known:
+                linac_for[name] = r
+            else:
+                label = re.sub(r"\s*(–|-|\()\s*not in site list\)?$", "", name)
+                gaps.append({"kind": "radiotherapy_centre_not_in_site_list", "name": label,
+                             "detail": f"{r.provider} ({r.provider_code}): {r.linacs} linac(s), {r.scope} "
+                                       f"figure, as of {r.as_of}; absent from the 74-site list, so no letter "
+                                       "can place it"})
+    replacement_codes = {r.provider_code for r in replacements.itertuples()}
+    rt_codes = {r.provider_code for r in centres.itertuples()}
+    for r in replacements.itertuples():
+        if r.provider_code not in rt_codes:
+            gaps.append({"kind": "linac_replacement_without_site", "name": clean(r.provider),
+                         "detail": f"{r.provider_code} reported in the 2025 £70m programme but has no "
+                                   "radiotherapy site in the list; check with the trust"})
+
+    joined = {"role": 0, "has_imaging": 0, "neuroscience_centre": 0}
+    rows = []
+    for s in sites.itertuples():
+        row: dict[str, object] = {
+            "site_id": s.site_id, "site_type": s.site_type, "name": clean(s.site_name),
+            "organisation": clean(s.organisation), "org_code": s.org_code, "nation": s.nation,
+            "postcode": clean(s.postcode), "lat": coordinate(s.lat), "lon": coordinate(s.lon),
+            "constituency_code": s.pcon24cd, "confidence": s.pcon_confidence, "role": "",
+            "has_imaging": "false", "neuroscience_centre": "false", "linacs": "", "linacs_scope": "",
+            "linacs_as_of": "", "linacs_year": "", "linacs_source_url": "", "linacs_source_title": "",
+            "replacement_2025": "false", "notes": clean(s.notes),
+        }
+        key = postcode_key(s.postcode)
+        if s.site_type == "radiotherapy_centre":
+            centre = centre_by_postcode[key]
+            row["role"] = centre.role
+            joined["role"] += 1
+            count = linac_for.get(centre.centre)
+            if count is not None:
+                row.update({"linacs": count.linacs, "linacs_scope": count.scope, "linacs_as_of": count.as_of,
+                            "linacs_year": linac_year(count.as_of), "linacs_source_url": count.source_url,
+                            "linacs_source_title": clean(count.source_title)})
+            elif centre.linacs:
+                row.update({"linacs": centre.linacs, "linacs_scope": "centre", "linacs_as_of": "",
+                            "linacs_year": "", "linacs_source_url": centre.evidence_url,
+                            "linacs_source_title": clean(centre.linacs_basis)})
+            else:
+                gaps.append({"kind": "radiotherapy_centre_without_linac_count", "name": clean(s.site_name),
+                             "detail": "no linac count found in any cited source"})
+            if count is not None and not row["linacs_year"]:
+                gaps.append({"kind": "linac_count_undated", "name": clean(s.site_name),
+                             "detail": f"{count.linacs} linacs ({count.scope}) but the source is "
+                                       f"{count.as_of}; never cited in a letter"})
+            row["replacement_2025"] = flag(centre.provider_code in replacement_codes)
+            # The site table's notes repeat "linacs=N;" from the centres file; the linacs column holds it now.
+            row["notes"] = clean(re.sub(r"linacs=\d+;\s*", "", str(row["notes"])))
+            if "approximate" in centre.coord_source:
+                row["notes"] = clean(f"{row['notes']}; coordinates approximate".lstrip("; "))
+        elif s.site_type == "acute_stroke_unit":
+            stroke = stroke_by_postcode[key]
+            row["neuroscience_centre"] = flag(stroke.neuroscience_centre_24_7 == "1")
+            joined["neuroscience_centre"] += 1
+        elif s.site_type == "community_diagnostic_centre":
+            cdc = cdc_by_key[(clean(s.site_name), key)]
+            row["has_imaging"] = flag(cdc.has_imaging == "True")
+            joined["has_imaging"] += 1
+        rows.append(row)
+
+    counts = {t: int((sites.site_type == t).sum()) for t in
+              ("radiotherapy_centre", "acute_stroke_unit", "community_diagnostic_centre")}
+    expected = {"role": counts["radiotherapy_centre"], "neuroscience_centre": counts["acute_stroke_unit"],
+                "has_imaging": counts["community_diagnostic_centre"]}
+    assert joined == expected, (joined, expected)
+    return sorted(rows, key=lambda r: str(r["site_id"]))
+
+
+# ---------------------------------------------------------------- gaps, metadata, README
+
+STATIC_GAPS = [
+    ("radiotherapy_centre_not_in_site_list", "Milton Keynes University Hospital",
+     "radiotherapy 'led by Oxford University Hospitals' (PQ 2024-25); not in the site list, "
+     "linac count not found"),
+    ("coordinates_approximate", "Northern Ireland sites",
+     "NI coordinates are approximate (Code-Point Open has no BT postcodes); check before quoting a distance"),
+    ("ministers_stale", "posts.csv",
+     f"IfG ministers as at {POSTS_AS_OF}; public reports of a new Prime Minister and Cabinet from "
+     "20 July 2026. Refresh from the Members API before writing to ministers"),
+    ("address_as_missing", "members.csv",
+     "no offline source carries the Members API nameAddressAs; salutations are derived until a live refresh"),
+    ("committees_missing", "members.csv", "select committee memberships come only from a live refresh"),
+    ("scanner_counts_not_held", "MRI/CT scanners",
+     "per-trust scanner counts are 'not held centrally' (PQ answers); CDC has_imaging and stroke units "
+     "are proxies"),
+    ("nhs_sites_2018", "nhs_hospital_site rows",
+     "NHS Choices list of 2018 and stroke units of 2019 predate trust mergers and openings "
+     "(e.g. Midland Metropolitan University Hospital, opened 2024, is absent); refresh from ODS"),
+    ("site_constituency_unchecked", "sites.csv confidence medium/low",
+     "site-to-constituency joins with confidence medium or low must be checked with postcodes.io "
+     "before a letter relies on them"),
+    ("opposition_posts_missing", "posts.csv", "shadow ministers come only from a live refresh"),
+    ("linac_date_conflict", "Southend radiotherapy (Southend University Hospital)",
+     "linacs_as_of says 2025-02 but the cited page's title is dated 21 Feb 2024; either way under three "
+     "years old, so quoted without a year until 2027"),
+]
+
+
+OGL = "OGL v3"
+OPL = "Open Parliament Licence"
+CODE_POINT_CREDIT = (
+    "Contains OS data © Crown copyright and database right 2023; Contains Royal Mail data © Royal Mail "
+    "copyright and database right 2023; Contains National Statistics data © Crown copyright and database "
+    "right 2023"
+)
+ONS_CREDIT = (
+    "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
+    "Contains OS data © Crown copyright and database right 2024."
+)
+# (data, file under ../shared/data, upstream repository @ commit, data date, licence)
+SOURCES_TABLE = [
+    ("Current MPs, titles, e-mail", "mp-lookup-dfe-2026-06-27.csv",
+     "dfe-analytical-services/mp-lookup `mp_lookup.csv` @ 793ea661826202d050e95291e6f64021ce6c94d1 "
+     "(from MNIS)",
+     DFE_DATE, OPL),
+    ("MP contacts (Members API)", "mps-contacts-commons-2026-05-03.json",
+     "danbri/forgetmenot `third_party/data/members/` @ 11fc8d536da8f948fdb87dfdf2b1e210d7b95237",
+     CONTACTS_DATE, OPL),
+    ("2024 results, winners", "mps-2024.csv (from psephology-2024/*)",
+     "ukparliament/psephology @ 774c93e64c4d69a5094d0518aef68060c4d74df0", GENERAL_ELECTION, OPL),
+    ("By-elections", "by-elections-2024-parliament.csv, psephology-2024/by-elections-parliament59-*.csv",
+     "ukparliament/psephology @ 7df6b97ca55302d3770a4a9668d9161d1eb8db41", "{by_elections}", OPL),
+    ("Ministers", "ministers-ifg-2024-07-05-to-2026-06-19.csv",
+     "instituteforgov/ifg-ministers-database-public @ 92e227025645607913912d9d8312b7421a437bd3",
+     POSTS_AS_OF, "CC BY 4.0 (Institute for Government Ministers Database)"),
+    ("Department addresses", "government/departments.csv",
+     "GOV.UK pages (incl. alphagov/publishing-api; danbri/forgetmenot @ "
+     "d0d4307494704572f3d85b8a9733a39e08a70865), gov.scot, gov.wales, health-ni.gov.uk, Members API",
+     "2017 to {departments}", f"{OGL} (Crown copyright); Members API: {OPL}"),
+    ("Constituency codes and names", "geography/constituencies_2024.csv",
+     "open-innovations/constituencies @ 8c28561bc48cf1a8b947b51becf2e4e4ae1162e7", "July 2024 boundaries",
+     f"{OGL} (ONS)"),
+    ("Boundaries (for centroids)", "geography/pcon2024_boundaries_buc.geojson",
+     "open-innovations/constituencies @ 41f0a64418baccce952659939252d0d3728cfc88 (ONS BUC)", "July 2024",
+     f"{OGL}: \"{ONS_CREDIT}\""),
+    ("Hex map cells", "geography/constituencies_2024.csv (from uk-constituencies-2024.hexjson)",
+     "open-innovations/constituencies @ 1d43262fe30abd543075c68f67a0f0d3c5fee04b", "2024-07-24",
+     "MIT (Open Innovations hex maps)"),
+    ("MNIS to ONS constituency ids", "psephology-2024/constituency-ids-mnis-ons-1997-2024.csv",
+     "ukparliament/psephology @ 47885b81ad9553b6b0480b72cfedf5e9eb3bea77", "2025-04-09", OPL),
+    ("NHS sites joined to constituencies", "nhs/mpce_sites_pcon24.csv",
+     "derived from the files below; postcodes: OS Code-Point Open 2023 (mysociety/2025-constituencies @ "
+     "0e8acb2b6938d9bdd3c846c00859c35e04a8026e)", "2018 to 2025", f"{OGL}: \"{CODE_POINT_CREDIT}\""),
+    ("NHS hospital sites 2018", "nhs/hospitals_england_2018_pcon24.csv",
+     "TheRealMolen/nhs `data/Hospital.csv` @ 51414f42a0490cbc7fa980758e18513ef7b8c0a8 (NHS Choices)",
+     "2018-01-30", "NHS website (NHS Choices) data, OGL-style"),
+    ("Acute stroke units 2019", "nhs/stroke_units_england_2019_pcon24.csv",
+     "MichaelAllen1966/1912_stroke_unit_location_with_outcomes @ 2f5f5b86718afaac1c3ce7e9cde0c21feae90355",
+     "2019", "MIT"),
+    ("Community diagnostic centres", "nhs/community_diagnostic_centres_england_2025_pcon24.csv",
+     "alphagov/frontend @ 06c9ab415bd7682ded255a31b8a89ac40814791c "
+     "(data ac649fa7f954604caefb0289d25ee95f8c1ae59a)",
+     SITES_DATE, f"{OGL} (GOV.UK)"),
+    ("Elective surgical hubs", "nhs/elective_surgical_hubs_england_2025_pcon24.csv",
+     "alphagov/frontend (data ee56cc33ad677ed8bf8f1944ced0f790ba1fa0bf)", "2025-08-14", f"{OGL} (GOV.UK)"),
+    ("Radiotherapy centres; devolved acute hospitals",
+     "nhs/radiotherapy_centres_uk_pcon24.csv, nhs/acute_hospitals_scotland_wales_ni_pcon24.csv",
+     "compiled for the project from public web pages (evidence URLs in the files)", "2025", "facts"),
+    ("Linac counts; 2025 linac replacements", "nhs/linacs_by_provider.csv, nhs/linac_replacement_2025.csv",
+     "compiled from public web pages (one cited page per row: `linacs_source_url`)",
+     "mixed: see `linacs_as_of`", "facts; cite the page"),
+]
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_readme(out: Path, counts: Mapping[str, int], gaps: Sequence[Mapping[str, str]],
+                 sources: Mapping[str, str]) -> None:
+    gap_kinds: dict[str, list[str]] = {}
+    for gap in gaps:
+        gap_kinds.setdefault(gap["kind"], []).append(gap["name"])
+    gap_lines = "\n".join(
+        f"- `{kind}` ({len(names)}): " + "; ".join(names[:8]) + ("; …" if len(names) > 8 else "")
+        for kind, names in sorted(gap_kinds.items())
+    )
+    files_table = markdown_table(["File", "Rows", "One row per", "Columns"], [
+        ("`members.csv`", counts["members"], "seat, sorted by constituency name", ", ".join(MEMBER_COLUMNS)),
+        ("`posts.csv`", counts["posts"], "current government post (IfG), sorted by department, name",
+         ", ".join(POST_COLUMNS)),
+        ("`departments.csv`", counts["departments"], "organisation", ", ".join(DEPARTMENT_COLUMNS)),
+        ("`sites.csv`", counts["sites"], "NHS site (or proposed reactor) and type, sorted by site_id",
+         ", ".join(SITE_COLUMNS)),
+        ("`constituencies.csv`", counts["constituencies"], "2024 constituency, sorted by ONS code",
+         ", ".join(CONSTITUENCY_COLUMNS)),
+        ("`known_gaps.csv`", counts["known_gaps"], "gap a letter writer must know about",
+         ", ".join(GAP_COLUMNS)),
+        ("`snapshot.json`", "–", "–", "`kind` (embedded/refreshed), `built` (date of the newest source), "
+         "`sources` (data date per source), `posts_as_of`, `counts`, `schema`"),
+    ])
+    sources_table = markdown_table(
+        ["Data", "File in ../shared/data", "Upstream (repository @ commit)", "Data date", "Licence"],
+        [tuple(str(cell).format(**sources) for cell in row) for row in SOURCES_TABLE],
+    )
+    text = f"""# Embedded snapshot
+
+The data outreach ships with: the MPs, ministers, departments, NHS sites and constituencies it can
+write about without a network. `outreach refresh` writes newer snapshots with the same files under
+`$OUTREACH_HOME/snapshots/`; the newest one is used. Built from `../shared/data` by
+
+    python scripts/build_data.py            # options: --shared PATH --out PATH
+
+which is deterministic: re-running it on the same sources gives byte-identical files. Do not edit
+these files by hand.
+
+Snapshot date: **{sources['built']}** (the newest source, the Clacton by-election).
+Posts as of **{POSTS_AS_OF}**.
+
+## Files and schema
+
+All CSV, UTF-8, header first, `\\n` line ends. Lists inside a cell are joined with ` | `; booleans are
+`true`/`false`; an empty cell means unknown.
+
+{files_table}
+
+### How the members are made current
+- Seat winners: the 2024 result (`mps-2024.csv`), replaced by the winner of the latest by-election in the
+  seat (`by-elections-2024-parliament.csv`: 6 seats, 2025-05-01 to 2026-08-13).
+- `name`, `party`: the DfE lookup ({DFE_DATE}, `display_as`, `party_text`), else the Members API contact
+  record ({CONTACTS_DATE}), else the election file. A by-election newer than that source re-confirms the
+  member, and `source_date` is then the by-election date (Clacton, 2026-08-13). Party names follow MNIS
+  spelling ("Labour (Co-op)", "Sinn Féin"); `party_abbreviation` is the Members API `partyAbbr`.
+- `full_title`: DfE `full_title`; " MP" is appended where DfE omits it (2 members). `list_as`: Members
+  API `nameListAs`, else "Surname, First". `address_as` is always empty here (no offline source has
+  `nameAddressAs`).
+- `first_name`, `surname`, `gender` (M/F): the election file of the member's election.
+- `is_new`: never an MP before this Parliament (`new_to_commons_2024`; for a by-election winner, neither
+  "Sitting MP" nor "Former MP" in the by-election candidacies).
+- `member_since`: Members API `membershipStart`, unless the member's by-election postdates that record
+  (then the by-election date: Nigel Farage's Clacton seat was re-contested on 2026-08-13); else the
+  election date.
+- `email`: DfE `member_email` wins ("No email found" counts as none), else the first Members API e-mail;
+  `email_source` says which (`{DFE_SOURCE}`, `{CONTACTS_SOURCE}` or empty). Some addresses are a
+  member's office staff (e.g. boxj@, davieshm@) as MNIS gives them.
+- `parliamentary_address`: the Members API "Parliamentary office" lines and postcode, default
+  "House of Commons | London | SW1A 0AA"; `constituency_office`: the first "Constituency office" that is a
+  postal address (has a postcode; many records hold only a label such as "Constituency office" with a
+  phone number), else empty. `committees` empty (live refresh).
+
+### Posts, departments, sites, constituencies
+- `posts.csv`: IfG appointments with no end date. `rank` = IfG `rank_equivalence` (PM, DPM, SoS, MoS,
+  PUSS, Parl. lead., Parl.); `cabinet` true for "Full cabinet" only ("Attends cabinet" is false);
+  `kind` = government (opposition posts come from a live refresh).
+- `departments.csv`: `email` only where `email_or_form` is an e-mail address (forms dropped);
+  `confirmed` = the evidence grade in `notes` is CONFIRMED (not PARTLY CONFIRMED / FALLBACK / NOT
+  CONFIRMED; a leading "NOT IN IfG FILE (…)." clause is skipped, so SG counts; DLUHC takes MHCLG's grade,
+  as its note says) and the address is non-empty.
+- `sites.csv`: `mpce_sites_pcon24.csv` less 3 exact duplicate rows. Every row has a constituency (the one
+  site without, Noble's Hospital on the Isle of Man, is an independent-sector row of the 2018 file and
+  was never in the combined table). Names are the source's ("centre (hospital)" for radiotherapy). `role`
+  (main/satellite) from the radiotherapy centres file (joined by postcode, 74/74); `neuroscience_centre`
+  from the 2019 stroke file (postcode, 127/127); `has_imaging` from the CDC file (name + postcode,
+  170/170). `linacs` from `linacs_by_provider.csv` (wins over the centres file; a centre-scope row wins
+  over a `trust_total` row). `linacs_scope` = `centre` or `trust_total` (a trust's figure, not the
+  site's). `linacs_as_of` is the source's text; `linacs_year` the year it states ("c.2009-10" → 2009),
+  empty when undated — an undated count is never cited. `replacement_2025` is true when the site's
+  provider is named in `linac_replacement_2025.csv` (a trust-level fact: "site not stated" for some).
+  `confidence` is the constituency join's (high/medium/low; check medium and low with postcodes.io).
+- `constituencies.csv`: names with diacritics ("Ynys Môn"); `lat`/`lon` = area-weighted planar centroid
+  of all parts of the ONS BUC polygon (holes subtracted; for island seats such as Orkney and Shetland it
+  can fall at sea, which is fine for distances); `hex_q`/`hex_r` from the Open Innovations
+  hex map; `constituency_id` = Members API (MNIS) constituency id.
+
+## Sources
+
+{sources_table}
+
+Credit in letters' data notes: "Contains Parliamentary information licensed under the Open Parliament
+Licence v3.0"; "Contains public sector information licensed under the Open Government Licence v3.0";
+"Ministers: Institute for Government Ministers Database, CC BY 4.0".
+
+## Known gaps (also in `known_gaps.csv`)
+
+- Ministers are stale: the IfG file is as at {POSTS_AS_OF}, and public sources report a new Prime
+  Minister and Cabinet from 20 July 2026. Refresh before writing to any minister.
+- No `nameAddressAs` offline: `address_as` is empty for every member until a live refresh.
+- DESNZ's correspondence address is unknown (left empty, not confirmed); OAG has an e-mail only.
+- Radiotherapy centres named in `linacs_by_provider.csv` but absent from the site list (computed):
+  Eastbourne DGH, the Robert White Centre at Dorchester, the Royal Berkshire Bracknell Clinic.
+- Northern Ireland coordinates are approximate (no Code-Point Open for BT postcodes).
+- MRI/CT scanner counts are not held centrally; CDC `has_imaging` and stroke units are the proxies.
+- The 2018 NHS site list (and the 2019 stroke list) predate trust mergers and new hospitals.
+
+Every row of `known_gaps.csv`, by kind (computed rows and the standing gaps above):
+
+{gap_lines}
+"""
+    (out / "README.md").write_text(text, encoding="utf-8", newline="\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=REPO / ".." / "shared",
+                        help="the shared reference folder (default: ../shared from the repository root)")
+    parser.add_argument("--out", type=Path, default=REPO / "data", help="where to write (default: data/)")
+    args = parser.parse_args(argv)
+    shared = (args.shared / "data").resolve()
+    if not shared.is_dir():
+        print(f"no data folder at {shared}", file=sys.stderr)
+        return 1
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    gaps: list[dict[str, str]] = []
+    members, mnis_constituency = build_members(shared, gaps)
+    posts = build_posts(shared)
+    departments, departments_date = build_departments(shared, gaps)
+    sites = build_sites(shared, gaps)
+    constituencies = build_constituencies(shared, mnis_constituency)
+    gaps.extend({"kind": k, "name": n, "detail": d} for k, n, d in STATIC_GAPS)
+    gaps = sorted({(g["kind"], g["name"], g["detail"]): g for g in gaps}.values(),
+                  key=lambda g: (g["kind"], sort_key(g["name"]), g["detail"]))
+
+    by_elections = read_csv(shared / "by-elections-2024-parliament.csv")
+    sources = {
+        "members": DFE_DATE,
+        "contacts": CONTACTS_DATE,
+        "general_election": GENERAL_ELECTION,
+        "by_elections": max(by_elections.by_election_date),
+        "posts": POSTS_AS_OF,
+        "departments": departments_date,
+        "sites": SITES_DATE,
+    }
+    built = max(sources.values())
+
+    counts = {
+        "members": write_csv(out / "members.csv", MEMBER_COLUMNS, members),
+        "posts": write_csv(out / "posts.csv", POST_COLUMNS, posts),
+        "departments": write_csv(out / "departments.csv", DEPARTMENT_COLUMNS, departments),
+        "sites": write_csv(out / "sites.csv", SITE_COLUMNS, sites),
+        "constituencies": write_csv(out / "constituencies.csv", CONSTITUENCY_COLUMNS, constituencies),
+        "known_gaps": write_csv(out / "known_gaps.csv", GAP_COLUMNS, gaps),
+    }
+    meta = {"kind": "embedded", "built": built, "sources": sources, "posts_as_of": POSTS_AS_OF,
+            "counts": counts, "schema": 1}
+    (out / "snapshot.json").write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                       encoding="utf-8", newline="\n")
+    write_readme(out, counts, gaps, {**sources, "built": built})
+    for name, count in counts.items():
+        print(f"{name}: {count} rows", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

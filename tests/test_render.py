@@ -1,0 +1,307 @@
+"""Rendering: one A4 page per letter, read back from real PDFs (pypdf) and DOCX files (python-docx)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from outreach.errors import OutputError
+from outreach.letters import Block, Letter, Run, Sender
+from outreach.render.docx import write_docx
+from outreach.render.pdf import render_pdfs, typeset
+
+LAYOUT = Path(__file__).resolve().parent.parent / "letters" / "ipem-2024" / "letter.typ"
+
+IPEM = Sender(
+    organisation="Institute of Physics and Engineering in Medicine",
+    address_lines=("Fairmount House", "230 Tadcaster Road", "York YO24 1ES"),
+    email="publicaffairs@ipem.ac.uk",
+    phone="01904 610821",
+    website="www.ipem.ac.uk",
+    signatory_name="Dr Anne Thompson",
+    signatory_role="President, IPEM",
+    footer="IPEM is a registered charity in England and Wales (no. 1155931).",
+)
+
+SPECIALS = ["#", "$", "*", "_", "@", "<b>", "\\", "[x]"]
+
+
+def letter(
+    letter_id: str,
+    recipient: tuple[str, ...],
+    salutation: str,
+    site: str,
+    extra: tuple[Block, ...] = (),
+) -> Letter:
+    """Return a realistic one-page letter naming `site`, with `extra` blocks before the closing paragraph."""
+    body = (
+        Block(
+            "paragraph",
+            (
+                Run("Congratulations on your election. I write on behalf of the "),
+                Run("Institute of Physics and Engineering in Medicine", bold=True),
+                Run(", the professional body for medical physicists and clinical engineers in the UK."),
+            ),
+        ),
+        Block(
+            "paragraph",
+            (
+                Run("Our members at "),
+                Run(site, bold=True),
+                Run(
+                    " plan radiotherapy, keep linear accelerators and MRI scanners safe, and run nuclear "
+                    "medicine services for patients across the area."
+                ),
+            ),
+        ),
+        Block("paragraph", (Run("We ask the Government to:"),)),
+        Block("bullet", (Run("fund more training places for clinical scientists;"),)),
+        Block("bullet", (Run("register clinical technologists, as radiographers are;", italic=True),)),
+        *extra,
+        Block("paragraph", (Run("I would be glad to arrange a visit, at a time that suits you."),)),
+    )
+    return Letter(
+        letter_id=letter_id,
+        kind="seat",
+        template="new_mp",
+        date=date(2024, 7, 22),
+        date_text="22 July 2024",
+        recipient_lines=recipient,
+        salutation=salutation,
+        subject="Medical physics and clinical engineering in your constituency",
+        blocks=body,
+        closing="Yours sincerely",
+        sender=IPEM,
+    )
+
+
+SPEAKER = letter(
+    "4366-seat",
+    (
+        "Rt Hon Sir Lindsay Hoyle MP",
+        "Speaker of the House of Commons",
+        "House of Commons",
+        "London",
+        "SW1A 0AA",
+    ),
+    "Dear Mr Speaker",
+    "Royal Bolton Hospital",
+)
+YNYS_MON = letter(
+    "5283-seat",
+    ("Llinos Medi MP", "House of Commons", "London", "SW1A 0AA"),
+    "Dear Ms Medi",
+    "Ysbyty Gwynedd, Ynys Môn",
+)
+SYMBOLS = letter(
+    "5301-seat",
+    ("Seán O'Brien MP", "House of Commons", "London", "SW1A 0AA"),
+    "Dear Mr O'Brien",
+    "St James's University Hospital",
+    extra=(
+        Block(
+            "paragraph",
+            (Run("Markup must print as typed: # $ * _ @ <b> \\ [x] and #set page(width: 1cm) too."),),
+        ),
+    ),
+)
+LETTERS = [SPEAKER, YNYS_MON, SYMBOLS]
+
+
+def page_text(reader: PdfReader, number: int = 0) -> str:
+    """Return one page's text with runs of white space made single spaces."""
+    return re.sub(r"\s+", " ", reader.pages[number].extract_text())
+
+
+def padded(base: Letter, paragraphs: int, letter_id: str) -> Letter:
+    """Return `base` with `paragraphs` extra three-line paragraphs in its body."""
+    filler = Block(
+        "paragraph",
+        (
+            Run(
+                "Medical physicists and clinical engineers keep the equipment of modern medicine safe and in "
+                "service, from radiotherapy planning to imaging, and they train the next generation to do so."
+            ),
+        ),
+    )
+    return dataclasses.replace(
+        base, letter_id=letter_id, blocks=base.blocks[:-1] + (filler,) * paragraphs + base.blocks[-1:]
+    )
+
+
+def render(letters: list[Letter], folder: Path, merged: bool = True) -> tuple[list[Path], Path]:
+    """Render `letters` into `folder`; return their paths and the merged PDF's path."""
+    paths = [folder / f"{item.letter_id}.pdf" for item in letters]
+    all_path = folder / "all.pdf"
+    render_pdfs(letters, LAYOUT, folder, paths, all_path if merged else None)
+    return paths, all_path
+
+
+def test_each_letter_is_one_a4_page_with_its_own_words(tmp_path: Path) -> None:
+    paths, _ = render(LETTERS, tmp_path)
+
+    for item, path in zip(LETTERS, paths, strict=True):
+        reader = PdfReader(path)
+        assert len(reader.pages) == 1
+        box = reader.pages[0].mediabox
+        assert float(box.width) == pytest.approx(595.3, abs=1)
+        assert float(box.height) == pytest.approx(841.9, abs=1)
+        text = page_text(reader)
+        assert f"{item.salutation}," in text
+        assert item.recipient_lines[0] in text
+        assert "Fairmount House" in text and "York YO24 1ES" in text
+        assert "22 July 2024" in text
+        assert "Dr Anne Thompson" in text
+        assert reader.metadata is not None and reader.metadata.title is not None
+        assert item.recipient_lines[0] in reader.metadata.title
+
+
+def test_names_and_markup_characters_print_literally(tmp_path: Path) -> None:
+    paths, _ = render(LETTERS, tmp_path)
+
+    assert "Ysbyty Gwynedd, Ynys Môn" in page_text(PdfReader(paths[1]))
+    text = page_text(PdfReader(paths[2]))
+    assert "Dear Mr O'Brien," in text
+    assert "Seán O'Brien MP" in text
+    assert "St James's University Hospital" in text
+    assert "# $ * _ @ <b> \\ [x] and #set page(width: 1cm) too." in text
+    for character in SPECIALS:
+        assert character in text
+
+
+def test_merged_pdf_holds_every_letter_in_order(tmp_path: Path) -> None:
+    _, merged = render(LETTERS, tmp_path)
+
+    reader = PdfReader(merged)
+    assert len(reader.pages) == len(LETTERS)
+    for number, item in enumerate(LETTERS):
+        assert item.recipient_lines[0] in page_text(reader, number)
+
+
+def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
+    render(LETTERS, tmp_path / "out")
+
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == sorted(
+        ["all.pdf", *(f"{item.letter_id}.pdf" for item in LETTERS)]
+    )
+
+
+def test_rendering_twice_gives_the_same_bytes(tmp_path: Path) -> None:
+    first, first_all = render(LETTERS, tmp_path / "one")
+    second, second_all = render(LETTERS, tmp_path / "two")
+
+    assert [path.read_bytes() for path in first] == [path.read_bytes() for path in second]
+    assert first_all.read_bytes() == second_all.read_bytes()
+
+
+def test_typeset_puts_every_letter_in_one_document() -> None:
+    reader = PdfReader(io.BytesIO(typeset(LETTERS, LAYOUT)))
+
+    assert len(reader.pages) == len(LETTERS)
+    assert "Dear Ms Medi," in page_text(reader, 1)
+
+
+def overflowing_at_normal_size() -> Letter:
+    """Return the shortest padding of YNYS_MON that runs onto a second page at the layout's normal size."""
+    for paragraphs in range(4, 40):
+        candidate = padded(YNYS_MON, paragraphs, "5283-seat")
+        if len(PdfReader(io.BytesIO(typeset([candidate], LAYOUT))).pages) > 1:
+            return candidate
+    raise AssertionError("no padding made the letter overflow")
+
+
+def test_a_letter_slightly_too_long_is_set_smaller_and_fits(tmp_path: Path) -> None:
+    long = overflowing_at_normal_size()
+    letters = [SPEAKER, long, SYMBOLS]
+    paths = [tmp_path / f"{item.letter_id}.pdf" for item in letters]
+
+    result = render_pdfs(letters, LAYOUT, tmp_path, paths, tmp_path / "all.pdf")
+
+    assert result.shrunk == ["5283-seat"]
+    assert result.pages == 3
+    for path in paths:
+        assert len(PdfReader(path).pages) == 1
+    assert "I would be glad to arrange a visit" in page_text(PdfReader(paths[1]))
+    merged = PdfReader(tmp_path / "all.pdf")
+    assert len(merged.pages) == 3
+    for number, item in enumerate(letters):
+        assert item.recipient_lines[0] in page_text(merged, number)
+    assert "Dear Ms Medi," in page_text(merged, 1)
+
+
+def test_a_letter_that_cannot_fit_names_itself_and_writes_nothing(tmp_path: Path) -> None:
+    endless = padded(SYMBOLS, 60, "5301-seat")
+    letters = [SPEAKER, endless]
+    paths = [tmp_path / f"{item.letter_id}.pdf" for item in letters]
+
+    with pytest.raises(OutputError, match=r"letter 5301-seat does not fit on one A4 page"):
+        render_pdfs(letters, LAYOUT, tmp_path, paths, tmp_path / "all.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_layout_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "letter.typ"
+
+    with pytest.raises(OutputError, match="nowhere/letter.typ"):
+        render_pdfs([SPEAKER], missing, tmp_path, [tmp_path / "a.pdf"], None)
+
+
+def test_an_error_in_the_layout_names_its_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "campaign" / "letter.typ"
+    broken.parent.mkdir()
+    broken.write_text("#let batch = json(bytes(sys.inputs.letters))\n#let oops = 1 +\n", encoding="utf-8")
+
+    with pytest.raises(OutputError, match=r"campaign/letter\.typ:2: "):
+        render_pdfs([SPEAKER], broken, tmp_path / "out", [tmp_path / "out" / "a.pdf"], None)
+
+
+def test_a_layout_that_is_not_a4_is_refused_before_any_file_is_written(tmp_path: Path) -> None:
+    a5 = tmp_path / "a5.typ"
+    a5.write_text(
+        "#let batch = json(bytes(sys.inputs.letters))\n"
+        '#for l in batch.letters { page(paper: "a5")[#metadata(l.id) <letter> #l.salutation] }\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+
+    with pytest.raises(OutputError, match="letter 4366-seat: page is 420 x 595 pt, not A4"):
+        render_pdfs(LETTERS, a5, out, [out / f"{item.letter_id}.pdf" for item in LETTERS], out / "all.pdf")
+    assert list(out.iterdir()) == []
+
+
+def test_docx_holds_the_same_letter_on_a4(tmp_path: Path) -> None:
+    import docx
+
+    path = tmp_path / "letters" / "5301-seat.docx"
+    write_docx(SYMBOLS, path)
+
+    document = docx.Document(str(path))
+    section = document.sections[0]
+    assert section.page_width is not None and section.page_height is not None
+    assert round(section.page_width.mm) == 210 and round(section.page_height.mm) == 297
+    paragraphs = [paragraph.text for paragraph in document.paragraphs]
+    text = "\n".join(paragraphs)
+    assert paragraphs[0] == "Institute of Physics and Engineering in Medicine"
+    assert "Fairmount House" in text and "www.ipem.ac.uk" in text
+    assert "Seán O'Brien MP\nHouse of Commons\nLondon\nSW1A 0AA" in paragraphs
+    assert "Dear Mr O'Brien," in paragraphs
+    assert "Markup must print as typed: # $ * _ @ <b> \\ [x] and #set page(width: 1cm) too." in paragraphs
+    assert "Yours sincerely," in paragraphs
+    assert "Dr Anne Thompson" in paragraphs and "President, IPEM" in paragraphs
+    bullets = [p for p in document.paragraphs if p.style is not None and p.style.name == "List Bullet"]
+    assert [p.text for p in bullets] == [
+        "fund more training places for clinical scientists;",
+        "register clinical technologists, as radiographers are;",
+    ]
+    assert bullets[1].runs[0].italic is True
+    bold = [run.text for p in document.paragraphs for run in p.runs if run.bold]
+    assert "St James's University Hospital" in bold
+    assert "registered charity" in section.footer.paragraphs[0].text
+    assert document.core_properties.title.startswith("Letter to Seán O'Brien MP")
+    assert [item.name for item in path.parent.iterdir()] == ["5301-seat.docx"]
