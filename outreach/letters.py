@@ -105,6 +105,11 @@ def _words(value: int) -> str:
     return _WORDS[value] if 0 <= value < len(_WORDS) else str(value)
 
 
+def _sentence(value: str) -> str:
+    """Return text made fit to start a sentence: its first letter upper case, the rest untouched."""
+    return value[:1].upper() + value[1:]
+
+
 def _long_date(value: date) -> str:
     """Return a date as British letters print it: 4 July 2024."""
     return f"{value.day} {value:%B %Y}"
@@ -125,6 +130,7 @@ def environment(template_folder: Path) -> jinja2.Environment:
     env.filters["join_and"] = _join
     env.filters["long_date"] = _long_date
     env.filters["words"] = _words
+    env.filters["sentence"] = _sentence
     return env
 
 

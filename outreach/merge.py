@@ -11,7 +11,7 @@ import jinja2
 from outreach.campaign import Campaign
 from outreach.letters import Letter, assemble, environment, render_template
 from outreach.sites import Nearest, Site
-from outreach.targeting import Target
+from outreach.targeting import Target, matched_rules
 
 SITE_LABELS = {
     "radiotherapy_centre": "radiotherapy centre",
@@ -49,7 +49,8 @@ def _area(nation: str, region: str) -> str:
 def _site(site: Site, letter_date: date) -> dict[str, Any]:
     """Return what a template may say about one site."""
     return {
-        "name": site.name,
+        "name": site.letter_name,
+        "listed_name": site.name,
         "organisation": site.organisation,
         "type": site.site_type,
         "type_label": SITE_LABELS.get(site.site_type, site.site_type.replace("_", " ")),
@@ -138,6 +139,7 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
         "held_posts": posts,
         "senior_post": posts[0] if posts and target.kind != "seat" else None,
         "department": department,
+        "brief": any("department" in rule.when for rule in matched_rules(campaign, target.facts)),
         "local": local,
         "asks": [
             {"id": c.ask.id, "title": c.ask.title, "summary": c.ask.summary, "partial": c.ask.partial}

@@ -113,6 +113,32 @@ class Site:
         """
         return self.confidence != "high"
 
+    @property
+    def letter_name(self) -> str:
+        """Return the site's name as a sentence in a letter can use it.
+
+        Radiotherapy sites are listed as "centre (hospital)"; a generic centre name ("Coventry radiotherapy")
+        becomes "the radiotherapy department at University Hospital Coventry", a named one "Rosemere Cancer
+        Centre at Royal Preston Hospital". Other sites keep their own names.
+        """
+        if self.site_type != "radiotherapy_centre":
+            return self.name
+        centre, hospital = split_last_parenthesis(self.name)
+        if not hospital:
+            return self.name
+        inner_centre, named = split_last_parenthesis(centre)
+        if named and re.search(r"\bradiotherapy\b", inner_centre):
+            return f"the {named} at {hospital}"
+        if re.search(r"\bradiotherapy\b", centre) and "Centre" not in centre:
+            return f"the radiotherapy department at {hospital}"
+        if "@" in centre:
+            return f"{centre.replace(' @ ', ' at ')} ({hospital})"
+        if hospital.startswith(centre.split(" - ")[0]):
+            return hospital
+        if " at " in centre or "(" in hospital:
+            return centre
+        return f"{centre} at {hospital}"
+
     def linac_phrase(self, letter_date: date) -> str | None:
         """Return the linac count as letter text ("8 linear accelerators"), or None if none may be quoted.
 
@@ -129,6 +155,21 @@ class Site:
         if letter_date.year - self.linacs_year > LINAC_FIGURE_FRESH_YEARS:
             phrase += f" ({self.linacs_year} figure)"
         return phrase
+
+
+def split_last_parenthesis(text: str) -> tuple[str, str]:
+    """Return ("centre", "hospital") for "centre (hospital)", nested brackets allowed; ("text", "") otherwise."""
+    if not text.endswith(")"):
+        return text, ""
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        if text[index] == ")":
+            depth += 1
+        elif text[index] == "(":
+            depth -= 1
+            if depth == 0:
+                return text[:index].rstrip(), text[index + 1 : -1].strip()
+    return text, ""
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,11 @@ def choose_template(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[str, 
     )
 
 
+def matched_rules(campaign: Campaign, facts: Mapping[str, Any]) -> list[Rule]:
+    """Return the campaign's rules whose conditions hold for `facts`, in file order."""
+    return [rule for rule in campaign.rules if _matches(rule.when, facts)]
+
+
 def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk, ...]:
     """Return the campaign's min–max asks that best fit `facts`, most relevant first, each with its reasons.
 
@@ -152,7 +157,7 @@ def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk
     scores: dict[str, float] = {}
     reasons: dict[str, list[str]] = {}
     excluded: set[str] = set()
-    matched: list[Rule] = [rule for rule in campaign.rules if _matches(rule.when, facts)]
+    matched = matched_rules(campaign, facts)
     for rule in matched:
         excluded.update(rule.exclude)
         for place, ask_id in enumerate(rule.asks):
