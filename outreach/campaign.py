@@ -179,7 +179,8 @@ class _Reader:
                     raise DataError(
                         f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})"
                     )
-        return when
+        # Lists become sets once here, so matching thousands of letters against them stays cheap.
+        return {key: frozenset(value) if isinstance(value, list) else value for key, value in when.items()}
 
 
 def load(folder: Path) -> Campaign:

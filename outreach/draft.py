@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from outreach import address, outbox
+from outreach import address, outbox, settings
 from outreach.campaign import Campaign
 from outreach.errors import OutreachError
 from outreach.merge import Merged, Merger
@@ -52,11 +52,11 @@ def merge_all(
     targets: Sequence[Target], campaign: Campaign, today: date, progress: Progress | None = None
 ) -> list[Merged]:
     """Return every target's merged letter; a template error stops the run before anything is written."""
-    merger = Merger(campaign, campaign.date_for(today))
+    merger = Merger(campaign, campaign.date_for(today), settings.home() / "cache" / "templates")
     merged = []
     for index, target in enumerate(targets, 1):
         merged.append(merger.merge(target))
-        if progress:
+        if progress and (index % 50 == 0 or index == len(targets)):
             progress("merge", index, len(targets))
     return merged
 
@@ -107,13 +107,14 @@ def write(
     stems = [outbox.letter_stem(item.target) for item in merged]
     with outbox.staging(out, force=force) as stage:
         started = time.perf_counter()
+        (stage / outbox.LETTERS_DIR).mkdir()
         for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
             if "md" in formats:
                 outbox.write_text(
                     outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown
                 )
             result.rows.append(manifest_row(item, stem, formats))
-            if progress:
+            if progress and (index % 50 == 0 or index == len(merged)):
                 progress("write", index, len(merged))
         result.seconds["markdown"] = time.perf_counter() - started
         if "pdf" in formats:
@@ -121,7 +122,6 @@ def write(
 
             started = time.perf_counter()
             paths = [outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.pdf") for stem in stems]
-            paths[0].parent.mkdir(parents=True, exist_ok=True)
             rendered = render_pdfs(
                 [item.letter for item in merged],
                 campaign.layout,
@@ -137,7 +137,7 @@ def write(
             started = time.perf_counter()
             for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
                 write_docx(item.letter, outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.docx"))
-                if progress:
+                if progress and (index % 10 == 0 or index == len(merged)):
                     progress("docx", index, len(merged))
             result.seconds["docx"] = time.perf_counter() - started
         outbox.write_text(stage / outbox.MANIFEST, outbox.manifest_text(result.rows))

@@ -115,11 +115,20 @@ def _long_date(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def environment(template_folder: Path) -> jinja2.Environment:
-    """Return the strict Jinja environment for a campaign's templates."""
+def environment(template_folder: Path, cache: Path | None = None) -> jinja2.Environment:
+    """Return the strict Jinja environment for a campaign's templates (compiled templates cached in `cache`)."""
+    bytecode_cache = None
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
+        except OSError:
+            bytecode_cache = None  # a cache that cannot be written only costs time
     env = jinja2.Environment(
+        bytecode_cache=bytecode_cache,
         loader=jinja2.FileSystemLoader(template_folder),
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # one run renders hundreds of letters: check the template files once, not per include
         autoescape=False,  # the output is Markdown, and reaches Typst and DOCX as data, never as markup
         trim_blocks=True,
         lstrip_blocks=True,

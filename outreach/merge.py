@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -11,7 +12,7 @@ import jinja2
 from outreach.campaign import Campaign
 from outreach.letters import Letter, assemble, environment, render_template
 from outreach.sites import Nearest, Site
-from outreach.targeting import Target, matched_rules
+from outreach.targeting import Target
 
 SITE_LABELS = {
     "radiotherapy_centre": "radiotherapy centre",
@@ -139,7 +140,7 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
         "held_posts": posts,
         "senior_post": posts[0] if posts and target.kind != "seat" else None,
         "department": department,
-        "brief": any("department" in rule.when for rule in matched_rules(campaign, target.facts)),
+        "brief": any("department" in rule.when for rule in target.rules),
         "local": local,
         "asks": [
             {"id": c.ask.id, "title": c.ask.title, "summary": c.ask.summary, "partial": c.ask.partial}
@@ -156,10 +157,10 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
 class Merger:
     """Renders letters for one campaign, compiling its templates once."""
 
-    def __init__(self, campaign: Campaign, letter_date: date) -> None:
+    def __init__(self, campaign: Campaign, letter_date: date, cache: Path | None = None) -> None:
         self.campaign = campaign
         self.letter_date = letter_date
-        self.env: jinja2.Environment = environment(campaign.folder / "templates")
+        self.env: jinja2.Environment = environment(campaign.folder / "templates", cache)
 
     def merge(self, target: Target) -> Merged:
         """Return the finished letter for one target; raises TemplateError naming the template line."""

@@ -65,10 +65,9 @@ def letter_stem(target: Target) -> str:
 
 def inside(folder: Path, relative: str) -> Path:
     """Return folder/relative, refusing any path that would land outside the folder."""
-    path = (folder / relative).resolve()
-    if not path.is_relative_to(folder.resolve()):
+    if os.path.isabs(relative) or ".." in Path(relative).parts or "\x00" in relative:
         raise OutputError(f"{relative}: refusing to write outside the outbox {folder}")
-    return path
+    return folder / relative
 
 
 @contextmanager
@@ -102,10 +101,10 @@ def staging(out: Path, *, force: bool) -> Iterator[Path]:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a UTF-8 text file, raising OutputError on failure."""
+    """Write a UTF-8 text file (its folder must exist), raising OutputError on failure."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
 

@@ -279,15 +279,26 @@ def proposed_sites(sites: Iterable[Site], constituency_code: str) -> list[Site]:
 def nearest(
     sites: Iterable[Site], constituency: Constituency, site_type: str = "radiotherapy_centre"
 ) -> Nearest:
-    """Return the site of `site_type` nearest to the constituency's centroid, with the distance."""
+    """Return the site of `site_type` nearest to the constituency's centroid, with the distance.
+
+    A cheap planar distance (equirectangular, exact enough to rank nearby candidates) picks the few closest;
+    the great-circle distance then decides among them and is the one reported.
+    """
+    cos_lat = math.cos(math.radians(constituency.lat))
+    candidates = [
+        (((site.lat - constituency.lat) ** 2 + ((site.lon - constituency.lon) * cos_lat) ** 2), site)
+        for site in sites
+        if site.site_type == site_type and site.lat is not None and site.lon is not None
+    ]
+    if not candidates:
+        raise DataError(f"no site of type '{site_type}' with coordinates in the snapshot")
+    candidates.sort(key=lambda pair: (pair[0], pair[1].site_id))
     best: tuple[float, str, Site] | None = None
-    for site in sites:
-        if site.site_type != site_type or site.lat is None or site.lon is None:
-            continue
+    for _, site in candidates[:5]:
+        assert site.lat is not None and site.lon is not None
         km = great_circle_km(constituency.lat, constituency.lon, site.lat, site.lon)
         if best is None or (km, site.site_id) < best[:2]:
             best = (km, site.site_id, site)
-    if best is None:
-        raise DataError(f"no site of type '{site_type}' with coordinates in the snapshot")
+    assert best is not None
     km, _, site = best
     return Nearest(site=site, km=km, miles=km / KM_PER_MILE)

@@ -92,6 +92,28 @@ class Snapshot:
         return {member_id: tuple(sorted(posts, key=lambda post: post.sort_key))
                 for member_id, posts in grouped.items()}
 
+    @cached_property
+    def _sites_by_seat(self) -> dict[str, tuple[Site, ...]]:
+        grouped: dict[str, list[Site]] = {}
+        for site in self.sites:
+            grouped.setdefault(site.constituency_code, []).append(site)
+        return {code: tuple(sites) for code, sites in grouped.items()}
+
+    @cached_property
+    def _sites_by_type(self) -> dict[str, tuple[Site, ...]]:
+        grouped: dict[str, list[Site]] = {}
+        for site in self.sites:
+            grouped.setdefault(site.site_type, []).append(site)
+        return {site_type: tuple(sites) for site_type, sites in grouped.items()}
+
+    def sites_in(self, constituency_code: str) -> tuple[Site, ...]:
+        """Return the sites placed in a constituency (ONS code), in snapshot order."""
+        return self._sites_by_seat.get(constituency_code, ())
+
+    def sites_of_type(self, site_type: str) -> tuple[Site, ...]:
+        """Return the sites of one type, in snapshot order."""
+        return self._sites_by_type.get(site_type, ())
+
     def member(self, member_id: int) -> Member | None:
         """Return the sitting MP with this Members API id, or None."""
         return self._members_by_id.get(member_id)

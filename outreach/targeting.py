@@ -78,6 +78,7 @@ class Target:
     email: str | None
     flags: tuple[str, ...]
     facts: Mapping[str, Any] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()  # the campaign rules that matched, in file order
 
     @property
     def sort_key(self) -> tuple[int, str, str, int]:
@@ -125,18 +126,26 @@ def _matches(when: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
         elif isinstance(wanted, bool):
             if bool(have) is not wanted:
                 return False
-        else:
-            values = set(have) if isinstance(have, (list, tuple, set, frozenset)) else {have}
-            if not values & set(wanted):
+        elif isinstance(have, (list, tuple, set, frozenset)):
+            if wanted.isdisjoint(have):
                 return False
+        elif have not in wanted:
+            return False
     return True
+
+
+def _shown(value: Any) -> str:
+    """Return a condition's value as campaign.toml writes it."""
+    if isinstance(value, frozenset):
+        return "[" + ", ".join(sorted(value)) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def choose_template(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[str, str]:
     """Return the template for a letter and why (the first matching choice in campaign.toml)."""
     for choice in campaign.templates:
         if _matches(choice.when, facts):
-            conditions = ", ".join(f"{key}={value}" for key, value in choice.when.items()) or "default"
+            conditions = ", ".join(f"{key}={_shown(value)}" for key, value in choice.when.items()) or "default"
             return choice.name, f"{campaign.file.name}:{choice.line}: {conditions}"
     raise DataError(
         f"{campaign.file}: no template choice matches a {facts.get('kind')} letter (add a default)"
@@ -148,7 +157,9 @@ def matched_rules(campaign: Campaign, facts: Mapping[str, Any]) -> list[Rule]:
     return [rule for rule in campaign.rules if _matches(rule.when, facts)]
 
 
-def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk, ...]:
+def choose_asks(
+    campaign: Campaign, facts: Mapping[str, Any], rules: Sequence[Rule] | None = None
+) -> tuple[ChosenAsk, ...]:
     """Return the campaign's min–max asks that best fit `facts`, most relevant first, each with its reasons.
 
     Every matching rule adds its weight to each of its asks, a little less for each later place in its list, so an
@@ -157,7 +168,7 @@ def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk
     scores: dict[str, float] = {}
     reasons: dict[str, list[str]] = {}
     excluded: set[str] = set()
-    matched = matched_rules(campaign, facts)
+    matched = matched_rules(campaign, facts) if rules is None else rules
     for rule in matched:
         excluded.update(rule.exclude)
         for place, ask_id in enumerate(rule.asks):
@@ -176,13 +187,9 @@ def choose_asks(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[ChosenAsk
 
 def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPicture:
     """Return the sites in a seat, and the nearest radiotherapy centre when the seat has none."""
-    in_seat = tuple(
-        site
-        for site in local_sites(snapshot.sites, constituency.code)
-        if site.site_type != "proposed_isotope_reactor"
-    )
+    in_seat = tuple(local_sites(snapshot.sites_in(constituency.code), constituency.code))
     has_centre = any(site.site_type == "radiotherapy_centre" for site in in_seat)
-    centre = None if has_centre else nearest(snapshot.sites, constituency, "radiotherapy_centre")
+    centre = None if has_centre else nearest(snapshot.sites_of_type("radiotherapy_centre"), constituency)
     if constituency.code == ARTHUR_SEAT:
         arthur = "local"
     elif constituency.nation == "Wales":
@@ -249,6 +256,7 @@ def seat_target(
     facts = _seat_facts(member, local)
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
+    rules = tuple(matched_rules(campaign, facts))
     address = forms.address_mp(person_of_member(member), style=campaign.salutation_style, overrides=overrides)
     postal = member.parliamentary_address or COMMONS_ADDRESS
     flags = []
@@ -268,7 +276,8 @@ def seat_target(
         local=local,
         template=template,
         template_reason=template_reason,
-        asks=choose_asks(campaign, facts),
+        asks=choose_asks(campaign, facts, rules),
+        rules=rules,
         address=address,
         address_lines=(address.name_line, *postal),
         email=member.email,
@@ -293,6 +302,7 @@ def post_target(
     facts = _post_facts(kind, ordered, member)
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
+    rules = tuple(matched_rules(campaign, facts))
     person = person_of_post_holder(senior, member)
     titles = [post_title(post) for post in ordered]
     address = forms.address_minister(
@@ -335,7 +345,8 @@ def post_target(
         local=None,
         template=template,
         template_reason=template_reason,
-        asks=choose_asks(campaign, facts),
+        asks=choose_asks(campaign, facts, rules),
+        rules=rules,
         address=address,
         address_lines=(address.name_line, *titles, *_without_repeats(postal, titles)),
         email=email,

@@ -1,11 +1,57 @@
-"""Shared fixtures: the embedded snapshot, loaded once per test session."""
+"""Shared fixtures: the embedded snapshot, a private OUTREACH_HOME, and a guard that refuses real hosts."""
 
 from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from outreach import snapshot as snapshots
 from outreach.resources import embedded_snapshot_dir
+
+_real_connect = socket.socket.connect
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(host: object) -> bool:
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise RuntimeError(f"a test tried to reach {address[0]}: tests may only use 127.0.0.1")
+    return _real_connect(self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _is_loopback(host):
+        raise RuntimeError(f"a test tried to look up {host}: tests may only use 127.0.0.1")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def no_real_hosts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Refuse any connection or name lookup that is not loopback."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def outreach_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point OUTREACH_HOME at a fresh folder, so no test reads or writes the user's state."""
+    home = tmp_path_factory.mktemp("outreach-home")
+    monkeypatch.setenv("OUTREACH_HOME", str(home))
+    return home
 
 
 @pytest.fixture(scope="session")

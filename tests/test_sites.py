@@ -119,3 +119,11 @@ def test_site_row_errors_name_the_line() -> None:
     row.update(linacs="8", has_imaging="yes")
     with pytest.raises(DataError, match=r"^sites\.csv:9: has_imaging 'yes' is not true or false$"):
         Site.from_row(row, where="sites.csv:9")
+
+
+def test_nearest_agrees_with_a_full_great_circle_search_for_every_seat(snapshot: Snapshot) -> None:
+    centres = [site for site in snapshot.sites if site.site_type == "radiotherapy_centre"]
+    for seat in snapshot.constituencies.values():
+        found = nearest(snapshot.sites_of_type("radiotherapy_centre"), seat)
+        best = min(centres, key=lambda s: great_circle_km(seat.lat, seat.lon, s.lat or 0.0, s.lon or 0.0))
+        assert found.km == pytest.approx(great_circle_km(seat.lat, seat.lon, best.lat or 0.0, best.lon or 0.0))

@@ -13,8 +13,10 @@ character in a name or a paragraph can be read as Typst markup.
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import json
+import multiprocessing
 import os
 import re
 import time
@@ -281,37 +283,97 @@ def _split(
     paths: Sequence[Path],
     merged: Path | None,
 ) -> None:
-    """Write each letter's page to its own PDF and, if asked, every page in order to `merged`."""
+    """Write each letter's page to its own PDF and, if asked, every page in order to `merged`.
+
+    Writing hundreds of single-page files is most of the time after Typst, so on a machine that can fork it
+    is shared between processes, each opening the compiled batches itself.
+    """
     import pikepdf
 
     documents = [pikepdf.open(io.BytesIO(batch.pdf)) for batch in batches]
     try:
-        pages = [documents[batch].pages[number] for batch, number in (source[i] for i in range(len(letters)))]
-        for page, letter in zip(pages, letters, strict=True):
-            _check_a4(page, letter)  # before writing anything, so a wrong layout leaves no files behind
+        for index, letter in enumerate(letters):  # before writing anything: a wrong layout leaves no files
+            batch, number = source[index]
+            _check_a4(documents[batch].pages[number], letter)
         created = documents[0].docinfo.get("/CreationDate")
-        for index, (page, letter) in enumerate(zip(pages, letters, strict=True)):
-            single = pikepdf.new()
-            single.pages.append(page)
-            single.docinfo["/Title"] = _title(letter)
-            single.docinfo["/Author"] = letter.sender.organisation
-            if letter.subject:
-                single.docinfo["/Subject"] = letter.subject
-            single.docinfo["/Creator"] = "outreach"
-            if created is not None:
-                single.docinfo["/CreationDate"] = created
-
-            def save(stream: BinaryIO, document: pikepdf.Pdf = single) -> None:
-                document.save(stream, deterministic_id=True)
-
-            write_atomically(Path(paths[index]), save)
-            single.close()
-
+        jobs = [
+            _SingleJob(
+                batch=source[index][0],
+                page=source[index][1],
+                path=str(paths[index]),
+                title=_title(letter),
+                author=letter.sender.organisation,
+                subject=letter.subject,
+                created=str(created) if created is not None else "",
+            )
+            for index, letter in enumerate(letters)
+        ]
+        workers = min(os.cpu_count() or 1, 4)
+        if workers > 1 and len(jobs) >= _PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+            chunks = [jobs[start::workers] for start in range(workers)]
+            context = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                for done in pool.map(_write_singles, [[batch.pdf for batch in batches]] * workers, chunks):
+                    del done
+        else:
+            _write_singles_from(documents, jobs)
         if merged is not None:
             _write_merged(letters, batches, documents, source, merged)
     finally:
         for document in documents:
             document.close()
+
+
+@dataclass(frozen=True)
+class _SingleJob:
+    """One letter's page to write as its own PDF, with the document information it carries."""
+
+    batch: int
+    page: int
+    path: str
+    title: str
+    author: str
+    subject: str
+    created: str
+
+
+_PARALLEL_FROM = 64  # below this, starting processes costs more than it saves
+
+
+def _write_singles(pdfs: Sequence[bytes], jobs: Sequence[_SingleJob]) -> int:
+    """Return how many single-letter PDFs were written, opening the batches from their bytes (a worker)."""
+    import pikepdf
+
+    documents = [pikepdf.open(io.BytesIO(pdf)) for pdf in pdfs]
+    try:
+        return _write_singles_from(documents, jobs)
+    finally:
+        for document in documents:
+            document.close()
+
+
+def _write_singles_from(documents: Sequence[Any], jobs: Sequence[_SingleJob]) -> int:
+    """Return how many single-letter PDFs were written from already opened batches."""
+    import pikepdf
+
+    for job in jobs:
+        single = pikepdf.new()
+        single.pages.append(documents[job.batch].pages[job.page])
+        single.docinfo["/Title"] = job.title
+        single.docinfo["/Author"] = job.author
+        if job.subject:
+            single.docinfo["/Subject"] = job.subject
+        single.docinfo["/Creator"] = "outreach"
+        if job.created:
+            single.docinfo["/CreationDate"] = job.created
+
+        def save(stream: BinaryIO, document: pikepdf.Pdf = single) -> None:
+            # Streams are copied as Typst compressed them: decoding and re-encoding fonts per file is waste.
+            document.save(stream, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+
+        write_atomically(Path(job.path), save)
+        single.close()
+    return len(jobs)
 
 
 def _write_merged(
