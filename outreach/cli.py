@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from outreach import campaign as campaigns
 from outreach import console, settings
@@ -27,9 +28,7 @@ app = typer.Typer(
 
 CampaignOption = Annotated[
     Path | None,
-    typer.Option(
-        "--campaign", help="Campaign folder (campaign.toml, templates, layout). Default: IPEM 2024."
-    ),
+    typer.Option("--campaign", help="Campaign folder (campaign.toml, templates, layout). Default: IPEM 2024."),
 ]
 
 
@@ -39,7 +38,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except OutreachError as exc:
-        console.err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        console.err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -50,7 +49,7 @@ def _today() -> date:
 def _load_snapshot(*, uses_posts: bool) -> snapshots.Snapshot:
     """Return the newest snapshot, saying on stderr which one, and how old its ministers are."""
     snapshot = snapshots.newest(settings.home())
-    console.err.print(f"Using {snapshot.describe()}", style="dim")
+    console.err.print(f"Using {snapshot.describe()}", style="dim", markup=False)
     if uses_posts:
         age = snapshot.posts_age_days(_today())
         if age is not None and age > STALE_POSTS_DAYS:
@@ -76,27 +75,17 @@ def draft(
     ministers: Annotated[
         bool, typer.Option("--ministers", help="Letters to post holders (ministers, shadows).")
     ] = False,
-    member: Annotated[
-        list[str] | None, typer.Option("--member", help="A member: id or name (repeatable).")
-    ] = None,
+    member: Annotated[list[str] | None, typer.Option("--member", help="A member: id or name (repeatable).")] = None,
     constituency: Annotated[
         list[str] | None,
         typer.Option("--constituency", help="A constituency: name or ONS code (repeatable)."),
     ] = None,
-    nation: Annotated[
-        str | None, typer.Option("--nation", help="Only seats in this nation, e.g. Wales.")
-    ] = None,
-    party: Annotated[
-        str | None, typer.Option("--party", help="Only this party (name or abbreviation).")
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most N letters, in manifest order.")
-    ] = None,
+    nation: Annotated[str | None, typer.Option("--nation", help="Only seats in this nation, e.g. Wales.")] = None,
+    party: Annotated[str | None, typer.Option("--party", help="Only this party (name or abbreviation).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N letters, in manifest order.")] = None,
     format_: Annotated[str, typer.Option("--format", help="Comma-separated: md, pdf, docx.")] = "md,pdf",
     out: Annotated[Path, typer.Option("--out", help="Outbox folder to write.")] = Path("outbox"),
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an outbox that already holds files.")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an outbox that already holds files.")] = False,
     campaign: CampaignOption = None,
 ) -> None:
     """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
@@ -151,11 +140,12 @@ def _print_summary(result: Any, snapshot: snapshots.Snapshot) -> None:
         console.out.print(console.counts("Flags to check", "flag", flags))
     console.out.print(
         f"Wrote {len(rows)} letters ({', '.join(result.formats)}) to {result.out}/ — manifest.csv"
-        + (f", {Path('print.pdf')}" if "pdf" in result.formats else "")
+        + (", print.pdf" if "pdf" in result.formats else ""),
+        markup=False,
     )
     if result.shrunk:
         console.out.print(f"{len(result.shrunk)} letters were set slightly smaller to fit one page.")
-    console.out.print(f"Snapshot: {snapshot.describe()}")
+    console.out.print(f"Snapshot: {snapshot.describe()}", markup=False)
 
 
 @app.command()
@@ -179,25 +169,28 @@ def preview(
         console.out.rule(f"{t.letter_id} · template {t.template}")
         console.out.print(console.highlighted(item.marked))
         console.out.rule("why this letter says what it says")
-        console.out.print(f"Template [bold]{t.template}[/]: {t.template_reason}")
-        console.out.print(f"Salutation [bold]{item.letter.salutation}[/]: {t.address.rule}")
+        console.out.print(f"Template [bold]{escape(t.template)}[/]: {escape(t.template_reason)}")
+        console.out.print(f"Salutation [bold]{escape(item.letter.salutation)}[/]: {escape(t.address.rule)}")
         for chosen_ask in t.asks:
-            console.out.print(f"Ask [bold]{chosen_ask.ask.id}[/] (score {chosen_ask.score}):")
+            console.out.print(f"Ask [bold]{escape(chosen_ask.ask.id)}[/] (score {chosen_ask.score}):")
             for reason in chosen_ask.reasons:
-                console.out.print(f"  - {reason}")
+                console.out.print(f"  - {reason}", markup=False)
         if t.local is not None:
             for rank, site in enumerate(t.local.sites[:3], 1):
                 care = " — placed with low confidence: worded 'serving'" if site.low_confidence else ""
-                console.out.print(f"Site {rank}: {site.name} ({site.site_type}, {site.organisation}){care}")
+                console.out.print(
+                    f"Site {rank}: {site.name} ({site.site_type}, {site.organisation}){care}", markup=False
+                )
             if t.local.nearest_centre is not None:
                 near = t.local.nearest_centre
                 console.out.print(
-                    f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)"
+                    f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)",
+                    markup=False,
                 )
             if not t.local.sites:
                 console.out.print("No listed site in the constituency.")
         if t.flags:
-            console.out.print(f"Flags: {', '.join(t.flags)}")
+            console.out.print(f"Flags: {', '.join(t.flags)}", markup=False)
 
 
 def _member_json(member: Any, snapshot: snapshots.Snapshot) -> dict[str, Any]:
@@ -224,9 +217,7 @@ def mps(
     *,
     new: Annotated[bool, typer.Option("--new", help="Only MPs new to this Parliament.")] = False,
     ministers: Annotated[bool, typer.Option("--ministers", help="Only MPs holding a post.")] = False,
-    party: Annotated[
-        str | None, typer.Option("--party", help="Only this party (name or abbreviation).")
-    ] = None,
+    party: Annotated[str | None, typer.Option("--party", help="Only this party (name or abbreviation).")] = None,
     nation: Annotated[str | None, typer.Option("--nation", help="Only this nation.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array for scripts.")] = False,
 ) -> None:
@@ -249,13 +240,9 @@ def mps(
     rows = []
     for m in members:
         posts = "; ".join(post.post for post in snapshot.posts_of(m.member_id))
-        rows.append(
-            (m.member_id, m.name, m.constituency, m.party, "new" if m.is_new else "", m.email or "", posts)
-        )
+        rows.append((m.member_id, m.name, m.constituency, m.party, "new" if m.is_new else "", m.email or "", posts))
     console.out.print(
-        console.table(
-            f"{len(rows)} MPs", ("id", "name", "constituency", "party", "", "e-mail", "posts"), rows
-        )
+        console.table(f"{len(rows)} MPs", ("id", "name", "constituency", "party", "", "e-mail", "posts"), rows)
     )
 
 
@@ -282,9 +269,7 @@ def sites(
         if type_:
             known = {site.site_type for site in snapshot.sites}
             if type_ not in known:
-                raise OutreachError(
-                    f"--type: unknown site type '{type_}' (known: {', '.join(sorted(known))})"
-                )
+                raise OutreachError(f"--type: unknown site type '{type_}' (known: {', '.join(sorted(known))})")
             found = [site for site in found if site.site_type == type_]
     if as_json:
         payload = [
@@ -324,9 +309,7 @@ def sites(
         )
     )
     if near is not None:
-        console.out.print(
-            f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)"
-        )
+        console.out.print(f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)")
 
 
 def main() -> None:

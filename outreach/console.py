@@ -23,7 +23,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     for column in columns:
         result.add_column(column)
     for row in rows:
-        result.add_row(*("" if cell is None else str(cell) for cell in row))
+        result.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # data, never markup
     return result
 
 

@@ -147,6 +147,7 @@ def test_preview_highlights_and_explains(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert "Dear " in stdout and "ARTHUR" in stdout
     assert "rule 'arthur-seat'" in stdout
+    assert "kind=[seat]" in stdout  # campaign text is shown literally, not read as terminal markup
     assert "Nearest radiotherapy centre:" in stdout
     assert "Template new_mp" in stdout or "Template returning_mp" in stdout
 
