@@ -131,7 +131,8 @@ def typst_floor(env: dict[str, str]) -> float:
 def main() -> None:
     """Run the drafting benchmark and print its figures."""
     env = dict(os.environ)
-    work = Path(tempfile.mkdtemp(prefix="outreach-bench-"))
+    # Beside the checkout, where a user drafts (on some machines /tmp is a much slower file system).
+    work = Path(tempfile.mkdtemp(prefix=".work-", dir=ROOT / "bench"))
     env.setdefault("OUTREACH_HOME", str(work / "home"))
     try:
         full = timed([*outreach_command(), "draft", "--all", "--force", "--out", str(work / "full")], env)
