@@ -95,6 +95,12 @@ def test_manifest_content_for_known_letters(full_outbox: Path) -> None:
     assert health["salutation"] == "Dear Secretary of State"
     assert "SW1H 0EU" in health["address"]
     assert "stale_posts" in health["flags"].split(";")
+    sinn_fein = [row for row in rows.values() if row["template"] == "abstentionist"]
+    assert len(sinn_fein) == 7
+    for row in sinn_fein:
+        text = (full_outbox / row["markdown"]).read_text(encoding="utf-8")
+        assert "Northern Ireland Executive" in text and "brief you at Westminster" not in text
+        assert "registration" not in row["asks"]
     desnz = [row for row in rows.values() if row["kind"] == "minister" and "Energy" in row["posts"]]
     assert desnz and all("address_unconfirmed" in row["flags"] for row in desnz)
 
