@@ -84,8 +84,7 @@ SENTENCES = [
     "queries go to policy@ipem.ac.uk with [x] marked where relevant.",
 ]
 ASKS = [
-    "fund more training places for medical physicists and clinical engineers, with wider access to "
-    "apprenticeships;",
+    "fund more training places for medical physicists and clinical engineers, with wider access to apprenticeships;",
     "bring clinical technologists into statutory registration, as radiographers already are;",
     "back the ARTHUR reactor so that medical radioisotopes are made in the UK;",
     "set AI-specific standards, led by healthcare professionals, for safe and ethical clinical use;",
@@ -241,10 +240,7 @@ def main() -> None:
         return
     words = [word_count(letter) for letter in letters]
     mean = sum(words) // len(words)
-    print(
-        f"{len(letters)} letters, body words min/mean/max {min(words)}/{mean}/{max(words)}; "
-        f"{os.cpu_count()} CPUs"
-    )
+    print(f"{len(letters)} letters, body words min/mean/max {min(words)}/{mean}/{max(words)}; {os.cpu_count()} CPUs")
     for what in ("typeset", "render", "string", "file", "tagged", "single"):
         subprocess.run(
             [

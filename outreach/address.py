@@ -483,9 +483,7 @@ def address_minister(
     else:
         name = office_salutation(posts, rank)
         rule = f"office: {name}"
-    return Address(
-        salutation=f"Dear {name}", name_line=name_line, rule=_with_note(rule, note), post_lines=posts
-    )
+    return Address(salutation=f"Dear {name}", name_line=name_line, rule=_with_note(rule, note), post_lines=posts)
 
 
 # --- the overrides file ----------------------------------------------------------------------------------
@@ -531,9 +529,7 @@ def load_overrides(path: Path) -> dict[int, OverrideRow]:
             raise DataError(f"{name}:{line}: member_id {raw_id!r} is not a number")
         member_id = int(raw_id)
         if member_id in rows:
-            raise DataError(
-                f"{name}:{line}: member_id {member_id} is already overridden on line {lines[member_id]}"
-            )
+            raise DataError(f"{name}:{line}: member_id {member_id} is already overridden on line {lines[member_id]}")
         salutation = cells.get("salutation", "").rstrip(",").strip()
         if salutation.lower().startswith("dear "):
             salutation = salutation[5:].strip()

@@ -170,15 +170,11 @@ class _Reader:
             elif not isinstance(value, expected) or (
                 isinstance(value, list) and not all(isinstance(v, str) for v in value)
             ):
-                raise DataError(
-                    f"{self.where(line)}: {owner}: condition '{key}' must be a {expected.__name__}"
-                )
+                raise DataError(f"{self.where(line)}: {owner}: condition '{key}' must be a {expected.__name__}")
         if "kind" in when:
             for kind in when["kind"]:
                 if kind not in KINDS:
-                    raise DataError(
-                        f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})"
-                    )
+                    raise DataError(f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})")
         # Lists become sets once here, so matching thousands of letters against them stays cheap.
         return {key: frozenset(value) if isinstance(value, list) else value for key, value in when.items()}
 
@@ -249,9 +245,7 @@ def load(folder: Path) -> Campaign:
         exclude = tuple(table.get("exclude", ()))
         for ask_id in (*rule_asks, *exclude):
             if ask_id not in asks:
-                raise DataError(
-                    f"{read.where(line)}: {owner} names unknown ask '{ask_id}' (known: {', '.join(asks)})"
-                )
+                raise DataError(f"{read.where(line)}: {owner} names unknown ask '{ask_id}' (known: {', '.join(asks)})")
         rules.append(
             Rule(
                 id=rule_id,
@@ -270,15 +264,11 @@ def load(folder: Path) -> Campaign:
         line = template_lines[index] if index < len(template_lines) else 0
         name = read.need(table, "name", str, f"templates[{index}].name", line)
         if not re.fullmatch(r"[a-z0-9_]+", name):
-            raise DataError(
-                f"{read.where(line)}: template name '{name}' must be lower-case letters, digits, _"
-            )
+            raise DataError(f"{read.where(line)}: template name '{name}' must be lower-case letters, digits, _")
         template_file = folder / "templates" / f"{name}.md.j2"
         if not template_file.is_file():
             raise DataError(f"{read.where(line)}: template '{name}': no file {template_file}")
-        templates.append(
-            TemplateChoice(name, read.conditions(table.get("when", {}), f"template '{name}'", line), line)
-        )
+        templates.append(TemplateChoice(name, read.conditions(table.get("when", {}), f"template '{name}'", line), line))
 
     audience_table = read.need(data, "audience", dict, "audience")
     audience = Audience(
@@ -287,14 +277,10 @@ def load(folder: Path) -> Campaign:
     )
     for seat_group in audience.seats:
         if seat_group not in ("all", "new", "by_election"):
-            raise DataError(
-                f"{read.where(read.line_of('seats'))}: audience.seats: unknown group '{seat_group}'"
-            )
+            raise DataError(f"{read.where(read.line_of('seats'))}: audience.seats: unknown group '{seat_group}'")
     for post_group in audience.posts:
         if post_group not in ("government", "opposition"):
-            raise DataError(
-                f"{read.where(read.line_of('posts'))}: audience.posts: unknown group '{post_group}'"
-            )
+            raise DataError(f"{read.where(read.line_of('posts'))}: audience.posts: unknown group '{post_group}'")
 
     selection = read.optional(data, "selection", dict, {}, "selection")
     min_asks = int(selection.get("min_asks", 2))

@@ -36,9 +36,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
     formats = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
     unknown = [name for name in formats if name not in FORMATS]
     if unknown or not formats:
-        raise OutreachError(
-            f"--format: unknown format '{unknown[0] if unknown else text}' (use md, pdf, docx)"
-        )
+        raise OutreachError(f"--format: unknown format '{unknown[0] if unknown else text}' (use md, pdf, docx)")
     return formats
 
 
@@ -110,9 +108,7 @@ def write(
         (stage / outbox.LETTERS_DIR).mkdir()
         for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
             if "md" in formats:
-                outbox.write_text(
-                    outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown
-                )
+                outbox.write_text(outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown)
             result.rows.append(manifest_row(item, stem, formats))
             if progress and (index % 50 == 0 or index == len(merged)):
                 progress("write", index, len(merged))

@@ -92,9 +92,7 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
         "member_since": member.member_since if member else None,
         "since_year": member.member_since.year if member and member.member_since else None,
         "elected_on": elected_on,
-        "elected_recently": bool(
-            elected_on and 0 <= (letter_date - elected_on).days <= RECENT_APPOINTMENT.days
-        ),
+        "elected_recently": bool(elected_on and 0 <= (letter_date - elected_on).days <= RECENT_APPOINTMENT.days),
         "area": _area(member.nation, member.region) if member else "",
         "committees": list(member.committees) if member else [],
         "house": target.posts[0].house if target.posts and not member else "Commons",
@@ -164,9 +162,7 @@ class Merger:
 
     def merge(self, target: Target) -> Merged:
         """Return the finished letter for one target; raises TemplateError naming the template line."""
-        rendered = render_template(
-            self.env, target.template, context(target, self.campaign, self.letter_date)
-        )
+        rendered = render_template(self.env, target.template, context(target, self.campaign, self.letter_date))
         letter, marked = assemble(
             letter_id=target.letter_id,
             kind=target.kind,

@@ -77,9 +77,7 @@ def staging(out: Path, *, force: bool) -> Iterator[Path]:
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputError(
-            f"{out}: outbox already holds files; use --force to replace it, or --out for another"
-        )
+        raise OutputError(f"{out}: outbox already holds files; use --force to replace it, or --out for another")
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -134,8 +132,6 @@ def read_manifest(outbox: Path) -> list[dict[str, str]]:
                 rows.append(row)
             return rows
     except FileNotFoundError:
-        raise OutputError(
-            f"{path}: no manifest here (is this an outbox written by 'outreach draft'?)"
-        ) from None
+        raise OutputError(f"{path}: no manifest here (is this an outbox written by 'outreach draft'?)") from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise OutputError(f"{path}: not a readable CSV ({exc})") from None

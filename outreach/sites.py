@@ -253,8 +253,10 @@ def local_sites(sites: Iterable[Site], constituency_code: str) -> list[Site]:
     A hospital listed under several types (same postcode, or same name) appears once, as the most
     relevant of them. The proposed isotope reactor is not an NHS site: see `proposed_sites`.
     """
-    here = sorted((s for s in sites if s.constituency_code == constituency_code
-                   and s.site_type != PROPOSED_ISOTOPE_REACTOR), key=_by_relevance)
+    here = sorted(
+        (s for s in sites if s.constituency_code == constituency_code and s.site_type != PROPOSED_ISOTOPE_REACTOR),
+        key=_by_relevance,
+    )
     seen_postcodes: set[str] = set()
     seen_names: set[str] = set()
     kept: list[Site] = []
@@ -272,13 +274,13 @@ def local_sites(sites: Iterable[Site], constituency_code: str) -> list[Site]:
 
 def proposed_sites(sites: Iterable[Site], constituency_code: str) -> list[Site]:
     """Return the proposed facilities (the ARTHUR isotope reactor) in a constituency."""
-    return sorted((s for s in sites if s.constituency_code == constituency_code
-                   and s.site_type == PROPOSED_ISOTOPE_REACTOR), key=_by_relevance)
+    return sorted(
+        (s for s in sites if s.constituency_code == constituency_code and s.site_type == PROPOSED_ISOTOPE_REACTOR),
+        key=_by_relevance,
+    )
 
 
-def nearest(
-    sites: Iterable[Site], constituency: Constituency, site_type: str = "radiotherapy_centre"
-) -> Nearest:
+def nearest(sites: Iterable[Site], constituency: Constituency, site_type: str = "radiotherapy_centre") -> Nearest:
     """Return the site of `site_type` nearest to the constituency's centroid, with the distance.
 
     A cheap planar distance (equirectangular, exact enough to rank nearby candidates) picks the few closest;

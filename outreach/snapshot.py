@@ -39,24 +39,81 @@ META_FILE = "snapshot.json"
 SNAPSHOTS_FOLDER = "snapshots"
 
 MEMBER_COLUMNS = (
-    "member_id", "name", "full_title", "list_as", "address_as", "first_name", "surname", "gender",
-    "party", "party_abbreviation", "constituency", "constituency_code", "constituency_id", "nation",
-    "region", "is_new", "by_election_date", "member_since", "email", "email_source",
-    "parliamentary_address", "constituency_office", "committees", "source_date",
+    "member_id",
+    "name",
+    "full_title",
+    "list_as",
+    "address_as",
+    "first_name",
+    "surname",
+    "gender",
+    "party",
+    "party_abbreviation",
+    "constituency",
+    "constituency_code",
+    "constituency_id",
+    "nation",
+    "region",
+    "is_new",
+    "by_election_date",
+    "member_since",
+    "email",
+    "email_source",
+    "parliamentary_address",
+    "constituency_office",
+    "committees",
+    "source_date",
 )
 POST_COLUMNS = (
-    "member_id", "name", "house", "post", "department", "department_name", "rank", "kind", "cabinet",
-    "start_date", "is_acting", "is_on_leave",
+    "member_id",
+    "name",
+    "house",
+    "post",
+    "department",
+    "department_name",
+    "rank",
+    "kind",
+    "cabinet",
+    "start_date",
+    "is_acting",
+    "is_on_leave",
 )
-DEPARTMENT_COLUMNS = ("department", "name", "address_lines", "postcode", "email", "confirmed", "as_of",
-                      "source_url")
+DEPARTMENT_COLUMNS = ("department", "name", "address_lines", "postcode", "email", "confirmed", "as_of", "source_url")
 SITE_COLUMNS = (
-    "site_id", "site_type", "name", "organisation", "org_code", "nation", "postcode", "lat", "lon",
-    "constituency_code", "confidence", "role", "has_imaging", "neuroscience_centre", "linacs", "linacs_scope",
-    "linacs_as_of", "linacs_year", "linacs_source_url", "linacs_source_title", "replacement_2025", "notes",
+    "site_id",
+    "site_type",
+    "name",
+    "organisation",
+    "org_code",
+    "nation",
+    "postcode",
+    "lat",
+    "lon",
+    "constituency_code",
+    "confidence",
+    "role",
+    "has_imaging",
+    "neuroscience_centre",
+    "linacs",
+    "linacs_scope",
+    "linacs_as_of",
+    "linacs_year",
+    "linacs_source_url",
+    "linacs_source_title",
+    "replacement_2025",
+    "notes",
 )
-CONSTITUENCY_COLUMNS = ("constituency_code", "name", "nation", "region", "lat", "lon", "hex_q", "hex_r",
-                        "constituency_id")
+CONSTITUENCY_COLUMNS = (
+    "constituency_code",
+    "name",
+    "nation",
+    "region",
+    "lat",
+    "lon",
+    "hex_q",
+    "hex_r",
+    "constituency_id",
+)
 
 Record = TypeVar("Record")
 
@@ -89,8 +146,7 @@ class Snapshot:
         grouped: dict[int, list[Post]] = {}
         for post in self.posts:
             grouped.setdefault(post.member_id, []).append(post)
-        return {member_id: tuple(sorted(posts, key=lambda post: post.sort_key))
-                for member_id, posts in grouped.items()}
+        return {member_id: tuple(sorted(posts, key=lambda post: post.sort_key)) for member_id, posts in grouped.items()}
 
     @cached_property
     def _sites_by_seat(self) -> dict[str, tuple[Site, ...]]:
@@ -159,13 +215,12 @@ def _read_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[dict[str,
             if len(cells) > width:
                 raise DataError(f"{where}: {len(cells)} cells, but the header has {width} columns")
             row: dict[str, str | None] = dict(zip(header, cells, strict=False))
-            for column in header[len(cells):]:
+            for column in header[len(cells) :]:
                 row[column] = None
             yield row, where
 
 
-def _load_records(path: Path, columns: tuple[str, ...],
-                  factory: Callable[..., Record]) -> list[tuple[Record, str]]:
+def _load_records(path: Path, columns: tuple[str, ...], factory: Callable[..., Record]) -> list[tuple[Record, str]]:
     """Return each row of a CSV file as a record, with its "file:line" label."""
     try:
         return [(factory(row, where=where), where) for row, where in _read_rows(path, columns)]
@@ -232,9 +287,7 @@ def load(path: Path) -> Snapshot:
     _unique(members, lambda m: m.constituency_code, "constituency_code")
     for member, where in members:
         if member.constituency_code not in by_code:
-            raise DataError(
-                f"{where}: constituency_code '{member.constituency_code}' is not in constituencies.csv"
-            )
+            raise DataError(f"{where}: constituency_code '{member.constituency_code}' is not in constituencies.csv")
 
     posts = _load_records(path / "posts.csv", POST_COLUMNS, Post.from_row)
     departments = _load_records(path / "departments.csv", DEPARTMENT_COLUMNS, Department.from_row)
@@ -267,8 +320,11 @@ def newest(home: Path | None) -> Snapshot:
         folder = home / SNAPSHOTS_FOLDER
         if folder.is_dir():
             candidates = sorted(
-                (entry for entry in folder.iterdir()
-                 if entry.is_dir() and not entry.name.startswith(".") and (entry / META_FILE).is_file()),
+                (
+                    entry
+                    for entry in folder.iterdir()
+                    if entry.is_dir() and not entry.name.startswith(".") and (entry / META_FILE).is_file()
+                ),
                 key=lambda entry: entry.name,
             )
             if candidates:

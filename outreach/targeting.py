@@ -85,9 +85,7 @@ class Target:
         """Return the manifest order: seat letters by constituency, then post letters by department, then name."""
         if self.kind == "seat":
             return (0, (self.constituency.name if self.constituency else "").casefold(), "", self.member_id)
-        department = (
-            self.department.name if self.department else (self.posts[0].department if self.posts else "")
-        )
+        department = self.department.name if self.department else (self.posts[0].department if self.posts else "")
         return (1, department.casefold(), self.name.casefold(), self.member_id)
 
 
@@ -111,9 +109,7 @@ def person_of_post_holder(post: Post, member: Member | None) -> forms.Person:
     """Return the forms-of-address view of a post holder, from the Commons record when they sit there."""
     if member is not None:
         return person_of_member(member)
-    return forms.Person(
-        member_id=post.member_id, display_name=post.name, full_title=post.name, house=post.house
-    )
+    return forms.Person(member_id=post.member_id, display_name=post.name, full_title=post.name, house=post.house)
 
 
 def _matches(when: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
@@ -147,9 +143,7 @@ def choose_template(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[str, 
         if _matches(choice.when, facts):
             conditions = ", ".join(f"{key}={_shown(value)}" for key, value in choice.when.items()) or "default"
             return choice.name, f"{campaign.file.name}:{choice.line}: {conditions}"
-    raise DataError(
-        f"{campaign.file}: no template choice matches a {facts.get('kind')} letter (add a default)"
-    )
+    raise DataError(f"{campaign.file}: no template choice matches a {facts.get('kind')} letter (add a default)")
 
 
 def matched_rules(campaign: Campaign, facts: Mapping[str, Any]) -> list[Rule]:
@@ -453,8 +447,7 @@ def select(
         targets = [
             t
             for t in targets
-            if t.member
-            and wanted_party in (t.member.party.casefold(), t.member.party_abbreviation.casefold())
+            if t.member and wanted_party in (t.member.party.casefold(), t.member.party_abbreviation.casefold())
         ]
     targets.sort(key=lambda target: target.sort_key)
     if selection.limit is not None:
@@ -505,9 +498,7 @@ def resolve_members(snapshot: Snapshot, texts: Iterable[str]) -> tuple[int, ...]
             if len(partial) == 1:
                 ids.append(partial[0])
             else:
-                raise _suggest(
-                    text, [m.name for m in snapshot.members] + [p.name for p in snapshot.posts], "member"
-                )
+                raise _suggest(text, [m.name for m in snapshot.members] + [p.name for p in snapshot.posts], "member")
     return tuple(dict.fromkeys(ids))
 
 

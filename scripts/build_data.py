@@ -60,6 +60,7 @@ ELECTION_PARTY_TO_MNIS = {
 
 # ---------------------------------------------------------------- helpers
 
+
 def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     """Return a CSV as strings, empty cells as "" (BOMs stripped)."""
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)
@@ -114,6 +115,7 @@ def is_email(text: str) -> bool:
 
 # ---------------------------------------------------------------- constituencies
 
+
 def ring_area_centroid(ring: Sequence[Sequence[float]]) -> tuple[float, float, float]:
     """Return (signed area, centroid x, centroid y) of a ring by the shoelace formula, planar in lon/lat."""
     area2 = cx = cy = 0.0
@@ -150,12 +152,19 @@ def build_constituencies(shared: Path, mnis_ids: Mapping[str, str]) -> list[dict
     rows = []
     for record in geo.itertuples():
         lat, lon = centres[record.pcon24cd]
-        rows.append({
-            "constituency_code": record.pcon24cd, "name": record.pcon24nm, "nation": record.nation,
-            "region": record.region_name, "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
-            "hex_q": int(record.hex_q), "hex_r": int(record.hex_r),
-            "constituency_id": mnis_ids.get(record.pcon24cd, ""),
-        })
+        rows.append(
+            {
+                "constituency_code": record.pcon24cd,
+                "name": record.pcon24nm,
+                "nation": record.nation,
+                "region": record.region_name,
+                "lat": f"{lat:.6f}",
+                "lon": f"{lon:.6f}",
+                "hex_q": int(record.hex_q),
+                "hex_r": int(record.hex_r),
+                "constituency_id": mnis_ids.get(record.pcon24cd, ""),
+            }
+        )
     assert len(rows) == 650, len(rows)
     return sorted(rows, key=lambda r: str(r["constituency_code"]))
 
@@ -207,7 +216,8 @@ def build_members(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[s
     for candidate in by_candidacies.to_dict("records"):
         if candidate["Member MNIS ID"]:
             previous[(iso_from_dmy(candidate["Election date"]), candidate["Member MNIS ID"])] = (
-                candidate["Sitting MP"] == "Yes" or candidate["Former MP"] == "Yes")
+                candidate["Sitting MP"] == "Yes" or candidate["Former MP"] == "Yes"
+            )
 
     rows: list[dict[str, object]] = []
     mnis_constituency: dict[str, str] = {}
@@ -243,8 +253,13 @@ def build_members(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[s
             full_title = clean(from_dfe.full_title)
             if not full_title.endswith(" MP"):
                 # DfE/MNIS omits "MP" for two members (e.g. Makerfield, 2026); all here sit in the Commons.
-                gaps.append({"kind": "full_title_fixed", "name": name,
-                             "detail": f"DfE full_title '{full_title}' lacks 'MP'; ' MP' appended"})
+                gaps.append(
+                    {
+                        "kind": "full_title_fixed",
+                        "name": name,
+                        "detail": f"DfE full_title '{full_title}' lacks 'MP'; ' MP' appended",
+                    }
+                )
                 full_title += " MP"
         else:
             full_title = f"{name} MP"
@@ -286,24 +301,42 @@ def build_members(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[s
             parliamentary.insert(-1, "London")  # two records omit the post town
 
         place = geo.loc[code]
-        rows.append({
-            "member_id": member_id, "name": name, "full_title": full_title, "list_as": list_as,
-            "address_as": "",  # no shared file carries nameAddressAs; a live refresh fills it
-            "first_name": clean(winner.first_name), "surname": clean(winner.surname),
-            "gender": {"Male": "M", "Female": "F"}.get(winner.gender, ""),
-            "party": party, "party_abbreviation": abbreviations.get(party, ""),
-            "constituency": place["pcon24nm"], "constituency_code": code,
-            "constituency_id": winner.mnis_constituency_id, "nation": place["nation"],
-            "region": place["region_name"], "is_new": flag(is_new),
-            "by_election_date": by_election.by_election_date if by_election is not None else "",
-            "member_since": member_since, "email": email, "email_source": email_source,
-            "parliamentary_address": LIST_SEPARATOR.join(parliamentary),
-            "constituency_office": LIST_SEPARATOR.join(constituency_office),
-            "committees": "", "source_date": source_date,
-        })
+        rows.append(
+            {
+                "member_id": member_id,
+                "name": name,
+                "full_title": full_title,
+                "list_as": list_as,
+                "address_as": "",  # no shared file carries nameAddressAs; a live refresh fills it
+                "first_name": clean(winner.first_name),
+                "surname": clean(winner.surname),
+                "gender": {"Male": "M", "Female": "F"}.get(winner.gender, ""),
+                "party": party,
+                "party_abbreviation": abbreviations.get(party, ""),
+                "constituency": place["pcon24nm"],
+                "constituency_code": code,
+                "constituency_id": winner.mnis_constituency_id,
+                "nation": place["nation"],
+                "region": place["region_name"],
+                "is_new": flag(is_new),
+                "by_election_date": by_election.by_election_date if by_election is not None else "",
+                "member_since": member_since,
+                "email": email,
+                "email_source": email_source,
+                "parliamentary_address": LIST_SEPARATOR.join(parliamentary),
+                "constituency_office": LIST_SEPARATOR.join(constituency_office),
+                "committees": "",
+                "source_date": source_date,
+            }
+        )
         if not email:
-            gaps.append({"kind": "member_without_email", "name": f"{name} ({place['pcon24nm']})",
-                         "detail": "no e-mail address in the DfE lookup or the Members API contact record"})
+            gaps.append(
+                {
+                    "kind": "member_without_email",
+                    "name": f"{name} ({place['pcon24nm']})",
+                    "detail": "no e-mail address in the DfE lookup or the Members API contact record",
+                }
+            )
 
     assert len(rows) == 650 and len({r["member_id"] for r in rows}) == 650
     return sorted(rows, key=lambda r: sort_key(str(r["constituency"]))), mnis_constituency
@@ -311,22 +344,34 @@ def build_members(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[s
 
 # ---------------------------------------------------------------- posts and departments
 
+
 def build_posts(shared: Path) -> list[dict[str, object]]:
     ifg = read_csv(shared / f"ministers-ifg-2024-07-05-to-{POSTS_AS_OF}.csv")
     current = ifg[ifg.end_date == ""]
     statuses = set(current.cabinet_status)
     assert statuses <= {"Full cabinet", "Attends cabinet", "Non-cabinet"}, statuses
-    rows = [{
-        "member_id": r.mnis_member_id, "name": clean(r.display_name), "house": r.house, "post": clean(r.post),
-        "department": r.organisation_short, "department_name": clean(r.organisation),
-        "rank": r.rank_equivalence, "kind": "government",
-        # Members of the Cabinet only; ministers who attend Cabinet (e.g. the Attorney General) are not.
-        "cabinet": flag(r.cabinet_status == "Full cabinet"),
-        "start_date": r.start_date, "is_acting": flag(r.is_acting == "True"),
-        "is_on_leave": flag(r.is_on_leave == "True"),
-    } for r in current.itertuples()]
-    return sorted(rows, key=lambda r: (sort_key(str(r["department"])), sort_key(str(r["name"])),
-                                       str(r["post"]), str(r["start_date"])))
+    rows = [
+        {
+            "member_id": r.mnis_member_id,
+            "name": clean(r.display_name),
+            "house": r.house,
+            "post": clean(r.post),
+            "department": r.organisation_short,
+            "department_name": clean(r.organisation),
+            "rank": r.rank_equivalence,
+            "kind": "government",
+            # Members of the Cabinet only; ministers who attend Cabinet (e.g. the Attorney General) are not.
+            "cabinet": flag(r.cabinet_status == "Full cabinet"),
+            "start_date": r.start_date,
+            "is_acting": flag(r.is_acting == "True"),
+            "is_on_leave": flag(r.is_on_leave == "True"),
+        }
+        for r in current.itertuples()
+    ]
+    return sorted(
+        rows,
+        key=lambda r: (sort_key(str(r["department"])), sort_key(str(r["name"])), str(r["post"]), str(r["start_date"])),
+    )
 
 
 def evidence(notes: str) -> str:
@@ -347,21 +392,33 @@ def build_departments(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[di
     for r in table.itertuples():
         address = clean(r.address_lines)
         contact = clean(r.email_or_form)
-        rows.append({
-            "department": r.organisation_short, "name": clean(r.organisation), "address_lines": address,
-            "postcode": clean(r.postcode), "email": contact if is_email(contact) else "",
-            "confirmed": flag(grades[r.organisation_short] == "CONFIRMED" and bool(address)),
-            "as_of": r.as_of, "source_url": r.source_url,
-        })
+        rows.append(
+            {
+                "department": r.organisation_short,
+                "name": clean(r.organisation),
+                "address_lines": address,
+                "postcode": clean(r.postcode),
+                "email": contact if is_email(contact) else "",
+                "confirmed": flag(grades[r.organisation_short] == "CONFIRMED" and bool(address)),
+                "as_of": r.as_of,
+                "source_url": r.source_url,
+            }
+        )
         if not address:
-            gaps.append({"kind": "department_address_unknown", "name": clean(r.organisation),
-                         "detail": "no correspondence address confirmed; "
-                                   + (f"e-mail {contact}" if contact else "write via the minister's office")})
+            gaps.append(
+                {
+                    "kind": "department_address_unknown",
+                    "name": clean(r.organisation),
+                    "detail": "no correspondence address confirmed; "
+                    + (f"e-mail {contact}" if contact else "write via the minister's office"),
+                }
+            )
     newest = max(r.as_of for r in table.itertuples() if r.as_of)
     return sorted(rows, key=lambda r: sort_key(str(r["department"]))), newest
 
 
 # ---------------------------------------------------------------- sites
+
 
 def linac_year(as_of: str) -> str:
     """Return the year an as_of text states ("2021-08" → 2021, "c.2009-10" → 2009), "" when undated."""
@@ -386,9 +443,13 @@ def build_sites(shared: Path, gaps: list[dict[str, str]]) -> list[dict[str, obje
     dropped = before - len(sites)
     assert sites.site_id.is_unique, "site_id still repeats after dropping exact duplicates"
     if dropped:
-        gaps.append({"kind": "duplicate_site_rows_dropped", "name": "mpce_sites_pcon24.csv",
-                     "detail": f"{dropped} rows repeated exactly (the 2018 NHS Choices file lists them "
-                               "twice); kept once"})
+        gaps.append(
+            {
+                "kind": "duplicate_site_rows_dropped",
+                "name": "mpce_sites_pcon24.csv",
+                "detail": f"{dropped} rows repeated exactly (the 2018 NHS Choices file lists them twice); kept once",
+            }
+        )
 
     centre_by_postcode = {postcode_key(r.postcode): r for r in centres.itertuples()}
     centre_names_known = {r.centre for r in centres.itertuples()}
@@ -403,29 +464,54 @@ def build_sites(shared: Path, gaps: list[dict[str, str]]) -> list[dict[str, obje
                 linac_for[name] = r
             else:
                 label = re.sub(r"\s*(–|-|\()\s*not in site list\)?$", "", name)
-                gaps.append({"kind": "radiotherapy_centre_not_in_site_list", "name": label,
-                             "detail": f"{r.provider} ({r.provider_code}): {r.linacs} linac(s), {r.scope} "
-                                       f"figure, as of {r.as_of}; absent from the 74-site list, so no letter "
-                                       "can place it"})
+                gaps.append(
+                    {
+                        "kind": "radiotherapy_centre_not_in_site_list",
+                        "name": label,
+                        "detail": f"{r.provider} ({r.provider_code}): {r.linacs} linac(s), {r.scope} "
+                        f"figure, as of {r.as_of}; absent from the 74-site list, so no letter "
+                        "can place it",
+                    }
+                )
     replacement_codes = {r.provider_code for r in replacements.itertuples()}
     rt_codes = {r.provider_code for r in centres.itertuples()}
     for r in replacements.itertuples():
         if r.provider_code not in rt_codes:
-            gaps.append({"kind": "linac_replacement_without_site", "name": clean(r.provider),
-                         "detail": f"{r.provider_code} reported in the 2025 £70m programme but has no "
-                                   "radiotherapy site in the list; check with the trust"})
+            gaps.append(
+                {
+                    "kind": "linac_replacement_without_site",
+                    "name": clean(r.provider),
+                    "detail": f"{r.provider_code} reported in the 2025 £70m programme but has no "
+                    "radiotherapy site in the list; check with the trust",
+                }
+            )
 
     joined = {"role": 0, "has_imaging": 0, "neuroscience_centre": 0}
     rows = []
     for s in sites.itertuples():
         row: dict[str, object] = {
-            "site_id": s.site_id, "site_type": s.site_type, "name": clean(s.site_name),
-            "organisation": clean(s.organisation), "org_code": s.org_code, "nation": s.nation,
-            "postcode": clean(s.postcode), "lat": coordinate(s.lat), "lon": coordinate(s.lon),
-            "constituency_code": s.pcon24cd, "confidence": s.pcon_confidence, "role": "",
-            "has_imaging": "false", "neuroscience_centre": "false", "linacs": "", "linacs_scope": "",
-            "linacs_as_of": "", "linacs_year": "", "linacs_source_url": "", "linacs_source_title": "",
-            "replacement_2025": "false", "notes": clean(s.notes),
+            "site_id": s.site_id,
+            "site_type": s.site_type,
+            "name": clean(s.site_name),
+            "organisation": clean(s.organisation),
+            "org_code": s.org_code,
+            "nation": s.nation,
+            "postcode": clean(s.postcode),
+            "lat": coordinate(s.lat),
+            "lon": coordinate(s.lon),
+            "constituency_code": s.pcon24cd,
+            "confidence": s.pcon_confidence,
+            "role": "",
+            "has_imaging": "false",
+            "neuroscience_centre": "false",
+            "linacs": "",
+            "linacs_scope": "",
+            "linacs_as_of": "",
+            "linacs_year": "",
+            "linacs_source_url": "",
+            "linacs_source_title": "",
+            "replacement_2025": "false",
+            "notes": clean(s.notes),
         }
         key = postcode_key(s.postcode)
         if s.site_type == "radiotherapy_centre":
@@ -434,20 +520,44 @@ def build_sites(shared: Path, gaps: list[dict[str, str]]) -> list[dict[str, obje
             joined["role"] += 1
             count = linac_for.get(centre.centre)
             if count is not None:
-                row.update({"linacs": count.linacs, "linacs_scope": count.scope, "linacs_as_of": count.as_of,
-                            "linacs_year": linac_year(count.as_of), "linacs_source_url": count.source_url,
-                            "linacs_source_title": clean(count.source_title)})
+                row.update(
+                    {
+                        "linacs": count.linacs,
+                        "linacs_scope": count.scope,
+                        "linacs_as_of": count.as_of,
+                        "linacs_year": linac_year(count.as_of),
+                        "linacs_source_url": count.source_url,
+                        "linacs_source_title": clean(count.source_title),
+                    }
+                )
             elif centre.linacs:
-                row.update({"linacs": centre.linacs, "linacs_scope": "centre", "linacs_as_of": "",
-                            "linacs_year": "", "linacs_source_url": centre.evidence_url,
-                            "linacs_source_title": clean(centre.linacs_basis)})
+                row.update(
+                    {
+                        "linacs": centre.linacs,
+                        "linacs_scope": "centre",
+                        "linacs_as_of": "",
+                        "linacs_year": "",
+                        "linacs_source_url": centre.evidence_url,
+                        "linacs_source_title": clean(centre.linacs_basis),
+                    }
+                )
             else:
-                gaps.append({"kind": "radiotherapy_centre_without_linac_count", "name": clean(s.site_name),
-                             "detail": "no linac count found in any cited source"})
+                gaps.append(
+                    {
+                        "kind": "radiotherapy_centre_without_linac_count",
+                        "name": clean(s.site_name),
+                        "detail": "no linac count found in any cited source",
+                    }
+                )
             if count is not None and not row["linacs_year"]:
-                gaps.append({"kind": "linac_count_undated", "name": clean(s.site_name),
-                             "detail": f"{count.linacs} linacs ({count.scope}) but the source is "
-                                       f"{count.as_of}; never cited in a letter"})
+                gaps.append(
+                    {
+                        "kind": "linac_count_undated",
+                        "name": clean(s.site_name),
+                        "detail": f"{count.linacs} linacs ({count.scope}) but the source is "
+                        f"{count.as_of}; never cited in a letter",
+                    }
+                )
             row["replacement_2025"] = flag(centre.provider_code in replacement_codes)
             # The site table's notes repeat "linacs=N;" from the centres file; the linacs column holds it now.
             row["notes"] = clean(re.sub(r"linacs=\d+;\s*", "", str(row["notes"])))
@@ -463,10 +573,15 @@ def build_sites(shared: Path, gaps: list[dict[str, str]]) -> list[dict[str, obje
             joined["has_imaging"] += 1
         rows.append(row)
 
-    counts = {t: int((sites.site_type == t).sum()) for t in
-              ("radiotherapy_centre", "acute_stroke_unit", "community_diagnostic_centre")}
-    expected = {"role": counts["radiotherapy_centre"], "neuroscience_centre": counts["acute_stroke_unit"],
-                "has_imaging": counts["community_diagnostic_centre"]}
+    counts = {
+        t: int((sites.site_type == t).sum())
+        for t in ("radiotherapy_centre", "acute_stroke_unit", "community_diagnostic_centre")
+    }
+    expected = {
+        "role": counts["radiotherapy_centre"],
+        "neuroscience_centre": counts["acute_stroke_unit"],
+        "has_imaging": counts["community_diagnostic_centre"],
+    }
     assert joined == expected, (joined, expected)
     return sorted(rows, key=lambda r: str(r["site_id"]))
 
@@ -474,30 +589,52 @@ def build_sites(shared: Path, gaps: list[dict[str, str]]) -> list[dict[str, obje
 # ---------------------------------------------------------------- gaps, metadata, README
 
 STATIC_GAPS = [
-    ("radiotherapy_centre_not_in_site_list", "Milton Keynes University Hospital",
-     "radiotherapy 'led by Oxford University Hospitals' (PQ 2024-25); not in the site list, "
-     "linac count not found"),
-    ("coordinates_approximate", "Northern Ireland sites",
-     "NI coordinates are approximate (Code-Point Open has no BT postcodes); check before quoting a distance"),
-    ("ministers_stale", "posts.csv",
-     f"IfG ministers as at {POSTS_AS_OF}; public reports of a new Prime Minister and Cabinet from "
-     "20 July 2026. Refresh from the Members API before writing to ministers"),
-    ("address_as_missing", "members.csv",
-     "no offline source carries the Members API nameAddressAs; salutations are derived until a live refresh"),
+    (
+        "radiotherapy_centre_not_in_site_list",
+        "Milton Keynes University Hospital",
+        "radiotherapy 'led by Oxford University Hospitals' (PQ 2024-25); not in the site list, linac count not found",
+    ),
+    (
+        "coordinates_approximate",
+        "Northern Ireland sites",
+        "NI coordinates are approximate (Code-Point Open has no BT postcodes); check before quoting a distance",
+    ),
+    (
+        "ministers_stale",
+        "posts.csv",
+        f"IfG ministers as at {POSTS_AS_OF}; public reports of a new Prime Minister and Cabinet from "
+        "20 July 2026. Refresh from the Members API before writing to ministers",
+    ),
+    (
+        "address_as_missing",
+        "members.csv",
+        "no offline source carries the Members API nameAddressAs; salutations are derived until a live refresh",
+    ),
     ("committees_missing", "members.csv", "select committee memberships come only from a live refresh"),
-    ("scanner_counts_not_held", "MRI/CT scanners",
-     "per-trust scanner counts are 'not held centrally' (PQ answers); CDC has_imaging and stroke units "
-     "are proxies"),
-    ("nhs_sites_2018", "nhs_hospital_site rows",
-     "NHS Choices list of 2018 and stroke units of 2019 predate trust mergers and openings "
-     "(e.g. Midland Metropolitan University Hospital, opened 2024, is absent); refresh from ODS"),
-    ("site_constituency_unchecked", "sites.csv confidence medium/low",
-     "site-to-constituency joins with confidence medium or low must be checked with postcodes.io "
-     "before a letter relies on them"),
+    (
+        "scanner_counts_not_held",
+        "MRI/CT scanners",
+        "per-trust scanner counts are 'not held centrally' (PQ answers); CDC has_imaging and stroke units are proxies",
+    ),
+    (
+        "nhs_sites_2018",
+        "nhs_hospital_site rows",
+        "NHS Choices list of 2018 and stroke units of 2019 predate trust mergers and openings "
+        "(e.g. Midland Metropolitan University Hospital, opened 2024, is absent); refresh from ODS",
+    ),
+    (
+        "site_constituency_unchecked",
+        "sites.csv confidence medium/low",
+        "site-to-constituency joins with confidence medium or low must be checked with postcodes.io "
+        "before a letter relies on them",
+    ),
     ("opposition_posts_missing", "posts.csv", "shadow ministers come only from a live refresh"),
-    ("linac_date_conflict", "Southend radiotherapy (Southend University Hospital)",
-     "linacs_as_of says 2025-02 but the cited page's title is dated 21 Feb 2024; either way under three "
-     "years old, so quoted without a year until 2027"),
+    (
+        "linac_date_conflict",
+        "Southend radiotherapy (Southend University Hospital)",
+        "linacs_as_of says 2025-02 but the cited page's title is dated 21 Feb 2024; either way under three "
+        "years old, so quoted without a year until 2027",
+    ),
 ]
 
 
@@ -514,56 +651,127 @@ ONS_CREDIT = (
 )
 # (data, file under ../shared/data, upstream repository @ commit, data date, licence)
 SOURCES_TABLE = [
-    ("Current MPs, titles, e-mail", "mp-lookup-dfe-2026-06-27.csv",
-     "dfe-analytical-services/mp-lookup `mp_lookup.csv` @ 793ea661826202d050e95291e6f64021ce6c94d1 "
-     "(from MNIS)",
-     DFE_DATE, OPL),
-    ("MP contacts (Members API)", "mps-contacts-commons-2026-05-03.json",
-     "danbri/forgetmenot `third_party/data/members/` @ 11fc8d536da8f948fdb87dfdf2b1e210d7b95237",
-     CONTACTS_DATE, OPL),
-    ("2024 results, winners", "mps-2024.csv (from psephology-2024/*)",
-     "ukparliament/psephology @ 774c93e64c4d69a5094d0518aef68060c4d74df0", GENERAL_ELECTION, OPL),
-    ("By-elections", "by-elections-2024-parliament.csv, psephology-2024/by-elections-parliament59-*.csv",
-     "ukparliament/psephology @ 7df6b97ca55302d3770a4a9668d9161d1eb8db41", "{by_elections}", OPL),
-    ("Ministers", "ministers-ifg-2024-07-05-to-2026-06-19.csv",
-     "instituteforgov/ifg-ministers-database-public @ 92e227025645607913912d9d8312b7421a437bd3",
-     POSTS_AS_OF, "CC BY 4.0 (Institute for Government Ministers Database)"),
-    ("Department addresses", "government/departments.csv",
-     "GOV.UK pages (incl. alphagov/publishing-api; danbri/forgetmenot @ "
-     "d0d4307494704572f3d85b8a9733a39e08a70865), gov.scot, gov.wales, health-ni.gov.uk, Members API",
-     "2017 to {departments}", f"{OGL} (Crown copyright); Members API: {OPL}"),
-    ("Constituency codes and names", "geography/constituencies_2024.csv",
-     "open-innovations/constituencies @ 8c28561bc48cf1a8b947b51becf2e4e4ae1162e7", "July 2024 boundaries",
-     f"{OGL} (ONS)"),
-    ("Boundaries (for centroids)", "geography/pcon2024_boundaries_buc.geojson",
-     "open-innovations/constituencies @ 41f0a64418baccce952659939252d0d3728cfc88 (ONS BUC)", "July 2024",
-     f"{OGL}: \"{ONS_CREDIT}\""),
-    ("Hex map cells", "geography/constituencies_2024.csv (from uk-constituencies-2024.hexjson)",
-     "open-innovations/constituencies @ 1d43262fe30abd543075c68f67a0f0d3c5fee04b", "2024-07-24",
-     "MIT (Open Innovations hex maps)"),
-    ("MNIS to ONS constituency ids", "psephology-2024/constituency-ids-mnis-ons-1997-2024.csv",
-     "ukparliament/psephology @ 47885b81ad9553b6b0480b72cfedf5e9eb3bea77", "2025-04-09", OPL),
-    ("NHS sites joined to constituencies", "nhs/mpce_sites_pcon24.csv",
-     "derived from the files below; postcodes: OS Code-Point Open 2023 (mysociety/2025-constituencies @ "
-     "0e8acb2b6938d9bdd3c846c00859c35e04a8026e)", "2018 to 2025", f"{OGL}: \"{CODE_POINT_CREDIT}\""),
-    ("NHS hospital sites 2018", "nhs/hospitals_england_2018_pcon24.csv",
-     "TheRealMolen/nhs `data/Hospital.csv` @ 51414f42a0490cbc7fa980758e18513ef7b8c0a8 (NHS Choices)",
-     "2018-01-30", "NHS website (NHS Choices) data, OGL-style"),
-    ("Acute stroke units 2019", "nhs/stroke_units_england_2019_pcon24.csv",
-     "MichaelAllen1966/1912_stroke_unit_location_with_outcomes @ 2f5f5b86718afaac1c3ce7e9cde0c21feae90355",
-     "2019", "MIT"),
-    ("Community diagnostic centres", "nhs/community_diagnostic_centres_england_2025_pcon24.csv",
-     "alphagov/frontend @ 06c9ab415bd7682ded255a31b8a89ac40814791c "
-     "(data ac649fa7f954604caefb0289d25ee95f8c1ae59a)",
-     SITES_DATE, f"{OGL} (GOV.UK)"),
-    ("Elective surgical hubs", "nhs/elective_surgical_hubs_england_2025_pcon24.csv",
-     "alphagov/frontend (data ee56cc33ad677ed8bf8f1944ced0f790ba1fa0bf)", "2025-08-14", f"{OGL} (GOV.UK)"),
-    ("Radiotherapy centres; devolved acute hospitals",
-     "nhs/radiotherapy_centres_uk_pcon24.csv, nhs/acute_hospitals_scotland_wales_ni_pcon24.csv",
-     "compiled for the project from public web pages (evidence URLs in the files)", "2025", "facts"),
-    ("Linac counts; 2025 linac replacements", "nhs/linacs_by_provider.csv, nhs/linac_replacement_2025.csv",
-     "compiled from public web pages (one cited page per row: `linacs_source_url`)",
-     "mixed: see `linacs_as_of`", "facts; cite the page"),
+    (
+        "Current MPs, titles, e-mail",
+        "mp-lookup-dfe-2026-06-27.csv",
+        "dfe-analytical-services/mp-lookup `mp_lookup.csv` @ 793ea661826202d050e95291e6f64021ce6c94d1 (from MNIS)",
+        DFE_DATE,
+        OPL,
+    ),
+    (
+        "MP contacts (Members API)",
+        "mps-contacts-commons-2026-05-03.json",
+        "danbri/forgetmenot `third_party/data/members/` @ 11fc8d536da8f948fdb87dfdf2b1e210d7b95237",
+        CONTACTS_DATE,
+        OPL,
+    ),
+    (
+        "2024 results, winners",
+        "mps-2024.csv (from psephology-2024/*)",
+        "ukparliament/psephology @ 774c93e64c4d69a5094d0518aef68060c4d74df0",
+        GENERAL_ELECTION,
+        OPL,
+    ),
+    (
+        "By-elections",
+        "by-elections-2024-parliament.csv, psephology-2024/by-elections-parliament59-*.csv",
+        "ukparliament/psephology @ 7df6b97ca55302d3770a4a9668d9161d1eb8db41",
+        "{by_elections}",
+        OPL,
+    ),
+    (
+        "Ministers",
+        "ministers-ifg-2024-07-05-to-2026-06-19.csv",
+        "instituteforgov/ifg-ministers-database-public @ 92e227025645607913912d9d8312b7421a437bd3",
+        POSTS_AS_OF,
+        "CC BY 4.0 (Institute for Government Ministers Database)",
+    ),
+    (
+        "Department addresses",
+        "government/departments.csv",
+        "GOV.UK pages (incl. alphagov/publishing-api; danbri/forgetmenot @ "
+        "d0d4307494704572f3d85b8a9733a39e08a70865), gov.scot, gov.wales, health-ni.gov.uk, Members API",
+        "2017 to {departments}",
+        f"{OGL} (Crown copyright); Members API: {OPL}",
+    ),
+    (
+        "Constituency codes and names",
+        "geography/constituencies_2024.csv",
+        "open-innovations/constituencies @ 8c28561bc48cf1a8b947b51becf2e4e4ae1162e7",
+        "July 2024 boundaries",
+        f"{OGL} (ONS)",
+    ),
+    (
+        "Boundaries (for centroids)",
+        "geography/pcon2024_boundaries_buc.geojson",
+        "open-innovations/constituencies @ 41f0a64418baccce952659939252d0d3728cfc88 (ONS BUC)",
+        "July 2024",
+        f'{OGL}: "{ONS_CREDIT}"',
+    ),
+    (
+        "Hex map cells",
+        "geography/constituencies_2024.csv (from uk-constituencies-2024.hexjson)",
+        "open-innovations/constituencies @ 1d43262fe30abd543075c68f67a0f0d3c5fee04b",
+        "2024-07-24",
+        "MIT (Open Innovations hex maps)",
+    ),
+    (
+        "MNIS to ONS constituency ids",
+        "psephology-2024/constituency-ids-mnis-ons-1997-2024.csv",
+        "ukparliament/psephology @ 47885b81ad9553b6b0480b72cfedf5e9eb3bea77",
+        "2025-04-09",
+        OPL,
+    ),
+    (
+        "NHS sites joined to constituencies",
+        "nhs/mpce_sites_pcon24.csv",
+        "derived from the files below; postcodes: OS Code-Point Open 2023 (mysociety/2025-constituencies @ "
+        "0e8acb2b6938d9bdd3c846c00859c35e04a8026e)",
+        "2018 to 2025",
+        f'{OGL}: "{CODE_POINT_CREDIT}"',
+    ),
+    (
+        "NHS hospital sites 2018",
+        "nhs/hospitals_england_2018_pcon24.csv",
+        "TheRealMolen/nhs `data/Hospital.csv` @ 51414f42a0490cbc7fa980758e18513ef7b8c0a8 (NHS Choices)",
+        "2018-01-30",
+        "NHS website (NHS Choices) data, OGL-style",
+    ),
+    (
+        "Acute stroke units 2019",
+        "nhs/stroke_units_england_2019_pcon24.csv",
+        "MichaelAllen1966/1912_stroke_unit_location_with_outcomes @ 2f5f5b86718afaac1c3ce7e9cde0c21feae90355",
+        "2019",
+        "MIT",
+    ),
+    (
+        "Community diagnostic centres",
+        "nhs/community_diagnostic_centres_england_2025_pcon24.csv",
+        "alphagov/frontend @ 06c9ab415bd7682ded255a31b8a89ac40814791c (data ac649fa7f954604caefb0289d25ee95f8c1ae59a)",
+        SITES_DATE,
+        f"{OGL} (GOV.UK)",
+    ),
+    (
+        "Elective surgical hubs",
+        "nhs/elective_surgical_hubs_england_2025_pcon24.csv",
+        "alphagov/frontend (data ee56cc33ad677ed8bf8f1944ced0f790ba1fa0bf)",
+        "2025-08-14",
+        f"{OGL} (GOV.UK)",
+    ),
+    (
+        "Radiotherapy centres; devolved acute hospitals",
+        "nhs/radiotherapy_centres_uk_pcon24.csv, nhs/acute_hospitals_scotland_wales_ni_pcon24.csv",
+        "compiled for the project from public web pages (evidence URLs in the files)",
+        "2025",
+        "facts",
+    ),
+    (
+        "Linac counts; 2025 linac replacements",
+        "nhs/linacs_by_provider.csv, nhs/linac_replacement_2025.csv",
+        "compiled from public web pages (one cited page per row: `linacs_source_url`)",
+        "mixed: see `linacs_as_of`",
+        "facts; cite the page",
+    ),
 ]
 
 
@@ -573,8 +781,9 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
-def write_readme(out: Path, counts: Mapping[str, int], gaps: Sequence[Mapping[str, str]],
-                 sources: Mapping[str, str]) -> None:
+def write_readme(
+    out: Path, counts: Mapping[str, int], gaps: Sequence[Mapping[str, str]], sources: Mapping[str, str]
+) -> None:
     gap_kinds: dict[str, list[str]] = {}
     for gap in gaps:
         gap_kinds.setdefault(gap["kind"], []).append(gap["name"])
@@ -582,20 +791,39 @@ def write_readme(out: Path, counts: Mapping[str, int], gaps: Sequence[Mapping[st
         f"- `{kind}` ({len(names)}): " + "; ".join(names[:8]) + ("; …" if len(names) > 8 else "")
         for kind, names in sorted(gap_kinds.items())
     )
-    files_table = markdown_table(["File", "Rows", "One row per", "Columns"], [
-        ("`members.csv`", counts["members"], "seat, sorted by constituency name", ", ".join(MEMBER_COLUMNS)),
-        ("`posts.csv`", counts["posts"], "current government post (IfG), sorted by department, name",
-         ", ".join(POST_COLUMNS)),
-        ("`departments.csv`", counts["departments"], "organisation", ", ".join(DEPARTMENT_COLUMNS)),
-        ("`sites.csv`", counts["sites"], "NHS site (or proposed reactor) and type, sorted by site_id",
-         ", ".join(SITE_COLUMNS)),
-        ("`constituencies.csv`", counts["constituencies"], "2024 constituency, sorted by ONS code",
-         ", ".join(CONSTITUENCY_COLUMNS)),
-        ("`known_gaps.csv`", counts["known_gaps"], "gap a letter writer must know about",
-         ", ".join(GAP_COLUMNS)),
-        ("`snapshot.json`", "–", "–", "`kind` (embedded/refreshed), `built` (date of the newest source), "
-         "`sources` (data date per source), `posts_as_of`, `counts`, `schema`"),
-    ])
+    files_table = markdown_table(
+        ["File", "Rows", "One row per", "Columns"],
+        [
+            ("`members.csv`", counts["members"], "seat, sorted by constituency name", ", ".join(MEMBER_COLUMNS)),
+            (
+                "`posts.csv`",
+                counts["posts"],
+                "current government post (IfG), sorted by department, name",
+                ", ".join(POST_COLUMNS),
+            ),
+            ("`departments.csv`", counts["departments"], "organisation", ", ".join(DEPARTMENT_COLUMNS)),
+            (
+                "`sites.csv`",
+                counts["sites"],
+                "NHS site (or proposed reactor) and type, sorted by site_id",
+                ", ".join(SITE_COLUMNS),
+            ),
+            (
+                "`constituencies.csv`",
+                counts["constituencies"],
+                "2024 constituency, sorted by ONS code",
+                ", ".join(CONSTITUENCY_COLUMNS),
+            ),
+            ("`known_gaps.csv`", counts["known_gaps"], "gap a letter writer must know about", ", ".join(GAP_COLUMNS)),
+            (
+                "`snapshot.json`",
+                "–",
+                "–",
+                "`kind` (embedded/refreshed), `built` (date of the newest source), "
+                "`sources` (data date per source), `posts_as_of`, `counts`, `schema`",
+            ),
+        ],
+    )
     sources_table = markdown_table(
         ["Data", "File in ../shared/data", "Upstream (repository @ commit)", "Data date", "Licence"],
         [tuple(str(cell).format(**sources) for cell in row) for row in SOURCES_TABLE],
@@ -611,7 +839,7 @@ write about without a network. `outreach refresh` writes newer snapshots with th
 which is deterministic: re-running it on the same sources gives byte-identical files. Do not edit
 these files by hand.
 
-Snapshot date: **{sources['built']}** (the newest source, the Clacton by-election).
+Snapshot date: **{sources["built"]}** (the newest source, the Clacton by-election).
 Posts as of **{POSTS_AS_OF}**.
 
 ## Files and schema
@@ -698,8 +926,12 @@ Every row of `known_gaps.csv`, by kind (computed rows and the standing gaps abov
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=REPO / ".." / "shared",
-                        help="the shared reference folder (default: ../shared from the repository root)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=REPO / ".." / "shared",
+        help="the shared reference folder (default: ../shared from the repository root)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "data", help="where to write (default: data/)")
     args = parser.parse_args(argv)
     shared = (args.shared / "data").resolve()
@@ -716,8 +948,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sites = build_sites(shared, gaps)
     constituencies = build_constituencies(shared, mnis_constituency)
     gaps.extend({"kind": k, "name": n, "detail": d} for k, n, d in STATIC_GAPS)
-    gaps = sorted({(g["kind"], g["name"], g["detail"]): g for g in gaps}.values(),
-                  key=lambda g: (g["kind"], sort_key(g["name"]), g["detail"]))
+    gaps = sorted(
+        {(g["kind"], g["name"], g["detail"]): g for g in gaps}.values(),
+        key=lambda g: (g["kind"], sort_key(g["name"]), g["detail"]),
+    )
 
     by_elections = read_csv(shared / "by-elections-2024-parliament.csv")
     sources = {
@@ -739,10 +973,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "constituencies": write_csv(out / "constituencies.csv", CONSTITUENCY_COLUMNS, constituencies),
         "known_gaps": write_csv(out / "known_gaps.csv", GAP_COLUMNS, gaps),
     }
-    meta = {"kind": "embedded", "built": built, "sources": sources, "posts_as_of": POSTS_AS_OF,
-            "counts": counts, "schema": 1}
-    (out / "snapshot.json").write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                                       encoding="utf-8", newline="\n")
+    meta = {
+        "kind": "embedded",
+        "built": built,
+        "sources": sources,
+        "posts_as_of": POSTS_AS_OF,
+        "counts": counts,
+        "schema": 1,
+    }
+    (out / "snapshot.json").write_text(
+        json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n"
+    )
     write_readme(out, counts, gaps, {**sources, "built": built})
     for name, count in counts.items():
         print(f"{name}: {count} rows", file=sys.stderr)

@@ -52,9 +52,7 @@ DUNCAN_SMITH = Person(
     152, "Sir Iain Duncan Smith", "Rt Hon Sir Iain Duncan Smith MP", "Duncan Smith, Sir Iain", gender="M"
 )
 WRIGHT = Person(1560, "Sir Jeremy Wright", "Rt Hon Sir Jeremy Wright KC MP", "Wright, Sir Jeremy", gender="M")
-MURRISON = Person(
-    1466, "Dr Andrew Murrison", "Rt Hon Dr Andrew Murrison MP", "Murrison, Dr Andrew", gender="M"
-)
+MURRISON = Person(1466, "Dr Andrew Murrison", "Rt Hon Dr Andrew Murrison MP", "Murrison, Dr Andrew", gender="M")
 JOHNSON = Person(4592, "Dr Caroline Johnson", "Dr Caroline Johnson MP", "Johnson, Dr Caroline", gender="F")
 LAMMY = Person(206, "Mr David Lammy", "Rt Hon David Lammy MP", "Lammy, Mr David", gender="M")
 BADENOCH = Person(4597, "Mrs Kemi Badenoch", "Rt Hon Kemi Badenoch MP", "Badenoch, Mrs Kemi", gender="F")
@@ -82,9 +80,7 @@ CLIFTON_BROWN = Person(
     "Clifton-Brown, Sir Geoffrey",
     gender="M",
 )
-SHASTRI_HURST = Person(
-    5197, "Dr Neil Shastri-Hurst", "Dr Neil Shastri-Hurst MP", "Shastri-Hurst, Dr Neil", gender="M"
-)
+SHASTRI_HURST = Person(5197, "Dr Neil Shastri-Hurst", "Dr Neil Shastri-Hurst MP", "Shastri-Hurst, Dr Neil", gender="M")
 VAN_MIERLO = Person(
     5296,
     "Freddie van Mierlo",
@@ -117,16 +113,12 @@ REEVES_E = Person(4620, "Ellie Reeves", "Rt Hon Ellie Reeves KC MP", "Reeves, El
 ANDREW = Person(4032, "Stuart Andrew", "Rt Hon Stuart Andrew MP", gender="M")
 # Lords ministers as the IfG database names them (no Members API full title at hand).
 HERMER = Person(5365, "Lord Hermer", "Lord Hermer", gender="M", house="Lords")
-SMITH_OF_BASILDON = Person(
-    4170, "Baroness Smith of Basildon", "Baroness Smith of Basildon", gender="F", house="Lords"
-)
+SMITH_OF_BASILDON = Person(4170, "Baroness Smith of Basildon", "Baroness Smith of Basildon", gender="F", house="Lords")
 MERRON = Person(347, "Baroness Merron", "Baroness Merron", gender="F", house="Lords")
 VALLANCE = Person(5363, "Lord Vallance of Balham", "Lord Vallance of Balham", gender="M", house="Lords")
 # Members API full titles for peers (fixtures/members-api/members-search-snommoc-edited.json).
 MONE = Person(4544, "Baroness Mone", "The Baroness Mone OBE", "Mone, B.", gender="F", house="Lords")
-ABERCONWAY = Person(
-    3305, "Lord Aberconway", "The Lord Aberconway", "Aberconway, L.", gender="M", house="Lords"
-)
+ABERCONWAY = Person(3305, "Lord Aberconway", "The Lord Aberconway", "Aberconway, L.", gender="M", house="Lords")
 # No sitting MP is styled Professor in the 2026 data: this one row is made up to pin the convention.
 PROFESSOR = Person(None, "Prof Jane Doe", "Professor Jane Doe CBE MP", "Doe, Prof Jane", gender="F")
 
@@ -541,9 +533,7 @@ GOLDEN = [
         id="347-baroness",
     ),
     row(
-        lambda ov: address_minister(
-            VALLANCE, ["Minister for Science, Innovation, Research and Nuclear"], "MoS"
-        ),
+        lambda ov: address_minister(VALLANCE, ["Minister for Science, Innovation, Research and Nuclear"], "MoS"),
         "Dear Minister",
         "The Lord Vallance of Balham",
         "office: Minister; name line: 'The' added",
@@ -574,9 +564,7 @@ GOLDEN = [
     ),
     # shadow ministers: personal, never by office (post titles illustrate the form)
     row(
-        lambda ov: address_minister(
-            JOHNSON, ["Shadow Minister (Health and Social Care)"], "", opposition=True
-        ),
+        lambda ov: address_minister(JOHNSON, ["Shadow Minister (Health and Social Care)"], "", opposition=True),
         "Dear Dr Johnson",
         "Dr Caroline Johnson MP",
         "title + surname",
@@ -721,9 +709,7 @@ def test_titled_mps_by_rule() -> None:
         if person.display_name.startswith(("Sir ", "Dame ")):
             assert rule in ("knight: first name", "dame: first name"), person
         if person.display_name.startswith("Dr "):
-            assert (
-                salutation_name(person)[0] == "Dr " + person.list_as.partition(",")[0] or not person.list_as
-            )
+            assert salutation_name(person)[0] == "Dr " + person.list_as.partition(",")[0] or not person.list_as
     # The lookup of 2026-06-27: 28 Sir, 9 Dame, 22 Dr and 39 Mr/Ms/Mrs of the MPs' own choosing; 552 untitled.
     assert by_rule == {
         "knight: first name": 28,
@@ -796,9 +782,7 @@ def test_name_address_as_is_cleaned_defensively(address_as: str, expected: str) 
 
 def test_override_name_line_applies_to_a_minister_but_not_the_office_salutation() -> None:
     overrides = {4797: OverrideRow(4797, "Jim", "The Rt Hon James Murray MP", "test")}
-    address = address_minister(
-        MURRAY, ["Secretary of State for Health and Social Care"], "SoS", overrides=overrides
-    )
+    address = address_minister(MURRAY, ["Secretary of State for Health and Social Care"], "SoS", overrides=overrides)
     assert (address.salutation, address.name_line) == (
         "Dear Secretary of State",
         "The Rt Hon James Murray MP",

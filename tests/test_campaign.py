@@ -54,9 +54,7 @@ def test_unknown_condition_names_the_line(tmp_path: Path) -> None:
     edit(folder, 'department = ["DSIT"]', 'departmnet = ["DSIT"]')
     text = (folder / "campaign.toml").read_text(encoding="utf-8").splitlines()
     line = next(i for i, row in enumerate(text, 1) if 'id = "science-department"' in row) - 1
-    with pytest.raises(
-        DataError, match=rf"campaign.toml:{line}: rule 'science-department': unknown condition"
-    ):
+    with pytest.raises(DataError, match=rf"campaign.toml:{line}: rule 'science-department': unknown condition"):
         campaigns.load(folder)
 
 

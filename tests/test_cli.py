@@ -228,9 +228,7 @@ def test_undefined_template_variable_names_file_and_line(tmp_path: Path) -> None
 def test_missing_campaign_field(tmp_path: Path) -> None:
     folder = broken_campaign(tmp_path)
     toml = folder / "campaign.toml"
-    toml.write_text(
-        toml.read_text(encoding="utf-8").replace('signatory_name = "', 'signatory = "'), encoding="utf-8"
-    )
+    toml.write_text(toml.read_text(encoding="utf-8").replace('signatory_name = "', 'signatory = "'), encoding="utf-8")
     code, _, stderr = run("draft", "--campaign", str(folder), "--out", str(tmp_path / "out"))
     assert code == 1 and "missing field 'sender.signatory_name'" in stderr
 

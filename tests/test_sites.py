@@ -69,8 +69,11 @@ def test_seat_without_a_centre_gets_the_nearest_with_distance(snapshot: Snapshot
     assert found.km == pytest.approx(by_hand, abs=0.01)
     assert 10 < found.km < 30
     assert found.miles == pytest.approx(found.km / 1.609344)
-    every_centre = [great_circle_km(clacton.lat, clacton.lon, s.lat, s.lon) for s in snapshot.sites
-                    if s.site_type == "radiotherapy_centre" and s.lat is not None and s.lon is not None]
+    every_centre = [
+        great_circle_km(clacton.lat, clacton.lon, s.lat, s.lon)
+        for s in snapshot.sites
+        if s.site_type == "radiotherapy_centre" and s.lat is not None and s.lon is not None
+    ]
     assert found.km == min(every_centre)
 
 
@@ -92,9 +95,7 @@ def test_linac_phrase_names_old_figures_and_skips_undated(snapshot: Snapshot) ->
     assert site(snapshot, "rt:SS00RY").linac_phrase(LETTER_DATE) == "4 linear accelerators"  # 2025
     assert site(snapshot, "rt:SY38XQ").linac_phrase(LETTER_DATE) == "3 linear accelerators"  # 2024: two years
     assert site(snapshot, "rt:NN15BD").linac_phrase(LETTER_DATE) == "3 linear accelerators (2016 figure)"
-    assert site(snapshot, "rt:SW36JJ").linac_phrase(LETTER_DATE) == (
-        "the trust's 11 linear accelerators (2015 figure)"
-    )
+    assert site(snapshot, "rt:SW36JJ").linac_phrase(LETTER_DATE) == ("the trust's 11 linear accelerators (2015 figure)")
     assert site(snapshot, "rt:LS97TF").linac_phrase(LETTER_DATE) is None  # 12, but undated
     assert site(snapshot, "rt:M204BX").linac_phrase(LETTER_DATE) is None  # undated trust total
     assert site(snapshot, "rt:AB252ZN").linac_phrase(LETTER_DATE) is None  # no count found

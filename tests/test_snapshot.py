@@ -29,6 +29,7 @@ def seat(snapshot: Snapshot, name: str) -> Member:
 
 # ---------------------------------------------------------------- provenance
 
+
 def test_snapshot_is_dated_by_its_newest_source(snapshot: Snapshot) -> None:
     assert snapshot.kind == "embedded"
     assert snapshot.built == date(2026, 8, 13)  # the Clacton by-election, not the day it was built
@@ -41,14 +42,19 @@ def test_snapshot_is_dated_by_its_newest_source(snapshot: Snapshot) -> None:
 
 # ---------------------------------------------------------------- members
 
+
 def test_one_member_per_seat(snapshot: Snapshot) -> None:
     assert len(snapshot.members) == 650
     assert len({m.constituency_code for m in snapshot.members}) == 650
     assert len({m.member_id for m in snapshot.members}) == 650
     assert {m.constituency_code for m in snapshot.members} == set(snapshot.constituencies)
     nations = [m.nation for m in snapshot.members]
-    assert (nations.count("England"), nations.count("Scotland"), nations.count("Wales"),
-            nations.count("Northern Ireland")) == (543, 57, 32, 18)
+    assert (
+        nations.count("England"),
+        nations.count("Scotland"),
+        nations.count("Wales"),
+        nations.count("Northern Ireland"),
+    ) == (543, 57, 32, 18)
     assert [m.constituency for m in snapshot.members][:2] == ["Aberafan Maesteg", "Aberdeen North"]
 
 
@@ -126,6 +132,7 @@ def test_parties_are_todays(snapshot: Snapshot) -> None:
 
 # ---------------------------------------------------------------- posts and departments
 
+
 def test_government_posts_of_both_houses(snapshot: Snapshot) -> None:
     assert len(snapshot.posts) == 147
     lords = [p for p in snapshot.posts if p.house == "Lords"]
@@ -140,15 +147,11 @@ def test_government_posts_of_both_houses(snapshot: Snapshot) -> None:
     assert (prime_minister.post, prime_minister.seniority) == ("Prime Minister", 0)
     assert prime_minister.cabinet
     lammy = snapshot.posts_of(206)
-    assert [p.post for p in lammy] == [
-        "Deputy Prime Minister", "Secretary of State for Justice and Lord Chancellor"
-    ]
+    assert [p.post for p in lammy] == ["Deputy Prime Minister", "Secretary of State for Justice and Lord Chancellor"]
     vallance = snapshot.posts_of(5363)  # one post shared by DSIT and DESNZ
     assert {p.department for p in vallance} == {"DSIT", "DESNZ"}
     assert snapshot.posts_of(5403) == ()
-    health_secretary = next(
-        p for p in snapshot.posts if p.post == "Secretary of State for Health and Social Care"
-    )
+    health_secretary = next(p for p in snapshot.posts if p.post == "Secretary of State for Health and Social Care")
     assert health_secretary.name == "James Murray" and health_secretary.start_date == date(2026, 5, 14)
 
 
@@ -166,6 +169,7 @@ def test_departments(snapshot: Snapshot) -> None:
 
 
 # ---------------------------------------------------------------- sites
+
 
 def test_sites_linacs_and_arthur(snapshot: Snapshot) -> None:
     sites = {site.site_id: site for site in snapshot.sites}
@@ -196,6 +200,7 @@ def test_sites_linacs_and_arthur(snapshot: Snapshot) -> None:
 
 
 # ---------------------------------------------------------------- errors and choosing a snapshot
+
 
 @pytest.fixture
 def copy_of_data(tmp_path: Path) -> Path:
@@ -271,8 +276,11 @@ def test_newest_prefers_the_latest_refresh(tmp_path: Path, copy_of_data: Path) -
 
 @pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="needs the shared source data")
 def test_build_reproduces_data_byte_for_byte(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(REPO / "scripts/build_data.py"), "--shared", str(SHARED),
-                    "--out", str(tmp_path)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts/build_data.py"), "--shared", str(SHARED), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     built = sorted(path.name for path in tmp_path.iterdir())
     assert built == sorted(path.name for path in (REPO / "data").iterdir())
     for name in built:

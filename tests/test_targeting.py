@@ -59,18 +59,14 @@ def test_arthur_seat_leads_with_isotopes(snapshot: Snapshot, ipem: campaigns.Cam
     assert 30 < target.local.nearest_centre.km < 120
 
 
-def test_other_welsh_seats_get_arthur_as_a_national_hook(
-    snapshot: Snapshot, ipem: campaigns.Campaign
-) -> None:
+def test_other_welsh_seats_get_arthur_as_a_national_hook(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
     target = seat(snapshot, ipem, "Ynys Môn")
     assert target.local is not None and target.local.arthur == "national"
     assert "isotopes" in asks(target)
     assert seat(snapshot, ipem, "Chorley").local.arthur == ""  # type: ignore[union-attr]
 
 
-def test_radiotherapy_seat_asks_for_equipment_and_people(
-    snapshot: Snapshot, ipem: campaigns.Campaign
-) -> None:
+def test_radiotherapy_seat_asks_for_equipment_and_people(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
     target = seat(snapshot, ipem, "Aberdeen North")
     assert target.local is not None
     assert target.local.sites[0].site_type == "radiotherapy_centre"
@@ -80,9 +76,7 @@ def test_radiotherapy_seat_asks_for_equipment_and_people(
     assert "radiotherapy-seat" in reasons
 
 
-def test_health_secretary_is_asked_about_the_nhs_workforce(
-    snapshot: Snapshot, ipem: campaigns.Campaign
-) -> None:
+def test_health_secretary_is_asked_about_the_nhs_workforce(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
     target = minister_in(snapshot, ipem, "DHSC", "SoS")
     assert target.template == "minister"
     assert asks(target)[0] == "workforce"
@@ -107,9 +101,7 @@ def test_energy_department_has_no_confirmed_address(snapshot: Snapshot, ipem: ca
 
 def test_lords_minister_goes_to_the_lords_without_email(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
     holders = post_holders(snapshot, ["government"])
-    key = next(
-        key for key, posts in holders.items() if posts[0].house == "Lords" and posts[0].department == "DESNZ"
-    )
+    key = next(key for key, posts in holders.items() if posts[0].house == "Lords" and posts[0].department == "DESNZ")
     target = post_target(snapshot, ipem, key[0], holders[key], TODAY)
     assert target.address.name_line.startswith(("The Lord", "The Baroness", "Baroness", "Lord"))
     assert target.address_lines[-3:] == ("House of Lords", "London", "SW1A 0PW")
@@ -142,9 +134,7 @@ def test_every_letter_has_two_or_three_asks(snapshot: Snapshot, ipem: campaigns.
     assert all(2 <= len(target.asks) <= 3 for target in targets)
 
 
-def test_all_is_every_seat_and_every_post_holder_in_order(
-    snapshot: Snapshot, ipem: campaigns.Campaign
-) -> None:
+def test_all_is_every_seat_and_every_post_holder_in_order(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
     targets = select(snapshot, ipem, Selection(all=True), TODAY)
     seats = [t for t in targets if t.kind == "seat"]
     posts = [t for t in targets if t.kind != "seat"]

@@ -226,9 +226,7 @@ def _compiler(layout: Path) -> typst.Compiler:
     )
 
 
-def _compile(
-    compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequence[int], layout: Path
-) -> _Typeset:
+def _compile(compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequence[int], layout: Path) -> _Typeset:
     """Return one compile of `letters` at the given type steps, with the first page of each letter."""
     import typst
 
@@ -249,9 +247,7 @@ def _compile(
     if not isinstance(pdf, bytes):
         raise OutputError(f"{layout}: Typst returned no PDF")
     if len(starts) != len(letters):
-        raise OutputError(
-            f"{layout}: the layout marked {len(starts)} letters with <letter>, expected {len(letters)}"
-        )
+        raise OutputError(f"{layout}: the layout marked {len(starts)} letters with <letter>, expected {len(letters)}")
     return _Typeset(pdf=pdf, first_pages=[page - 1 for page in starts], page_count=_count_pages(pdf))
 
 
@@ -406,6 +402,4 @@ def _check_a4(page: Any, letter: Letter) -> None:
     box = [float(value) for value in page.mediabox]
     width, height = box[2] - box[0], box[3] - box[1]
     if abs(width - A4_POINTS[0]) > _PAGE_TOLERANCE or abs(height - A4_POINTS[1]) > _PAGE_TOLERANCE:
-        raise OutputError(
-            f"letter {letter.letter_id}: page is {width:.0f} x {height:.0f} pt, not A4; check the layout"
-        )
+        raise OutputError(f"letter {letter.letter_id}: page is {width:.0f} x {height:.0f} pt, not A4; check the layout")
