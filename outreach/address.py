@@ -497,7 +497,7 @@ def load_overrides(path: Path) -> dict[int, OverrideRow]:
     """
     if not path.exists():
         return {}
-    name = path.name
+    name = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

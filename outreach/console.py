@@ -52,7 +52,10 @@ def highlighted(marked: str) -> Text:
 
 @contextmanager
 def progress_bar() -> Iterator[object]:
-    """Yield a progress callback (stage, done, total) drawing a transient bar on stderr."""
+    """Yield a progress callback (stage, done, total) drawing a transient bar on stderr, when it is a terminal."""
+    if not err.is_terminal:
+        yield None
+        return
     bar = Progress(
         TextColumn("{task.description:<8}"),
         BarColumn(),

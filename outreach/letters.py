@@ -150,8 +150,24 @@ def template_error(exc: Exception, folder: Path) -> TemplateError:
         return TemplateError(f"{where}: {exc.message}")
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.endswith(".j2"):
-            return TemplateError(f"{frame.filename}:{frame.lineno}: {exc}")
+            return TemplateError(
+                f"{frame.filename}:{frame.lineno}: {_undefined_name(exc, frame.filename, frame.lineno)}"
+            )
     return TemplateError(f"{folder}: {exc}")
+
+
+def _undefined_name(exc: Exception, filename: str, line: int | None) -> str:
+    """Return Jinja's message, naming the dotted expression ('recipient.nmae') where an attribute was missing."""
+    missing = re.search(r"has no attribute '(\w+)'", str(exc))
+    if missing and line:
+        try:
+            source = Path(filename).read_text(encoding="utf-8").splitlines()[line - 1]
+        except (OSError, IndexError):
+            return str(exc)
+        expression = re.search(rf"([A-Za-z_][\w.]*\.{re.escape(missing.group(1))})\b", source)
+        if expression:
+            return f"'{expression.group(1)}' is undefined"
+    return str(exc)
 
 
 def parse_body(markdown: str) -> tuple[Block, ...]:

@@ -221,7 +221,7 @@ def test_undefined_template_variable_names_file_and_line(tmp_path: Path) -> None
         "draft", "--constituency", "Chorley", "--campaign", str(folder), "--out", str(tmp_path / "out")
     )
     assert code == 1
-    assert re.search(r"speaker\.md\.j2:3: .*constituncy", stderr), stderr
+    assert re.search(r"speaker\.md\.j2:3: 'recipient.constituncy' is undefined", stderr), stderr
     assert not (tmp_path / "out").exists()
 
 
