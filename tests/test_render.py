@@ -305,3 +305,25 @@ def test_docx_holds_the_same_letter_on_a4(tmp_path: Path) -> None:
     assert "registered charity" in section.footer.paragraphs[0].text
     assert document.core_properties.title.startswith("Letter to Seán O'Brien MP")
     assert [item.name for item in path.parent.iterdir()] == ["5301-seat.docx"]
+
+
+def test_single_letter_pdfs_are_well_formed_and_self_contained(tmp_path: Path) -> None:
+    import pikepdf
+
+    letters = [*LETTERS, overflowing_at_normal_size()]  # set smaller: its page comes from a second batch
+    paths = [tmp_path / f"{item.letter_id}.pdf" for item in letters]
+    assert render_pdfs(letters, LAYOUT, tmp_path, paths, None).shrunk == [letters[-1].letter_id]
+    for item, path in zip(letters, paths, strict=True):
+        # qpdf's strict reading: no repair of the cross-reference table, no warnings.
+        with pikepdf.open(path, attempt_recovery=False) as pdf:
+            assert len(pdf.pages) == 1
+            assert pdf.get_warnings() == []
+            fonts = pdf.pages[0].Resources.Font
+            assert all("/FontDescriptor" in font.DescendantFonts[0] for font in fonts.values())
+            assert str(pdf.docinfo.Title).startswith(f"Letter to {item.recipient_lines[0]}")
+            assert str(pdf.docinfo.Creator) == "outreach"
+            assert pdf.Root.Pages.Count == 1
+        # Nothing of the other letters travels with it.
+        text = page_text(PdfReader(path))
+        others = [other.recipient_lines[0] for other in letters if other.recipient_lines[0] != item.recipient_lines[0]]
+        assert not any(name in text for name in others)

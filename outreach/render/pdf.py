@@ -5,7 +5,8 @@ compiled one by one take about five times as long as one document of 800 pages (
 Each letter starts a new page and opens with `#metadata(id) <letter>`; after compiling, `Compiler.eval`
 asks the finished document (no second compile) on which page each letter starts. Letters that ran onto
 a second page are typeset again, together, at the next smaller step of `TYPE_STEPS`; each one's single
-page then takes the place of its overflowing pages. pikepdf splits the result into one PDF per letter.
+page then takes the place of its overflowing pages. `render.split` writes one small PDF per letter from
+the batch's objects, serialising the shared fonts once.
 
 The letters reach Typst as JSON in `sys.inputs`, and the layout places every string as content, so no
 character in a name or a paragraph can be read as Typst markup.
@@ -13,14 +14,12 @@ character in a name or a paragraph can be read as Typst markup.
 
 from __future__ import annotations
 
-import concurrent.futures
 import io
 import json
-import multiprocessing
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +61,7 @@ class _Typeset:
     pdf: bytes
     first_pages: list[int]
     page_count: int
+    document: Any = None  # the PDF opened with pikepdf, kept for the split (opening 800 pages costs ~0.1 s)
 
     def pages_of(self, index: int) -> int:
         """Return how many pages letter `index` of this batch filled."""
@@ -73,7 +73,9 @@ def typeset(letters: Sequence[Letter], layout: Path) -> bytes:
     """Return the PDF of one Typst compile of all `letters` as one document, at the layout's normal size."""
     if not letters:
         raise ValueError("typeset: no letters")
-    return _compile(_compiler(layout), letters, [0] * len(letters), layout).pdf
+    batch = _compile(_compiler(layout), letters, [0] * len(letters), layout)
+    batch.document.close()
+    return batch.pdf
 
 
 def render_pdfs(
@@ -98,42 +100,47 @@ def render_pdfs(
     except OSError as exc:
         raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
 
-    started = time.perf_counter()
-    compiler = _compiler(layout)
-    batches = [_compile(compiler, letters, [0] * len(letters), layout)]
-    # source[i] = (batch, page) holding letter i's single page once it fits.
-    source: dict[int, tuple[int, int]] = {}
-    overflowing: list[int] = []
-    for index in range(len(letters)):
-        if batches[0].pages_of(index) == 1:
-            source[index] = (0, batches[0].first_pages[index])
-        else:
-            overflowing.append(index)
-    shrunk = [letters[index].letter_id for index in overflowing]
-
-    for step in range(1, len(TYPE_STEPS)):
-        if not overflowing:
-            break
-        batch = _compile(compiler, [letters[i] for i in overflowing], [step] * len(overflowing), layout)
-        batches.append(batch)
-        still: list[int] = []
-        for position, index in enumerate(overflowing):
-            if batch.pages_of(position) == 1:
-                source[index] = (len(batches) - 1, batch.first_pages[position])
+    batches: list[_Typeset] = []
+    try:
+        started = time.perf_counter()
+        compiler = _compiler(layout)
+        batches.append(_compile(compiler, letters, [0] * len(letters), layout))
+        # source[i] = (batch, page) holding letter i's single page once it fits.
+        source: dict[int, tuple[int, int]] = {}
+        overflowing: list[int] = []
+        for index in range(len(letters)):
+            if batches[0].pages_of(index) == 1:
+                source[index] = (0, batches[0].first_pages[index])
             else:
-                still.append(index)
-        overflowing = still
-    if overflowing:
-        names = [letters[index].letter_id for index in overflowing]
-        more = f" (nor do {len(names) - 1} more: {', '.join(names[1:6])}{', ...' if len(names) > 6 else ''})"
-        raise OutputError(
-            f"letter {names[0]} does not fit on one A4 page, even at {TYPE_STEPS[-1][0]:g} pt"
-            f"{more if len(names) > 1 else ''}; shorten it"
-        )
-    seconds_typst = time.perf_counter() - started
+                overflowing.append(index)
+        shrunk = [letters[index].letter_id for index in overflowing]
 
-    started = time.perf_counter()
-    _split(letters, batches, source, paths, merged)
+        for step in range(1, len(TYPE_STEPS)):
+            if not overflowing:
+                break
+            batch = _compile(compiler, [letters[i] for i in overflowing], [step] * len(overflowing), layout)
+            batches.append(batch)
+            still: list[int] = []
+            for position, index in enumerate(overflowing):
+                if batch.pages_of(position) == 1:
+                    source[index] = (len(batches) - 1, batch.first_pages[position])
+                else:
+                    still.append(index)
+            overflowing = still
+        if overflowing:
+            names = [letters[index].letter_id for index in overflowing]
+            more = f" (nor do {len(names) - 1} more: {', '.join(names[1:6])}{', ...' if len(names) > 6 else ''})"
+            raise OutputError(
+                f"letter {names[0]} does not fit on one A4 page, even at {TYPE_STEPS[-1][0]:g} pt"
+                f"{more if len(names) > 1 else ''}; shorten it"
+            )
+        seconds_typst = time.perf_counter() - started
+
+        started = time.perf_counter()
+        _split(letters, batches, source, paths, merged)
+    finally:
+        for made in batches:
+            made.document.close()
     return RenderResult(
         pages=len(letters),
         shrunk=shrunk,
@@ -248,15 +255,11 @@ def _compile(compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequenc
         raise OutputError(f"{layout}: Typst returned no PDF")
     if len(starts) != len(letters):
         raise OutputError(f"{layout}: the layout marked {len(starts)} letters with <letter>, expected {len(letters)}")
-    return _Typeset(pdf=pdf, first_pages=[page - 1 for page in starts], page_count=_count_pages(pdf))
-
-
-def _count_pages(pdf: bytes) -> int:
-    """Return the number of pages of a PDF."""
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(pdf)) as document:
-        return len(document.pages)
+    document = pikepdf.open(io.BytesIO(pdf))
+    first_pages = [page - 1 for page in starts]
+    return _Typeset(pdf=pdf, first_pages=first_pages, page_count=len(document.pages), document=document)
 
 
 def _typst_message(exc: Exception, layout: Path) -> str:
@@ -279,97 +282,32 @@ def _split(
     paths: Sequence[Path],
     merged: Path | None,
 ) -> None:
-    """Write each letter's page to its own PDF and, if asked, every page in order to `merged`.
+    """Write each letter's page to its own PDF and, if asked, every page in order to `merged`."""
+    from outreach.render.split import PageWriter
 
-    Writing hundreds of single-page files is most of the time after Typst, so on a machine that can fork it
-    is shared between processes, each opening the compiled batches itself.
-    """
-    import pikepdf
-
-    documents = [pikepdf.open(io.BytesIO(batch.pdf)) for batch in batches]
-    try:
-        for index, letter in enumerate(letters):  # before writing anything: a wrong layout leaves no files
-            batch, number = source[index]
-            _check_a4(documents[batch].pages[number], letter)
-        created = documents[0].docinfo.get("/CreationDate")
-        jobs = [
-            _SingleJob(
-                batch=source[index][0],
-                page=source[index][1],
-                path=str(paths[index]),
-                title=_title(letter),
-                author=letter.sender.organisation,
-                subject=letter.subject,
-                created=str(created) if created is not None else "",
-            )
-            for index, letter in enumerate(letters)
-        ]
-        workers = min(os.cpu_count() or 1, 4)
-        if workers > 1 and len(jobs) >= _PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-            chunks = [jobs[start::workers] for start in range(workers)]
-            context = multiprocessing.get_context("fork")
-            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                for done in pool.map(_write_singles, [[batch.pdf for batch in batches]] * workers, chunks):
-                    del done
-        else:
-            _write_singles_from(documents, jobs)
-        if merged is not None:
-            _write_merged(letters, batches, documents, source, merged)
-    finally:
-        for document in documents:
-            document.close()
+    documents = [batch.document for batch in batches]
+    for index, letter in enumerate(letters):  # before writing anything: a wrong layout leaves no files
+        batch, number = source[index]
+        _check_a4(documents[batch].pages[number], letter)
+    created = documents[0].docinfo.get("/CreationDate")
+    writers = [PageWriter(document) for document in documents]
+    for index, letter in enumerate(letters):
+        batch, number = source[index]
+        info = {
+            "Title": _title(letter),
+            "Author": letter.sender.organisation,
+            "Subject": letter.subject,
+            "Creator": "outreach",
+            "CreationDate": str(created) if created is not None else "",
+        }
+        write_atomically(Path(paths[index]), _writing(writers[batch].page_pdf(number, info)))
+    if merged is not None:
+        _write_merged(letters, batches, documents, source, merged)
 
 
-@dataclass(frozen=True)
-class _SingleJob:
-    """One letter's page to write as its own PDF, with the document information it carries."""
-
-    batch: int
-    page: int
-    path: str
-    title: str
-    author: str
-    subject: str
-    created: str
-
-
-_PARALLEL_FROM = 64  # below this, starting processes costs more than it saves
-
-
-def _write_singles(pdfs: Sequence[bytes], jobs: Sequence[_SingleJob]) -> int:
-    """Return how many single-letter PDFs were written, opening the batches from their bytes (a worker)."""
-    import pikepdf
-
-    documents = [pikepdf.open(io.BytesIO(pdf)) for pdf in pdfs]
-    try:
-        return _write_singles_from(documents, jobs)
-    finally:
-        for document in documents:
-            document.close()
-
-
-def _write_singles_from(documents: Sequence[Any], jobs: Sequence[_SingleJob]) -> int:
-    """Return how many single-letter PDFs were written from already opened batches."""
-    import pikepdf
-
-    for job in jobs:
-        single = pikepdf.new()
-        single.pages.append(documents[job.batch].pages[job.page])
-        single.docinfo["/Title"] = job.title
-        single.docinfo["/Author"] = job.author
-        if job.subject:
-            single.docinfo["/Subject"] = job.subject
-        single.docinfo["/Creator"] = "outreach"
-        if job.created:
-            single.docinfo["/CreationDate"] = job.created
-
-        def save(stream: BinaryIO, document: pikepdf.Pdf = single) -> None:
-            # Streams are copied as Typst compressed them: decoding and re-encoding fonts per file is waste.
-            document.save(stream, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
-
-        write_atomically(Path(job.path), save)
-        single.close()
-    return len(jobs)
+def _writing(data: bytes) -> Callable[[BinaryIO], object]:
+    """Return a writer of `data` for write_atomically."""
+    return lambda stream: stream.write(data)
 
 
 def _write_merged(
