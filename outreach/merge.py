@@ -12,7 +12,7 @@ import jinja2
 from outreach.campaign import Campaign
 from outreach.letters import Letter, assemble, environment, render_template
 from outreach.sites import Nearest, Site
-from outreach.targeting import Target
+from outreach.targeting import LocalPicture, Target, post_title
 
 SITE_LABELS = {
     "radiotherapy_centre": "radiotherapy centre",
@@ -74,6 +74,21 @@ def _nearest(found: Nearest | None, letter_date: date) -> dict[str, Any] | None:
     return {**_site(found.site, letter_date), "km": round(found.km), "miles": round(found.miles)}
 
 
+def _local(picture: LocalPicture | None, letter_date: date) -> dict[str, Any] | None:
+    """Return what a template may say about the MPCE sites of a seat."""
+    if picture is None:
+        return None
+    sites = [_site(site, letter_date) for site in picture.sites[:3]]
+    return {
+        "sites": sites,
+        "top": sites[0] if sites else None,
+        "radiotherapy": [_site(site, letter_date) for site in picture.radiotherapy],
+        "nearest_centre": _nearest(picture.nearest_centre, letter_date),
+        "arthur": picture.arthur,
+        "low_confidence": picture.low_confidence,
+    }
+
+
 def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, Any]:
     """Return everything a template can use for one letter."""
     member = target.member
@@ -100,7 +115,7 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
     }
     posts = [
         {
-            "title": post.post,
+            "title": post_title(post),
             "department": post.department,
             "department_name": post.department_name,
             "rank": post.rank,
@@ -110,17 +125,8 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
         }
         for post in target.posts
     ]
-    local: dict[str, Any] | None = None
-    if target.local is not None:
-        sites = [_site(site, letter_date) for site in target.local.sites[:3]]
-        local = {
-            "sites": sites,
-            "top": sites[0] if sites else None,
-            "radiotherapy": [_site(site, letter_date) for site in target.local.radiotherapy],
-            "nearest_centre": _nearest(target.local.nearest_centre, letter_date),
-            "arthur": target.local.arthur,
-            "low_confidence": target.local.low_confidence,
-        }
+    local = _local(target.local, letter_date)
+    home = _local(target.home, letter_date)
     department = (
         {
             "code": target.department.department,
@@ -140,6 +146,7 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
         "department": department,
         "brief": any("department" in rule.when for rule in target.rules),
         "local": local,
+        "home": home,
         "asks": [
             {"id": c.ask.id, "title": c.ask.title, "summary": c.ask.summary, "partial": c.ask.partial}
             for c in target.asks

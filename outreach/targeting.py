@@ -79,6 +79,7 @@ class Target:
     flags: tuple[str, ...]
     facts: Mapping[str, Any] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()  # the campaign rules that matched, in file order
+    home: LocalPicture | None = None  # a post holder's own seat: the local hook of a letter about their office
 
     @property
     def sort_key(self) -> tuple[int, str, str, int]:
@@ -297,6 +298,7 @@ def post_target(
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))
+    seat = snapshot.constituencies.get(member.constituency_code) if member else None
     person = person_of_post_holder(senior, member)
     titles = [post_title(post) for post in ordered]
     address = forms.address_minister(
@@ -335,8 +337,9 @@ def post_target(
         member=member,
         posts=tuple(ordered),
         department=department,
-        constituency=snapshot.constituencies.get(member.constituency_code) if member else None,
+        constituency=seat,
         local=None,
+        home=local_picture(snapshot, seat) if seat is not None else None,
         template=template,
         template_reason=template_reason,
         asks=choose_asks(campaign, facts, rules),
