@@ -169,3 +169,16 @@ def test_resolving_names(snapshot: Snapshot) -> None:
         resolve_target(snapshot, "Ynys Mn")
     with pytest.raises(TargetError, match="no member has id 999999"):
         resolve_members(snapshot, ["999999"])
+
+
+def test_a_commons_minister_letter_knows_their_seat(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
+    from outreach.merge import Merger
+
+    target = minister_in(snapshot, ipem, "DHSC", "SoS")
+    assert target.home is not None and target.constituency is not None
+    letter = Merger(ipem, TODAY).merge(target).letter
+    assert f"As the Member for {target.constituency.name}" in letter.markdown
+    assert "The NHS employs most of our members" in letter.markdown  # the department's own hook
+    holders = post_holders(snapshot, ["government"])
+    lords = next(posts for posts in holders.values() if posts[0].house == "Lords")
+    assert post_target(snapshot, ipem, "minister", lords, TODAY).home is None
