@@ -314,4 +314,4 @@ def sites(
 
 def main() -> None:
     """Run the command line."""
-    app()
+    app(prog_name="outreach")
