@@ -114,10 +114,6 @@ class Campaign:
         """Return the date the letters carry: the campaign's fixed date, or today."""
         return self.letter_date or today
 
-    def template_path(self, name: str) -> Path:
-        """Return the path of the Jinja template called `name`."""
-        return self.folder / "templates" / f"{name}.md.j2"
-
 
 def _table_lines(text: str, header: str) -> list[int]:
     """Return the 1-based line numbers of each `[[header]]` in the file, in order."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -62,7 +62,6 @@ class Letter:
     closing: str
     sender: Sender
     markdown: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 # Every value a template prints is wrapped in these two private-use characters, so a preview can show exactly

@@ -114,24 +114,3 @@ def manifest_text(rows: Sequence[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def read_manifest(outbox: Path) -> list[dict[str, str]]:
-    """Return the rows of an outbox's manifest; raises OutputError naming the file and line if it is malformed."""
-    path = outbox / MANIFEST
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in ("letter_id", "member_id", "kind") if c not in (reader.fieldnames or [])]
-            if missing:
-                raise OutputError(f"{path}:1: missing column '{missing[0]}'")
-            rows = []
-            for row in reader:
-                if None in row or any(value is None for value in row.values()):
-                    raise OutputError(f"{path}:{reader.line_num}: wrong number of fields")
-                rows.append(row)
-            return rows
-    except FileNotFoundError:
-        raise OutputError(f"{path}: no manifest here (is this an outbox written by 'outreach draft'?)") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise OutputError(f"{path}: not a readable CSV ({exc})") from None
