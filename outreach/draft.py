@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,7 +26,6 @@ class DraftResult:
     merged: list[Merged]
     rows: list[dict[str, str]]
     formats: tuple[str, ...]
-    seconds: dict[str, float] = field(default_factory=dict)
     shrunk: list[str] = field(default_factory=list)
 
 
@@ -104,7 +102,6 @@ def write(
     result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats))
     stems = [outbox.letter_stem(item.target) for item in merged]
     with outbox.staging(out, force=force) as stage:
-        started = time.perf_counter()
         (stage / outbox.LETTERS_DIR).mkdir()
         for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
             if "md" in formats:
@@ -112,11 +109,9 @@ def write(
             result.rows.append(manifest_row(item, stem, formats))
             if progress and (index % 50 == 0 or index == len(merged)):
                 progress("write", index, len(merged))
-        result.seconds["markdown"] = time.perf_counter() - started
         if "pdf" in formats:
             from outreach.render.pdf import render_pdfs
 
-            started = time.perf_counter()
             paths = [outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.pdf") for stem in stems]
             rendered = render_pdfs(
                 [item.letter for item in merged],
@@ -126,15 +121,12 @@ def write(
                 outbox.inside(stage, outbox.MERGED_PDF),
             )
             result.shrunk = list(rendered.shrunk)
-            result.seconds["pdf"] = time.perf_counter() - started
         if "docx" in formats:
             from outreach.render.docx import write_docx
 
-            started = time.perf_counter()
             for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
                 write_docx(item.letter, outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.docx"))
                 if progress and (index % 10 == 0 or index == len(merged)):
                     progress("docx", index, len(merged))
-            result.seconds["docx"] = time.perf_counter() - started
         outbox.write_text(stage / outbox.MANIFEST, outbox.manifest_text(result.rows))
     return result

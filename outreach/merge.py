@@ -49,6 +49,7 @@ def _area(nation: str, region: str) -> str:
 
 def _site(site: Site, letter_date: date) -> dict[str, Any]:
     """Return what a template may say about one site."""
+    linac_phrase = site.linac_phrase(letter_date)  # None when the count is missing or undated: never cited
     return {
         "name": site.letter_name,
         "listed_name": site.name,
@@ -57,8 +58,8 @@ def _site(site: Site, letter_date: date) -> dict[str, Any]:
         "type_label": SITE_LABELS.get(site.site_type, site.site_type.replace("_", " ")),
         "role": site.role,
         "postcode": site.postcode,
-        "linacs": site.linacs if site.linac_phrase(letter_date) else None,
-        "linac_phrase": site.linac_phrase(letter_date),
+        "linacs": site.linacs if linac_phrase else None,
+        "linac_phrase": linac_phrase,
         "replacement_2025": site.replacement_2025,
         "has_imaging": site.has_imaging,
         "neuroscience_centre": site.neuroscience_centre,

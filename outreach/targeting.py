@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -436,26 +436,35 @@ def select(
                 seats.append(member)
         post_kinds = {KIND_OF_POST[group] for group in campaign.audience.posts}
         posts_wanted = {key for key in holders if key[0] in post_kinds}
-    unique_seats = {member.member_id: member for member in seats}
+    wanted = _member_filter(selection)
+    unique_seats = {member.member_id: member for member in seats if wanted(member)}
     targets = [seat_target(snapshot, campaign, member, overrides) for member in unique_seats.values()]
     targets += [
         post_target(snapshot, campaign, kind, holders[(kind, member_id)], today, overrides)
         for kind, member_id in posts_wanted
+        if wanted(snapshot.member(member_id))
     ]
-    if selection.nation:
-        wanted_nation = selection.nation.casefold()
-        targets = [t for t in targets if t.constituency and t.constituency.nation.casefold() == wanted_nation]
-    if selection.party:
-        wanted_party = selection.party.casefold()
-        targets = [
-            t
-            for t in targets
-            if t.member and wanted_party in (t.member.party.casefold(), t.member.party_abbreviation.casefold())
-        ]
     targets.sort(key=lambda target: target.sort_key)
     if selection.limit is not None:
         targets = targets[: selection.limit]
     return targets
+
+
+def _member_filter(selection: Selection) -> Callable[[Member | None], bool]:
+    """Return the test --nation and --party apply, before any letter is built; a peer has no seat or party here."""
+    nation = selection.nation.casefold() if selection.nation else None
+    party = selection.party.casefold() if selection.party else None
+
+    def wanted(member: Member | None) -> bool:
+        if nation is None and party is None:
+            return True
+        if member is None:
+            return False
+        if nation is not None and member.nation.casefold() != nation:
+            return False
+        return party is None or party in (member.party.casefold(), member.party_abbreviation.casefold())
+
+    return wanted
 
 
 def fold(text: str) -> str:
