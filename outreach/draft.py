@@ -57,7 +57,7 @@ def merge_all(
     return merged
 
 
-def manifest_row(item: Merged, stem: str, formats: Sequence[str]) -> dict[str, str]:
+def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign_id: str) -> dict[str, str]:
     """Return the manifest row of one letter (columns: INTERFACE.md)."""
     target, letter = item.target, item.letter
     local = target.local
@@ -86,6 +86,7 @@ def manifest_row(item: Merged, stem: str, formats: Sequence[str]) -> dict[str, s
         "letter_date": letter.date.isoformat(),
         "nation": target.constituency.nation if target.constituency else "",
         "party": target.member.party if target.member else "",
+        "campaign": campaign_id,
     }
 
 
@@ -106,7 +107,7 @@ def write(
         for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
             if "md" in formats:
                 outbox.write_text(outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown)
-            result.rows.append(manifest_row(item, stem, formats))
+            result.rows.append(manifest_row(item, stem, formats, campaign.id))
             if progress and (index % 50 == 0 or index == len(merged)):
                 progress("write", index, len(merged))
         if "pdf" in formats:

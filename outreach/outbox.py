@@ -44,6 +44,7 @@ MANIFEST_COLUMNS = (
     "letter_date",
     "nation",
     "party",
+    "campaign",
 )
 LETTERS_DIR = "letters"
 MERGED_PDF = "print.pdf"

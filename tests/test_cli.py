@@ -54,6 +54,7 @@ def test_draft_all_writes_a_letter_per_seat_and_post_holder(full_outbox: Path) -
     assert list(rows[0]) == list(MANIFEST_COLUMNS)
     for row in rows:
         assert row["letter_id"] == f"{row['member_id']}-{row['kind']}"
+        assert row["campaign"] == "ipem-2024"
         assert (full_outbox / row["markdown"]).is_file() and (full_outbox / row["pdf"]).is_file()
         assert 2 <= len(row["asks"].split(";")) <= 3
         assert "MP" not in row["salutation"].split() and "Rt Hon" not in row["salutation"]
