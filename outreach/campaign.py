@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,8 @@ class Campaign:
     overrides: Path | None
     subjects: Mapping[str, str]
     facts: Mapping[str, Any]
+    # The [smtp] table as written (host, port, security, user); settings.smtp() layers the environment on top.
+    smtp: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
@@ -173,6 +175,25 @@ class _Reader:
                     raise DataError(f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})")
         # Lists become sets once here, so matching thousands of letters against them stays cheap.
         return {key: frozenset(value) if isinstance(value, list) else value for key, value in when.items()}
+
+
+SMTP_KEYS = ("host", "port", "security", "user")
+
+
+def _smtp_table(read: _Reader, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return the [smtp] table, refusing unknown keys and any password (it belongs in OUTREACH_SMTP_PASSWORD)."""
+    table = read.optional(data, "smtp", dict, {}, "smtp")
+    for key, value in table.items():
+        if key == "password":
+            where = read.where(read.line_of("password"))
+            raise DataError(f"{where}: [smtp] password: never store a password here; set OUTREACH_SMTP_PASSWORD")
+        if key not in SMTP_KEYS:
+            where = read.where(read.line_of(key))
+            raise DataError(f"{where}: [smtp] unknown key '{key}' (known: {', '.join(SMTP_KEYS)})")
+        if not isinstance(value, int if key == "port" else str) or isinstance(value, bool):
+            kind = "a number" if key == "port" else "a string"
+            raise DataError(f"{read.where(read.line_of(key))}: [smtp] {key} must be {kind}")
+    return dict(table)
 
 
 def load(folder: Path) -> Campaign:
@@ -311,4 +332,5 @@ def load(folder: Path) -> Campaign:
         overrides=overrides,
         subjects=read.optional(data, "subjects", dict, {}, "subjects"),
         facts=read.optional(data, "facts", dict, {}, "facts"),
+        smtp=_smtp_table(read, data),
     )

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from outreach.errors import DataError
 
 HOME_VARIABLE = "OUTREACH_HOME"
 
@@ -16,3 +21,117 @@ def home() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("outreach", appauthor=False))
+
+
+SMTP_SECURITIES = ("ssl", "starttls", "none")
+# The ports each kind of connection conventionally uses (RFC 8314: 465 implicit TLS; RFC 6409: 587 submission).
+SMTP_DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+SMTP_VARIABLES = {
+    "host": "OUTREACH_SMTP_HOST",
+    "port": "OUTREACH_SMTP_PORT",
+    "security": "OUTREACH_SMTP_SECURITY",
+    "user": "OUTREACH_SMTP_USER",
+}
+SMTP_PASSWORD_VARIABLE = "OUTREACH_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to hand e-mail over: host, port, ssl|starttls|none, and the login (password kept out of repr)."""
+
+    host: str
+    port: int
+    security: str
+    user: str = ""
+    # repr=False: a settings object printed in a log or a traceback must never show the password.
+    password: str = field(default="", repr=False)
+
+    def describe(self) -> str:
+        """Return 'host:port (security, as user)' for messages; never the password."""
+        login = f", as {self.user}" if self.user else ""
+        return f"{self.host}:{self.port} ({self.security}{login})"
+
+
+def smtp(
+    campaign_table: Mapping[str, Any],
+    *,
+    source: str = "campaign.toml",
+    overrides: Mapping[str, str | int | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SmtpSettings:
+    """Return the SMTP settings: flag > environment (OUTREACH_SMTP_*) > the campaign's [smtp] table > default.
+
+    `campaign_table` is the [smtp] table as read from `source` (named in errors); the password comes only from
+    OUTREACH_SMTP_PASSWORD, never from a file.
+    """
+    environment = os.environ if environ is None else environ
+    chosen: dict[str, tuple[Any, str]] = {}
+    for key, variable in SMTP_VARIABLES.items():
+        flag = (overrides or {}).get(key)
+        if flag not in (None, ""):
+            chosen[key] = (flag, f"--smtp-{key}")
+        elif environment.get(variable, "").strip():
+            chosen[key] = (environment[variable].strip(), variable)
+        elif campaign_table.get(key) not in (None, ""):
+            chosen[key] = (campaign_table[key], f"{source} [smtp] {key}")
+    security_value, security_origin = chosen.get("security", ("starttls", "default"))
+    security = str(security_value).strip().lower()
+    if security not in SMTP_SECURITIES:
+        raise DataError(
+            f"{security_origin}: SMTP security must be one of {', '.join(SMTP_SECURITIES)}, not {security!r}"
+        )
+    host_value, _ = chosen.get("host", ("", "default"))
+    host = str(host_value).strip()
+    if not host:
+        raise DataError(f"no SMTP host: set host in the [smtp] table of {source}, or {SMTP_VARIABLES['host']}")
+    port_value, port_origin = chosen.get("port", (SMTP_DEFAULT_PORTS[security], "default"))
+    try:
+        port = int(port_value)
+    except (TypeError, ValueError):
+        raise DataError(f"{port_origin}: SMTP port must be a number, not {port_value!r}") from None
+    if not 0 < port < 65536:
+        raise DataError(f"{port_origin}: SMTP port must be between 1 and 65535, not {port}")
+    user_value, _ = chosen.get("user", ("", "default"))
+    return SmtpSettings(
+        host=host,
+        port=port,
+        security=security,
+        user=str(user_value).strip(),
+        password=environment.get(SMTP_PASSWORD_VARIABLE, ""),
+    )
+
+
+# Live sources: each setting is an origin; the clients append the /api/... (or /postcodes) paths, so a mirror
+# or a local server can stand in for Parliament's services (INTERFACE.md, "Environment").
+MEMBERS_API_VARIABLE = "OUTREACH_API_URL"
+COMMITTEES_API_VARIABLE = "OUTREACH_COMMITTEES_API_URL"
+POSTCODES_VARIABLE = "OUTREACH_POSTCODES_URL"
+DEFAULT_MEMBERS_API = "https://members-api.parliament.uk"
+DEFAULT_COMMITTEES_API = "https://committees-api.parliament.uk"
+DEFAULT_POSTCODES = "https://api.postcodes.io"
+
+
+def _origin(flag: str | None, variable: str, default: str, option: str) -> str:
+    """Return an origin by precedence flag > environment > default, without a trailing slash."""
+    chosen = (flag or os.environ.get(variable) or default).strip().rstrip("/")
+    if not chosen.startswith(("http://", "https://")):
+        from outreach.errors import OutreachError
+
+        named = option if flag else variable
+        raise OutreachError(f"{named}: '{chosen}' is not an origin such as {default}")
+    return chosen
+
+
+def members_api(flag: str | None = None) -> str:
+    """Return the Members API origin (--api-url, OUTREACH_API_URL)."""
+    return _origin(flag, MEMBERS_API_VARIABLE, DEFAULT_MEMBERS_API, "--api-url")
+
+
+def committees_api(flag: str | None = None) -> str:
+    """Return the Committees API origin (--committees-api-url, OUTREACH_COMMITTEES_API_URL)."""
+    return _origin(flag, COMMITTEES_API_VARIABLE, DEFAULT_COMMITTEES_API, "--committees-api-url")
+
+
+def postcodes_api(flag: str | None = None) -> str:
+    """Return the postcodes.io origin (--postcodes-url, OUTREACH_POSTCODES_URL)."""
+    return _origin(flag, POSTCODES_VARIABLE, DEFAULT_POSTCODES, "--postcodes-url")

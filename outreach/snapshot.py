@@ -16,6 +16,10 @@ Files (CSV, UTF-8, header first; lists joined with " | "; true/false; empty = un
   posts_as_of  ISO date the government posts are known to be current on (may be null)
   counts       {file stem: rows}, informative only
   schema       format version (1)
+A refreshed snapshot also records `refreshed_at`, `origins` (the sources' origins), `committees` ({name: members}),
+`vacant_seats` (ONS codes with no MP) and `previous` (the snapshot it was refreshed from); with
+`--verify-sites` it holds `site_checks.csv` too: each site whose constituency postcodes.io disagreed with
+(outreach/refresh.py).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # One schema for the builder and the loader: the column lists live in outreach/snapshot.py.
+from outreach.parliament import is_email, office_lines  # noqa: E402  (shared with outreach refresh)
 from outreach.snapshot import (  # noqa: E402
     CONSTITUENCY_COLUMNS,
     DEPARTMENT_COLUMNS,
@@ -109,10 +110,6 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, ob
     return count
 
 
-def is_email(text: str) -> bool:
-    return re.fullmatch(r"[^@\s/]+@[^@\s/]+\.[^@\s/]+", text) is not None
-
-
 # ---------------------------------------------------------------- constituencies
 
 
@@ -170,24 +167,6 @@ def build_constituencies(shared: Path, mnis_ids: Mapping[str, str]) -> list[dict
 
 
 # ---------------------------------------------------------------- members
-
-POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", re.IGNORECASE)
-
-
-def office_lines(office: Mapping[str, Any]) -> list[str]:
-    """Return an office's postal address lines with the postcode last, or [] when it is no postal address.
-
-    Many Members API "Constituency office" records hold only a label ("Constituency office",
-    "WhatsApp number") with a phone or e-mail; without a postcode they are not an address to post to.
-    """
-    lines = [clean(office.get(f"line{i}")) for i in range(1, 6)]
-    lines = [line for line in lines if line]
-    postcode = clean(office.get("postcode"))
-    if postcode and POSTCODE.match(postcode):
-        return lines + [postcode.upper()] if lines else []
-    if len(lines) >= 2 and POSTCODE.match(lines[-1]):
-        return lines  # postcode typed into the last address line
-    return []
 
 
 def build_members(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[str, object]], dict[str, str]]:

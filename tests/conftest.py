@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,12 @@ from outreach import snapshot as snapshots
 from outreach.resources import embedded_snapshot_dir
 
 _real_connect = socket.socket.connect
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point OUTREACH_HOME away from the user's folder before any fixture, even a session-scoped one, runs."""
+    os.environ["OUTREACH_HOME"] = tempfile.mkdtemp(prefix="outreach-test-home-")
+
 _real_getaddrinfo = socket.getaddrinfo
 
 

@@ -39,7 +39,10 @@ def flat(text: str) -> str:
 @pytest.fixture(scope="module")
 def full_outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("draft") / "outbox"
-    code, stdout, stderr = run("draft", "--all", "--out", str(out))
+    # Module-scoped, so the autouse OUTREACH_HOME fixture does not apply yet: give it a home of its own.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
+        code, stdout, stderr = run("draft", "--all", "--out", str(out))
     assert code == 0, stderr
     return out
 

@@ -1,0 +1,383 @@
+"""Benchmark sending: prints, from one run, the time `outreach send` takes to e-mail every drafted letter.
+
+1. `outreach draft --all` (Markdown + PDF) into a work folder, from a copy of the IPEM campaign with a sender set;
+2. a local sink SMTP server in its own process (accepts and discards every message, noting its Message-ID);
+3. `outreach send OUTBOX --no-dry-run --yes --per-minute 0`, the whole command as a user runs it, with a fresh
+   contact log each run, beside mailmerge 2.3 sending the same number of plain-text messages to the same sink
+   (it is installed into its own venv, bench/.mailmerge-venv, on first use).
+
+Target: outreach no slower than mailmerge, though each of its messages carries the letter's PDF.
+Each figure is the best of --runs runs. `--crash N` also runs the crash loop: SIGKILL the send N times at random
+moments, resume until done, and check that no Message-ID reached the sink twice and the log lost nothing.
+
+    python bench/send.py [--work /dev/shm] [--home DIR] [--runs 3] [--crash 100] [--seed S]
+
+The contact log lives in --home (default: a folder under bench/, on disk as a user's would be), because its
+fsyncs are part of the cost; the outbox lives in --work (default /dev/shm when there is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import signal
+import socketserver
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MAILMERGE_VENV = ROOT / "bench" / ".mailmerge-venv"
+SENDER = "policy@ipem.example.org"
+
+
+# -- the sink --------------------------------------------------------------------------------------------------
+
+
+class _SinkHandler(socketserver.StreamRequestHandler):
+    """Speak just enough SMTP to take messages: no pipelining, no auth; notes each Message-ID in the log."""
+
+    server: _SinkServer
+
+    def handle(self) -> None:
+        try:
+            self._converse()
+        except ConnectionError:
+            pass  # a client killed mid-conversation (the crash loop does this on purpose)
+
+    def _converse(self) -> None:
+        write = self.wfile.write
+        read = self.rfile.readline
+        write(b"220 sink ESMTP\r\n")
+        while True:
+            line = read(65536)
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                write(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
+            elif verb == b"DATA":
+                write(b"354 end with <CRLF>.<CRLF>\r\n")
+                # Read in large chunks and look for the end marker, rather than line by line: the sink should cost
+                # as little as it can, so that the figures measure the clients (a 40 kB message is ~550 lines).
+                message = bytearray(b"\r\n")  # so that a message ending at once is still found
+                while True:
+                    chunk = self.rfile.read1(262144)
+                    if not chunk:
+                        return  # the client went away mid-message: nothing was delivered
+                    searched_from = max(0, len(message) - 4)
+                    message += chunk
+                    end = message.find(b"\r\n.\r\n", searched_from)
+                    if end >= 0:
+                        break
+                headers = bytes(message[: message.find(b"\r\n\r\n", 0, end + 2)]).lower()
+                start = headers.find(b"\r\nmessage-id:")
+                message_id = (
+                    bytes(message[start + 13 : message.find(b"\r\n", start + 13)]).strip() if start >= 0 else b""
+                )
+                self.server.note(message_id)
+                write(b"250 2.0.0 queued\r\n")
+            elif verb == b"QUIT":
+                write(b"221 bye\r\n")
+                return
+            elif verb in (b"HELO", b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                write(b"250 OK\r\n")
+            else:
+                write(b"502 not implemented\r\n")
+
+
+class _SinkServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, log: Path) -> None:
+        super().__init__(("127.0.0.1", 0), _SinkHandler)
+        self._log = log.open("ab", buffering=0)
+        self._lock = threading.Lock()
+
+    def note(self, message_id: bytes) -> None:
+        with self._lock:
+            self._log.write(message_id + b"\n")
+
+
+def run_sink(log: Path) -> None:
+    """Serve the sink until killed, printing its port first."""
+    server = _SinkServer(log)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+class Sink:
+    """The sink server in its own process, and the Message-IDs it has taken."""
+
+    def __init__(self, folder: Path) -> None:
+        self.log = folder / "sink.log"
+        self.log.write_bytes(b"")
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--sink", str(self.log)], stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+
+    def message_ids(self) -> list[str]:
+        return self.log.read_text(encoding="ascii").splitlines()
+
+    def clear(self) -> None:
+        self.log.write_bytes(b"")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+# -- outreach and mailmerge ------------------------------------------------------------------------------------
+
+
+def outreach_env(home: Path, port: int) -> dict[str, str]:
+    """Return the environment of an `outreach` run against the sink, this checkout's code first on the path."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OUTREACH_HOME": str(home),
+        "OUTREACH_SMTP_HOST": "127.0.0.1",
+        "OUTREACH_SMTP_PORT": str(port),
+        "OUTREACH_SMTP_SECURITY": "none",
+    }
+
+
+def send_command(outbox: Path, campaign: Path) -> list[str]:
+    return [
+        *(sys.executable, "-m", "outreach", "send", str(outbox), "--campaign", str(campaign)),
+        *("--no-dry-run", "--yes", "--per-minute", "0"),
+    ]
+
+
+def prepare(work: Path) -> tuple[Path, Path, int]:
+    """Copy the campaign with a sender set, draft every letter; return (campaign, outbox, letters with e-mail)."""
+    campaign = work / "campaign"
+    shutil.copytree(ROOT / "letters" / "ipem-2024", campaign)
+    toml = campaign / "campaign.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('\nemail = ""\n', f'\nemail = "{SENDER}"\n'), "utf-8")
+    outbox = work / "outbox"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OUTREACH_HOME": str(work / "draft-home")}
+    subprocess.run(
+        [sys.executable, "-m", "outreach", "draft", "--all", "--out", str(outbox), "--campaign", str(campaign)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        emailed = sum(1 for row in csv.DictReader(handle) if row["email"])
+    return campaign, outbox, emailed
+
+
+def mailmerge_binary() -> Path:
+    """Return mailmerge 2.3's command, installing it into its own venv on first use."""
+    binary = MAILMERGE_VENV / "bin" / "mailmerge"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(MAILMERGE_VENV)], check=True)
+        subprocess.run([str(MAILMERGE_VENV / "bin" / "pip"), "install", "-q", "mailmerge==2.3.0"], check=True)
+    return binary
+
+
+def mailmerge_inputs(folder: Path, outbox: Path, port: int) -> list[str]:
+    """Write mailmerge's template, database (the letters with an e-mail address) and config; return its command."""
+    template = folder / "template.txt"
+    template.write_text(
+        "TO: {{email}}\nSUBJECT: {{subject}}\nFROM: IPEM Policy <" + SENDER + ">\n\n"
+        "{{salutation}},\n\n"
+        "I am writing on behalf of the Institute of Physics and Engineering in Medicine (IPEM) about "
+        "{{constituency}}. {{local_sites}} {{nearest_centre}} is about {{nearest_centre_km}} km away.\n\n"
+        "Our asks for you: {{asks}}.\n\nYours sincerely,\n\nIPEM\n",
+        encoding="utf-8",
+    )
+    database = folder / "database.csv"
+    columns = ["email", "subject", "salutation", "constituency", "local_sites", "nearest_centre", "nearest_centre_km"]
+    with (
+        (outbox / "manifest.csv").open(encoding="utf-8", newline="") as source,
+        database.open("w", encoding="utf-8", newline="") as target,
+    ):
+        writer = csv.DictWriter(target, fieldnames=[*columns, "asks"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(row for row in csv.DictReader(source) if row["email"])
+    config = folder / "server.conf"
+    config.write_text(f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\nsecurity = Never\n", encoding="utf-8")
+    return [
+        str(mailmerge_binary()),
+        *("--no-dry-run", "--no-limit", "--output-format", "raw"),
+        *("--template", str(template), "--database", str(database), "--config", str(config)),
+    ]
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    """Return the wall time of one run of a command, which must succeed."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+# -- the crash loop --------------------------------------------------------------------------------------------
+
+
+def crash_loop(outbox: Path, campaign: Path, home: Path, sink: Sink, kills_wanted: int, seed: int) -> str:
+    """Kill the send `kills_wanted` times at random moments, then let it finish; check the invariants."""
+    chance = random.Random(seed)
+    sink.clear()
+    env = outreach_env(home, sink.port)
+    env["PYTHONUNBUFFERED"] = "1"
+    kills = runs = 0
+    ended: Counter[int] = Counter()
+    last_words: dict[int, str] = {}
+    while True:
+        runs += 1
+        process = subprocess.Popen(
+            send_command(outbox, campaign), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        assert process.stderr is not None
+        if kills >= kills_wanted:
+            _, errors = process.communicate()
+            if process.returncode != 0:
+                raise SystemExit(f"the final run failed:\n{errors.decode()}")
+            break
+        # Let 0 to 2 letters through, then kill within two milliseconds (a letter takes about 1.5): anywhere in a
+        # transaction, in the log's commits, or (with 0) during start-up and the settling of the previous kill.
+        let_through = chance.choice((0, 1, 1, 2))
+        seen = 0
+        while seen < let_through:
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen += line.startswith(b"sent")
+        time.sleep(chance.uniform(0, 0.002) if let_through else chance.uniform(0, 0.6))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        else:
+            ended[process.returncode] += 1
+            last_words[process.returncode] = (
+                process.stderr.read().decode(errors="replace").strip().splitlines() or [""]
+            )[-1]
+        process.wait()
+        process.stderr.close()
+    if ended:
+        print(f"runs that ended before their kill, by exit code: {dict(ended)}; last lines: {last_words}")
+    ids = sink.message_ids()
+    duplicates = len(ids) - len(set(ids))
+    database = sqlite3.connect(home / "outreach.db")
+    rows = database.execute("SELECT letter_id, state, message_id FROM contacts WHERE channel = 'email'").fetchall()
+    database.close()
+    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        letters = sorted(row["letter_id"] for row in csv.DictReader(handle) if row["email"])
+    states = [state for _, state, _ in rows]
+    uncertain = states.count("uncertain")
+    arrived = set(ids)
+    sent_missing = [letter for letter, state, message_id in rows if state == "sent" and message_id not in arrived]
+    problems = []
+    if duplicates:
+        problems.append(f"{duplicates} Message-IDs arrived twice")
+    if sorted(letter for letter, _, _ in rows) != letters:
+        problems.append("the log does not have exactly one row per letter")
+    if set(states) - {"sent", "uncertain"}:
+        problems.append(f"letters left in {sorted(set(states) - {'sent', 'uncertain'})}")
+    if uncertain > kills:
+        problems.append(f"{uncertain} uncertain > {kills} kills")
+    if sent_missing:
+        problems.append(f"{len(sent_missing)} letters logged sent never arrived")
+    verdict = "OK" if not problems else "FAILED: " + "; ".join(problems)
+    return (
+        f"crash loop (seed {seed}): {runs} runs, {kills} SIGKILLs, {len(letters)} letters, {len(arrived)} arrived, "
+        f"{duplicates} duplicates, {uncertain} uncertain, {len(rows)} log rows — {verdict}"
+    )
+
+
+def filesystem(path: Path) -> str:
+    """Return the file system type a path lives on (from /proc/mounts), or '?'."""
+    try:
+        mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return "?"
+    resolved = str(path.resolve())
+    best = max(
+        (m for m in mounts if resolved.startswith(m[1].rstrip("/") + "/") or resolved == m[1]),
+        key=lambda m: len(m[1]),
+        default=None,
+    )
+    return best[2] if best else "?"
+
+
+def main() -> None:
+    """Run the sending benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    shm = Path("/dev/shm")
+    parser.add_argument("--work", type=Path, default=shm if shm.is_dir() else Path(tempfile.gettempdir()))
+    parser.add_argument("--home", type=Path, default=ROOT / "bench", help="where the contact logs go (default bench/)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--crash", type=int, default=0, help="also run the crash loop with this many SIGKILLs")
+    parser.add_argument("--seed", type=int, default=None, help="the crash loop's seed (default: random, printed)")
+    arguments = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="outreach-send-bench-", dir=arguments.work))
+    arguments.home.mkdir(parents=True, exist_ok=True)
+    homes = Path(tempfile.mkdtemp(prefix=".send-homes-", dir=arguments.home))
+    sink: Sink | None = None
+    try:
+        campaign, outbox, letters = prepare(work)
+        sink = Sink(work)
+
+        def send_all(home: Path) -> float:
+            sink.clear()
+            seconds = timed(send_command(outbox, campaign), outreach_env(home, sink.port))
+            arrived = len(sink.message_ids())
+            if arrived != letters:
+                raise SystemExit(f"outreach send delivered {arrived} of {letters} letters")
+            return seconds
+
+        ours = [send_all(homes / f"run-{run}") for run in range(arguments.runs)]
+        # The same with the contact log on the work folder (tmpfs: fsync is free), to show the log's share.
+        fsync_free = [send_all(work / f"home-{run}") for run in range(arguments.runs)]
+        command = mailmerge_inputs(work, outbox, sink.port)
+        theirs = []
+        for _ in range(arguments.runs):
+            sink.clear()
+            theirs.append(timed(command, dict(os.environ)))
+            arrived = len(sink.message_ids())
+            if arrived != letters:
+                raise SystemExit(f"mailmerge delivered {arrived} of {letters} messages")
+        pdfs = list((outbox / "letters").glob("*.pdf"))
+        average_pdf = sum(path.stat().st_size for path in pdfs) / max(len(pdfs), 1) / 1024
+        drafted = sum(1 for _ in (outbox / "manifest.csv").open(encoding="utf-8")) - 1
+        runs_ours = ", ".join(f"{seconds:.2f}" for seconds in ours)
+        runs_theirs = ", ".join(f"{seconds:.2f}" for seconds in theirs)
+        print(f"letters e-mailed:                        {letters} (of {drafted} drafted)")
+        print(f"outbox in {work} ({filesystem(work)}); contact log in {homes} ({filesystem(homes)})")
+        ours_line = f"outreach send --per-minute 0 (PDF each): {min(ours):6.2f} s   (runs: {runs_ours}"
+        print(f"{ours_line}; PDFs average {average_pdf:.0f} kB)")
+        print(f"mailmerge 2.3, same count, plain text:   {min(theirs):6.2f} s   (runs: {runs_theirs})")
+        print(f"  ratio to mailmerge:                    {min(ours) / min(theirs):6.2f}x  (target <= 1.0x)")
+        print(
+            f"outreach send, contact log in {filesystem(work)}:     {min(fsync_free):6.2f} s   "
+            f"(runs: {', '.join(f'{seconds:.2f}' for seconds in fsync_free)}; the log's fsyncs cost the difference)"
+        )
+        if arguments.crash:
+            seed = arguments.seed if arguments.seed is not None else random.randrange(1 << 30)
+            print(crash_loop(outbox, campaign, homes / "crash", sink, arguments.crash, seed))
+    finally:
+        if sink is not None:
+            sink.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(homes, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--sink"]:
+        run_sink(Path(sys.argv[2]))
+    else:
+        main()

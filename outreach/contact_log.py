@@ -1,0 +1,215 @@
+"""The contact log at its edges: naming members and campaigns, logging a printed batch from its manifest, CSV export.
+
+The log itself (schema, state machine, replies, suppression) is `outreach.ledger`; this module turns what people type
+and the files `outreach draft` writes into its inputs, and its rows into CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from outreach import outbox
+from outreach.errors import DataError, OutreachError
+from outreach.ledger import Contact, Ledger, NewContact, now
+from outreach.snapshot import Snapshot
+from outreach.targeting import Target, fold, resolve_members
+
+# The kinds a letter id is made of (INTERFACE.md: member id + kind, e.g. 4366-seat).
+LETTER_KINDS = ("seat", "minister", "shadow_minister")
+# `outreach log --json` fields (INTERFACE.md), then the rest of the row; --csv uses the same columns.
+LOG_FIELDS = (
+    "letter_id",
+    "member_id",
+    "name",
+    "campaign",
+    "channel",
+    "state",
+    "message_id",
+    "sent_at",
+    "asks",
+    "content_sha256",
+    "reply_outcome",
+    "reply_date",
+    "reply_note",
+    "recipient",
+    "postal_reference",
+    "attempts",
+    "error",
+    "queued_at",
+    "updated_at",
+)
+# Manifest columns a printed letter needs to be logged.
+MANIFEST_NEEDS = ("letter_id", "member_id", "name", "address", "asks", "markdown", "campaign")
+
+
+def campaign_id(text: str) -> str:
+    """Return the campaign id named by an id (ipem-2024) or by a campaign folder holding campaign.toml."""
+    folder = Path(text).expanduser()
+    if (folder / "campaign.toml").is_file():
+        from outreach import campaign
+
+        return campaign.load(folder).id
+    if not text.strip():
+        raise OutreachError("--campaign: give a campaign id (e.g. ipem-2024) or a campaign folder")
+    return text.strip()
+
+
+def default_campaign_id() -> str:
+    """Return the id of the default campaign (IPEM 2024)."""
+    from outreach import campaign
+    from outreach.resources import default_campaign_dir
+
+    return campaign.load(default_campaign_dir()).id
+
+
+def letter_id(member_id: int, letter: str) -> str:
+    """Return the letter id meant by a letter id or a kind: 'seat' for member 4366 is 4366-seat."""
+    letter = letter.strip()
+    return f"{member_id}-{letter}" if letter in LETTER_KINDS else letter
+
+
+def member_id(text: str, known: dict[int, str], snapshot: Callable[[], Snapshot]) -> int:
+    """Return the member id named by an id or a name: names the log knows first, then the snapshot's members.
+
+    An id is taken as given, so a member who has since left the Commons can still be found in the log.
+    """
+    if text.strip().isdigit():
+        return int(text)
+    wanted = fold(text)
+    matches = {number for number, name in known.items() if fold(name) == wanted}
+    if len(matches) == 1:
+        return matches.pop()
+    return resolve_members(snapshot(), [text])[0]
+
+
+def member_name(number: int, snapshot: Snapshot) -> str:
+    """Return a member's name from the snapshot (an MP, or a post holder outside the Commons); '' if unknown."""
+    member = snapshot.member(number)
+    if member is not None:
+        return member.name
+    return next((post.name for post in snapshot.posts if post.member_id == number), "")
+
+
+def sent_at_for(day: date, today: date) -> datetime:
+    """Return the time to log a letter sent on a day: now if today, else noon UTC (the same date in UK time)."""
+    return now() if day == today else datetime.combine(day, time(12), UTC)
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 hex digest of a file's bytes."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def manifest_entries(
+    outbox_dir: Path, sent_at: datetime, postal_reference: str | None, channel: str = "post"
+) -> list[NewContact]:
+    """Return a printed batch as contacts to record: one per manifest row, each letter's Markdown hashed.
+
+    Every row is checked before any is returned, so a bad row stops the batch before anything is logged.
+    """
+    path = outbox_dir / outbox.MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no manifest here; give the outbox folder that 'outreach draft' wrote") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [column for column in MANIFEST_NEEDS if column not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"{path}:1: missing column '{missing[0]}'")
+    entries: list[NewContact] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        where = f"{path}:{reader.line_num}"
+        if None in row or any(value is None for value in row.values()):
+            raise DataError(f"{where}: expected {len(reader.fieldnames or [])} columns")
+        for column in ("letter_id", "member_id", "campaign", "markdown"):
+            if not row[column].strip():
+                raise DataError(
+                    f"{where}: empty '{column}'" + (" (draft with --format md)" if column == "markdown" else "")
+                )
+        if not row["member_id"].strip().isdigit():
+            raise DataError(f"{where}: member_id '{row['member_id']}' is not a number")
+        number = row["letter_id"].strip()
+        if number in seen:
+            raise DataError(f"{where}: letter {number} repeats line {seen[number]}")
+        seen[number] = reader.line_num
+        try:
+            markdown = outbox.inside(outbox_dir, row["markdown"].strip())
+        except OutreachError:
+            raise DataError(f"{where}: markdown path '{row['markdown']}' leaves the outbox") from None
+        if not markdown.is_file():
+            raise DataError(f"{where}: letter file {row['markdown']} is missing")
+        entries.append(
+            NewContact(
+                campaign=row["campaign"].strip(),
+                letter_id=number,
+                channel=channel,
+                member_id=int(row["member_id"]),
+                name=row["name"],
+                recipient=row["address"],
+                asks=tuple(ask for ask in row["asks"].split(";") if ask),
+                content_sha256=file_sha256(markdown),
+                sent_at=sent_at,
+                postal_reference=postal_reference,
+            )
+        )
+    if not entries:
+        raise DataError(f"{path}: no letters in the manifest")
+    return entries
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list | tuple):
+        return ";".join(str(item) for item in value)
+    return "" if value is None else value
+
+
+def csv_text(contacts: Sequence[Contact]) -> str:
+    """Return contacts as CSV, header first: the --json fields, asks ';'-separated, empty for none."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(LOG_FIELDS)
+    for contact in contacts:
+        fields = contact.as_json()
+        writer.writerow([_cell(fields[name]) for name in LOG_FIELDS])
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class DraftSkips:
+    """A draft's targets split by the contact log: those to draft, and those left out with the reason."""
+
+    kept: list[Target]
+    sent: list[Target]
+    suppressed: list[Target]
+
+
+def skip_logged(targets: Sequence[Target], campaign: str, *, include_sent: bool) -> DraftSkips:
+    """Return the targets split: letters the log shows sent or uncertain in this campaign (any channel) are left out
+    unless include_sent, and members on the suppression list always. With no log file nothing is left out (and no
+    file is created)."""
+    if not Ledger.exists_default():
+        return DraftSkips(list(targets), [], [])
+    with Ledger.open_default() as ledger:
+        sent = frozenset() if include_sent else ledger.sent_letter_ids(campaign)
+        suppressed = ledger.suppressed_ids()
+    skips = DraftSkips([], [], [])
+    for target in targets:
+        if target.member_id in suppressed:
+            skips.suppressed.append(target)
+        elif target.letter_id in sent:
+            skips.sent.append(target)
+        else:
+            skips.kept.append(target)
+    return skips

@@ -1,0 +1,81 @@
+"""postcodes.io: the 2024 Westminster constituency of each postcode, looked up in bulk.
+
+`POST /postcodes` takes up to 100 postcodes a request (`{"postcodes": [...]}`) and answers
+`{"status": 200, "result": [{"query": "HP7 0JD", "result": {..., "codes": {"parliamentary_constituency_2024":
+"E14001162"}} | null}]}`; a null result is a postcode postcodes.io does not know (terminated or mistyped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from outreach.errors import SourceError
+from outreach.parliament import clean, json_type
+from outreach.web import JsonClient, Progress, fetch_all
+
+BATCH = 100  # postcodes.io's limit for one bulk lookup
+
+
+def postcode_key(postcode: str) -> str:
+    """Return a postcode without spaces, upper case: the form two spellings of one postcode share."""
+    return postcode.replace(" ", "").upper()
+
+
+@dataclass(frozen=True)
+class PostcodeResult:
+    """One postcode's answer: its 2024 constituency (ONS code and name), or none when postcodes.io does not know it."""
+
+    query: str
+    constituency_code: str | None
+    constituency: str | None
+
+    @classmethod
+    def from_api(cls, item: Any, where: str) -> PostcodeResult:
+        """Return one entry of a bulk lookup's `result` array."""
+        if not isinstance(item, dict) or not isinstance(item.get("query"), str):
+            raise SourceError(f"{where}: expected {{query, result}}, got {json_type(item)}")
+        found = item.get("result")
+        if found is None:
+            return cls(query=item["query"], constituency_code=None, constituency=None)
+        if not isinstance(found, dict):
+            raise SourceError(f"{where} ({item['query']}): 'result' should be an object, got {json_type(found)}")
+        codes = found.get("codes")
+        code = clean(codes.get("parliamentary_constituency_2024")) if isinstance(codes, dict) else ""
+        return cls(
+            query=item["query"],
+            constituency_code=code or None,
+            constituency=clean(found.get("parliamentary_constituency_2024")) or None,
+        )
+
+
+class PostcodesApi:
+    """postcodes.io's bulk lookup."""
+
+    def __init__(self, client: JsonClient) -> None:
+        self.client = client
+
+    def lookup(
+        self, postcodes: Iterable[str], *, workers: int, progress: Progress | None = None
+    ) -> dict[str, PostcodeResult]:
+        """Return the answer for each distinct postcode, keyed by `postcode_key`."""
+        unique = sorted({postcode_key(p): clean(p).upper() for p in postcodes if clean(p)}.items())
+        batches = [[shown for _, shown in unique[start : start + BATCH]] for start in range(0, len(unique), BATCH)]
+        where = f"POST {self.client.origin}/postcodes"
+
+        def fetch(batch: list[str]) -> list[PostcodeResult]:
+            answer = self.client.post("/postcodes", {"postcodes": batch})
+            results = answer.get("result") if isinstance(answer, dict) else None
+            if not isinstance(results, list):
+                raise SourceError(f"{where}: expected {{status, result: [...]}}, got {json_type(answer)}")
+            return [PostcodeResult.from_api(item, f"{where}: result {n}") for n, item in enumerate(results)]
+
+        found: dict[str, PostcodeResult] = {}
+        for batch in fetch_all(fetch, batches, workers=workers, progress=progress, stage="postcodes"):
+            for result in batch:
+                found[postcode_key(result.query)] = result
+        missing = [shown for key, shown in unique if key not in found]
+        if missing:
+            raise SourceError(f"{where}: no answer for postcode {missing[0]}")
+        return found

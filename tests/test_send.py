@@ -1,0 +1,636 @@
+"""`outreach send` against a real SMTP server (aiosmtpd on 127.0.0.1): what arrives, what the log says, and crashes.
+
+Every test drafts nothing itself: two outboxes are drafted once from a copy of the IPEM campaign with a sender
+address set (the real campaign has none yet), and each test sends a fresh copy of one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from outreach import settings
+from outreach.cli import app
+from outreach.ledger import Ledger
+from outreach.resources import default_campaign_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SENDER = "policy@ipem.example.org"
+ORGANISATION = "Institute of Physics and Engineering in Medicine"
+runner = CliRunner()
+
+
+# -- the SMTP server -------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Received:
+    """One message as the server accepted it: the envelope and the parsed message."""
+
+    mail_from: str
+    recipients: list[str]
+    message: EmailMessage
+    raw: bytes
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that records every accepted message and can misbehave on cue."""
+
+    received: list[Received] = field(default_factory=list)
+    reject: set[str] = field(default_factory=set)  # RCPT TO these gets 550
+    transient_data: int = 0  # the first N ends of DATA get 451
+    drop_at_mail: set[int] = field(default_factory=set)  # close the connection at these MAIL commands (1-based)
+    drop_after_data: set[int] = field(default_factory=set)  # take these messages' bodies, then hang up unanswered
+    delay: float = 0.0  # seconds before answering the end of DATA
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    mails: int = 0
+    datas: int = 0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        self.mails += 1
+        if self.mails in self.drop_at_mail:
+            server.transport.close()
+            return "421 4.3.2 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.reject:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.datas += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.transient_data > 0:
+            self.transient_data -= 1
+            return "451 4.3.0 try again later"
+        raw = bytes(envelope.original_content)
+        parsed = message_from_bytes(raw, policy=default_policy)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, raw))
+        if self.datas in self.drop_after_data:
+            server.transport.close()  # the message was taken, but the client never hears so
+        return "250 OK"
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        login = (data.login.decode(), data.password.decode())
+        self.logins.append(login)
+        return AuthResult(success=login == ("ipem", "correct horse battery staple"), handled=False)
+
+    def message_ids(self) -> list[str]:
+        return [str(item.message["Message-ID"]) for item in self.received]
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    """Start a recording SMTP server on a free loopback port and point OUTREACH_SMTP_* at it."""
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=recorder.authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    monkeypatch.setenv("OUTREACH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("OUTREACH_SMTP_PORT", str(port))
+    monkeypatch.setenv("OUTREACH_SMTP_SECURITY", "none")
+    try:
+        yield recorder
+    finally:
+        controller.stop()
+
+
+# -- outboxes --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def campaign_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the IPEM campaign with a sender address set."""
+    folder = tmp_path_factory.mktemp("campaign") / "ipem-2024"
+    shutil.copytree(default_campaign_dir(), folder)
+    toml = folder / "campaign.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert text.count('\nemail = ""\n') == 1
+    toml.write_text(text.replace('\nemail = ""\n', f'\nemail = "{SENDER}"\n'), encoding="utf-8")
+    return folder
+
+
+def _draft(tmp_path_factory: pytest.TempPathFactory, campaign_dir: Path, *selection: str) -> Path:
+    out = tmp_path_factory.mktemp("drafted") / "outbox"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
+        result = runner.invoke(app, ["draft", *selection, "--out", str(out), "--campaign", str(campaign_dir)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def ministers_outbox(tmp_path_factory: pytest.TempPathFactory, campaign_dir: Path) -> Path:
+    """Stephen Kinnock's seat and ministerial letters (one address), two Treasury ministers (one inbox), and more."""
+    return _draft(
+        tmp_path_factory,
+        campaign_dir,
+        *("--member", "Stephen Kinnock", "--member", "5282", "--member", "4559", "--member", "Douglas Lumsden"),
+    )
+
+
+@pytest.fixture(scope="module")
+def seats_outbox(tmp_path_factory: pytest.TempPathFactory, campaign_dir: Path) -> Path:
+    """The first 40 letters of the campaign's audience."""
+    return _draft(tmp_path_factory, campaign_dir, "--limit", "40")
+
+
+@pytest.fixture
+def outbox(ministers_outbox: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "outbox"
+    shutil.copytree(ministers_outbox, copy)
+    return copy
+
+
+def manifest(outbox: Path) -> list[dict[str, str]]:
+    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def send(outbox: Path, campaign_dir: Path, *flags: str) -> tuple[int, str, str]:
+    result = runner.invoke(
+        app, ["send", str(outbox), "--campaign", str(campaign_dir), "--per-minute", "0", *flags], catch_exceptions=False
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def states(campaign: str = "ipem-2024") -> dict[str, str]:
+    with Ledger.open_default() as ledger:
+        return {contact.letter_id: contact.state for contact in ledger.contacts(campaign=campaign)}
+
+
+def write_manifest(outbox: Path, rows: list[dict[str, str]]) -> None:
+    with (outbox / "manifest.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def summary(stdout: str) -> dict[str, int]:
+    """Return the summary table's rows: outcome → letters."""
+    counts = {}
+    for line in stdout.splitlines():
+        cells = [cell.strip() for cell in line.replace("┃", "│").split("│")]
+        if len(cells) == 2 and cells[1].isdigit():
+            counts[cells[0]] = int(cells[1])
+    return counts
+
+
+# -- what arrives ----------------------------------------------------------------------------------------------
+
+
+def test_every_letter_arrives_once_with_headers_bodies_and_pdf(
+    server: Recorder, outbox: Path, campaign_dir: Path, outreach_home: Path
+) -> None:
+    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0, stderr
+    rows = [row for row in manifest(outbox) if row["email"]]
+    assert len(server.received) == len(rows) == 6
+    assert summary(stdout)["sent"] == 6
+    with Ledger.open_default() as ledger:
+        contacts = {contact.letter_id: contact for contact in ledger.contacts(campaign="ipem-2024")}
+    for row, got in zip(rows, server.received, strict=True):
+        message = got.message
+        assert got.mail_from == SENDER
+        assert got.recipients == [row["email"]]
+        assert message["From"].addresses[0].addr_spec == SENDER
+        assert message["From"].addresses[0].display_name == ORGANISATION
+        assert message["To"].addresses[0].addr_spec == row["email"]
+        assert message["To"].addresses[0].display_name == row["name"]
+        assert message["Subject"] == row["subject"]
+        assert message["Date"] is not None
+        assert "Bcc" not in message
+        contact = contacts[row["letter_id"]]
+        assert contact.state == "sent"
+        assert str(message["Message-ID"]) == contact.message_id
+        assert contact.message_id.endswith("@ipem.example.org>")
+        assert contact.recipient == row["email"]
+        assert contact.asks == tuple(row["asks"].split(";"))
+        letter = (outbox / row["markdown"]).read_text(encoding="utf-8")
+        text_part = message.get_body(("plain",))
+        html_part = message.get_body(("html",))
+        assert text_part is not None and html_part is not None
+        # The server's copy keeps the wire's CRLF line ends; compare lines.
+        text = text_part.get_content().replace("\r\n", "\n")
+        html = html_part.get_content().replace("\r\n", "\n")
+        # The letter from its salutation to its sign-off; the letterhead and address block stay on paper.
+        assert text.startswith(f"{row['salutation']},\n")
+        assert text.rstrip().endswith(ORGANISATION)
+        assert "Fairmount House" not in text and "House of Commons" not in text.split("\n")[0]
+        assert "**" not in text
+        first_paragraph = letter.split(f"{row['salutation']},\n\n", 1)[1].split("\n\n", 1)[0]
+        assert " ".join(first_paragraph.replace("**", "").split("\n")) in text  # soft line breaks become spaces
+        assert f"<p>{row['salutation']},</p>" in html
+        assert "<strong>" in html and "<ul>" in html and "**" not in html
+        attachments = list(message.iter_attachments())
+        assert len(attachments) == 1
+        pdf = attachments[0]
+        assert pdf.get_content_type() == "application/pdf"
+        assert pdf.get_filename() == Path(row["pdf"]).name
+        assert pdf.get_content() == (outbox / row["pdf"]).read_bytes()
+        pdf_text = " ".join(PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text().split())
+        assert f"{row['salutation']}," in pdf_text
+
+
+def test_one_address_gets_each_of_its_different_letters(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0, stderr
+    by_address: dict[str, list[str]] = {}
+    for got in server.received:
+        by_address.setdefault(got.recipients[0], []).append(str(got.message["Subject"]))
+    # A minister's seat letter and ministerial letter go to the same address; so do two Treasury ministers' letters.
+    kinnock = by_address["stephen.kinnock.mp@parliament.uk"]
+    assert len(kinnock) == 2 and len(set(kinnock)) == 2
+    assert any("Minister for Care" in subject for subject in kinnock)
+    treasury = by_address["public.enquiries@hmtreasury.gov.uk"]
+    assert len(treasury) == 2 and len(set(treasury)) == 2
+    assert len(set(server.message_ids())) == len(server.received)
+
+
+def test_running_send_again_sends_nothing_new(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    assert send(outbox, campaign_dir, "--no-dry-run", "--yes")[0] == 0
+    first = server.message_ids()
+    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0
+    assert server.message_ids() == first
+    assert summary(stdout) == {"sent": 0, "failed": 0, "skipped: already sent": 6}
+
+
+def test_dry_run_sends_and_writes_nothing(
+    server: Recorder, outbox: Path, campaign_dir: Path, outreach_home: Path
+) -> None:
+    before = sorted(path.name for path in outbox.rglob("*"))
+    code, stdout, stderr = send(outbox, campaign_dir)
+    assert code == 0, stderr
+    assert server.received == [] and server.mails == 0
+    assert list(outreach_home.iterdir()) == []  # no contact log, no lock file
+    assert sorted(path.name for path in outbox.rglob("*")) == before
+    assert "Dry run: 6 e-mails would be sent; nothing was sent" in stdout
+    for row in manifest(outbox):
+        if row["email"]:
+            assert row["letter_id"] in stdout
+            assert Path(row["pdf"]).name[:15] in stdout
+
+
+def test_limit_sends_the_first_letters_then_the_rest(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "2")
+    assert code == 0
+    ids = [row["letter_id"] for row in manifest(outbox) if row["email"]]
+    assert [got.recipients[0] for got in server.received] == [row["email"] for row in manifest(outbox) if row["email"]][
+        :2
+    ]
+    assert states() == {ids[0]: "sent", ids[1]: "sent"}
+    assert summary(stdout)["skipped: beyond --limit"] == 4
+    assert send(outbox, campaign_dir, "--no-dry-run", "--yes")[0] == 0
+    assert len(server.received) == 6 and len(set(server.message_ids())) == 6
+
+
+def test_suppressed_member_is_never_sent_to(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    with Ledger.open_default() as ledger:
+        ledger.suppress(4359, "asked not to be written to", name="Stephen Kinnock")
+    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0
+    assert "stephen.kinnock.mp@parliament.uk" not in [got.recipients[0] for got in server.received]
+    assert len(server.received) == 4
+    assert summary(stdout)["skipped: suppressed (opted out)"] == 2
+    assert "4359-seat" not in states()
+
+
+def test_a_letter_already_posted_is_not_e_mailed(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    with Ledger.open_default() as ledger:
+        ledger.record(
+            campaign="ipem-2024",
+            letter_id="5282-seat",
+            channel="post",
+            member_id=5282,
+            name="Dan Tomlinson",
+            recipient="Dan Tomlinson MP | House of Commons | London | SW1A 0AA",
+            asks=("workforce",),
+            content_sha256="0" * 64,
+            sent_at=datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+        )
+    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0
+    assert "dan.tomlinson.mp@parliament.uk" not in [got.recipients[0] for got in server.received]
+    assert len(server.received) == 5
+    assert summary(stdout)["skipped: already sent by post"] == 1
+
+
+def test_per_minute_spaces_the_letters(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    """The cap asks for a pause before each letter after the first (the pauses are recorded, not slept)."""
+    from outreach import campaign as campaigns
+    from outreach.send import Mailer, deliver, plan, read_manifest
+
+    chosen = campaigns.load(campaign_dir)
+    letters = read_manifest(outbox, chosen)
+    pauses: list[float] = []
+    with Ledger.open_default() as ledger:
+        planned = plan(outbox, chosen.id, letters, ledger)
+        result = deliver(planned, ledger, Mailer(settings.smtp(chosen.smtp)), per_minute=6, sleep=pauses.append)
+    assert len(result.sent) == 6 and len(server.received) == 6
+    assert len(pauses) == 5
+    assert all(5 < pause <= 10 for pause in pauses)  # 60 s / 6, less the moment each letter took to send
+
+
+def test_confirmation_is_asked_and_no_sends_nothing(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["send", str(outbox), "--campaign", str(campaign_dir), "--no-dry-run", "--per-minute", "0"], input="n\n"
+    )
+    assert result.exit_code == 1
+    assert f"Send 6 e-mails from {SENDER} via 127.0.0.1:" in result.stdout
+    assert server.mails == 0
+    assert "Nothing sent." in result.stderr
+    result = runner.invoke(
+        app, ["send", str(outbox), "--campaign", str(campaign_dir), "--no-dry-run", "--per-minute", "0"], input="y\n"
+    )
+    assert result.exit_code == 0
+    assert len(server.received) == 6
+
+
+def test_bcc_self_goes_in_the_envelope_only(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    assert send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1", "--bcc-self")[0] == 0
+    (got,) = server.received
+    assert got.recipients == ["stephen.kinnock.mp@parliament.uk", SENDER]
+    assert "Bcc" not in got.message and SENDER.encode() not in got.raw.split(b"\r\n\r\n")[0].split(b"From:")[0]
+
+
+# -- when the server says no, or goes away ---------------------------------------------------------------------
+
+
+def test_rejected_recipient_fails_alone_and_is_listed(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    server.reject = {"dan.tomlinson.mp@parliament.uk"}
+    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 4
+    assert len(server.received) == 5
+    assert states()["5282-seat"] == "failed"
+    assert [state for letter, state in states().items() if letter != "5282-seat"] == ["sent"] * 5
+    with (outbox / "failures.csv").open(encoding="utf-8", newline="") as handle:
+        failures = list(csv.DictReader(handle))
+    assert failures == [
+        {
+            "letter_id": "5282-seat",
+            "member_id": "5282",
+            "email": "dan.tomlinson.mp@parliament.uk",
+            "reason": "RCPT TO <dan.tomlinson.mp@parliament.uk>: 550 5.1.1 mailbox unavailable",
+        }
+    ]
+    assert summary(stdout)["failed"] == 1
+    assert "failures.csv" in stderr
+    with Ledger.open_default() as ledger:
+        contact = ledger.contact("ipem-2024", "5282-seat", "email")
+    assert contact is not None and contact.error is not None and "550" in contact.error
+    # Once the address works, the next run sends the failed letter (only it) and clears failures.csv.
+    server.reject = set()
+    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0
+    assert [got.recipients[0] for got in server.received[5:]] == ["dan.tomlinson.mp@parliament.uk"]
+    assert not (outbox / "failures.csv").exists()
+    assert set(states().values()) == {"sent"}
+
+
+def test_dropped_connection_reconnects_and_duplicates_nothing(
+    server: Recorder, outbox: Path, campaign_dir: Path
+) -> None:
+    server.drop_at_mail = {3, 5}
+    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0, stderr
+    assert len(server.received) == 6 and len(set(server.message_ids())) == 6
+    assert set(states().values()) == {"sent"}
+    assert stderr.count("retry") == 2
+
+
+def test_transient_451_is_retried_with_the_same_message_id(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    server.transient_data = 1
+    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1")
+    assert code == 0, stderr
+    assert server.datas == 2 and len(server.received) == 1
+    assert "451 4.3.0 try again later" in stderr
+    with Ledger.open_default() as ledger:
+        contact = ledger.contact("ipem-2024", "4359-seat", "email")
+    assert contact is not None and contact.state == "sent" and contact.attempts == 1
+    assert server.message_ids() == [contact.message_id]
+
+
+def test_lost_reply_after_the_message_leaves_it_uncertain_never_resent(
+    server: Recorder, outbox: Path, campaign_dir: Path
+) -> None:
+    server.drop_after_data = {2}
+    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 0, stderr
+    assert len(server.received) == 6  # the server did take the second letter
+    second = manifest(outbox)[1]["letter_id"]
+    assert states()[second] == "uncertain"
+    assert summary(stdout)["uncertain (reply lost)"] == 1
+    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert len(server.received) == 6
+    assert summary(stdout)["skipped: uncertain, may have arrived"] == 1
+    # Asked for explicitly, it goes again with the Message-ID it first had.
+    code, _, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--resend-uncertain")
+    assert code == 0
+    assert len(server.received) == 7
+    assert server.message_ids()[6] == server.message_ids()[1]
+    assert states()[second] == "sent"
+
+
+def test_unreachable_server_is_one_line_and_exit_3(
+    outbox: Path, campaign_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTREACH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("OUTREACH_SMTP_PORT", str(free_port()))
+    monkeypatch.setenv("OUTREACH_SMTP_SECURITY", "none")
+    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 3
+    assert stderr.strip().splitlines()[-1].startswith("error: SMTP 127.0.0.1:")
+    assert "cannot connect" in stderr
+    assert set(states().values()) <= {"queued"}  # nothing began sending
+
+
+def test_password_never_appears_in_any_output(
+    server: Recorder, outbox: Path, campaign_dir: Path, outreach_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = "correct horse battery staple"
+    monkeypatch.setenv("OUTREACH_SMTP_USER", "ipem")
+    monkeypatch.setenv("OUTREACH_SMTP_PASSWORD", password)
+    server.reject = {"dan.tomlinson.mp@parliament.uk"}
+    outputs = []
+    for flags in ((), ("--no-dry-run", "--yes")):
+        code, stdout, stderr = send(outbox, campaign_dir, *flags)
+        outputs += [stdout, stderr]
+    assert code == 4
+    assert server.logins == [("ipem", password)]  # it was used to log in...
+    monkeypatch.setenv("OUTREACH_SMTP_PASSWORD", "wrong")
+    server.reject = set()
+    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 3 and "login refused" in stderr
+    outputs += [stdout, stderr, repr(settings.smtp({}, environ=dict(os.environ)))]
+    for path in [*outreach_home.rglob("*"), *outbox.rglob("*")]:
+        if path.is_file():
+            outputs.append(path.read_bytes().decode("latin-1"))
+    assert not [text for text in outputs if password in text or "wrong" in text.split()]  # ...and shown nowhere
+
+
+def test_a_second_concurrent_run_is_refused(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    from outreach.send import send_lock
+
+    with send_lock():
+        code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 1
+    assert "another 'outreach send' is running" in stderr
+    assert server.mails == 0
+
+
+# -- bad input -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "complaint"),
+    [
+        ("name", "Dan Tomlinson\r\nBcc: everyone@example.org", "name contains a line break"),
+        ("subject", "Hello\nBcc: everyone@example.org", "subject contains a line break"),
+        ("email", "dan.tomlinson.mp@parliament.uk\r\nBcc: x@example.org", "email contains a line break"),
+        ("email", "dan.tomlinson.mp@@parliament.uk", "email is not a valid e-mail address"),
+        ("email", "dan tomlinson@parliament.uk", "email is not a valid e-mail address"),
+        ("email", "dan.tomlinson.mp@parliament", "email is not a valid e-mail address"),
+        ("campaign", "another-campaign", "drafted for campaign 'another-campaign'"),
+    ],
+)
+def test_bad_rows_are_refused_before_anything_is_sent(
+    server: Recorder, outbox: Path, campaign_dir: Path, column: str, value: str, complaint: str
+) -> None:
+    rows = manifest(outbox)
+    index = next(i for i, row in enumerate(rows) if row["letter_id"] == "5282-seat")
+    rows[index][column] = value
+    write_manifest(outbox, rows)
+    for flags in ((), ("--no-dry-run", "--yes")):
+        code, _, stderr = send(outbox, campaign_dir, *flags)
+        assert code == 1
+        (line,) = stderr.strip().splitlines()
+        assert f"manifest.csv:{index + 2} (letter 5282-seat): {complaint}" in line
+    assert server.mails == 0
+
+
+def test_a_campaign_without_a_sender_address_refuses_naming_campaign_toml(
+    server: Recorder, outbox: Path, campaign_dir: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "campaign"
+    shutil.copytree(default_campaign_dir(), bare)
+    code, _, stderr = send(outbox, bare, "--no-dry-run", "--yes")
+    assert code == 1
+    assert (
+        stderr.strip()
+        == f"error: {bare / 'campaign.toml'}: [sender] email is empty: set the address the letters are e-mailed from"
+    )
+    assert server.mails == 0
+
+
+def test_missing_manifest_column_names_the_line(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    rows = [{key: value for key, value in row.items() if key != "subject"} for row in manifest(outbox)]
+    write_manifest(outbox, rows)
+    code, _, stderr = send(outbox, campaign_dir)
+    assert code == 1
+    assert "manifest.csv:1: missing column subject" in stderr
+
+
+# -- the crash test --------------------------------------------------------------------------------------------
+
+KILLS = 20
+
+
+def test_sigkill_at_random_moments_never_duplicates_or_loses_a_letter(
+    server: Recorder, seats_outbox: Path, campaign_dir: Path, tmp_path: Path, outreach_home: Path
+) -> None:
+    """Kill `outreach send` with SIGKILL again and again, then let it finish: each letter at most once, none lost."""
+    outbox = tmp_path / "outbox"
+    shutil.copytree(seats_outbox, outbox)
+    letters = [row["letter_id"] for row in manifest(outbox) if row["email"]]
+    seed = int(os.environ.get("OUTREACH_CRASH_SEED", random.randrange(1 << 30)))
+    print(f"crash test seed: {seed} (rerun with OUTREACH_CRASH_SEED={seed})")
+    chance = random.Random(seed)
+    server.delay = 0.002  # widen the moment between the message's end and the server's reply
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "outreach", "send", str(outbox), "--campaign", str(campaign_dir)]
+    command += ["--no-dry-run", "--yes", "--per-minute", "0"]
+    kills = 0
+    runs = 0
+    while True:
+        runs += 1
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert process.stderr is not None
+        if kills < KILLS:
+            # Let 0 to 2 letters through, then kill within the next few milliseconds: anywhere in a transaction.
+            let_through = chance.choice((0, 1, 1, 2))
+            seen = 0
+            while seen < let_through:
+                line = process.stderr.readline()
+                if not line:
+                    break
+                seen += line.startswith(b"sent")
+            time.sleep(chance.uniform(0, 0.004) if let_through else chance.uniform(0, 0.6))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+            process.wait()
+            process.stderr.close()
+            continue
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors.decode()
+        break
+    assert kills >= KILLS
+    ids = server.message_ids()
+    assert len(ids) == len(set(ids)), "a Message-ID arrived twice"
+    database = sqlite3.connect(outreach_home / "outreach.db")
+    rows = database.execute("SELECT letter_id, state, message_id FROM contacts WHERE channel = 'email'").fetchall()
+    database.close()
+    assert sorted(letter for letter, _, _ in rows) == sorted(letters)  # one row per letter: none lost, none doubled
+    final = {letter: state for letter, state, _ in rows}
+    assert set(final.values()) <= {"sent", "uncertain"}
+    uncertain = [letter for letter, state in final.items() if state == "uncertain"]
+    assert len(uncertain) <= kills
+    arrived = {str(got.message["Message-ID"]): got.recipients[0] for got in server.received}
+    for _, state, message_id in rows:
+        if state == "sent":
+            assert message_id in arrived  # every letter the log calls sent did arrive
+    print(f"{runs} runs, {kills} kills, {len(letters)} letters, {len(uncertain)} uncertain, {len(ids)} arrived")
