@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,22 +227,40 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 # -- the crash loop --------------------------------------------------------------------------------------------
 
 
-def crash_loop(outbox: Path, campaign: Path, home: Path, sink: Sink, kills_wanted: int, seed: int) -> str:
-    """Kill the send `kills_wanted` times at random moments, then let it finish; check the invariants."""
-    chance = random.Random(seed)
+def _settled(home: Path) -> int:
+    """Return how many e-mail letters the contact log has sent or uncertain (0 before the first run)."""
+    if not (home / "outreach.db").exists():
+        return 0
+    database = sqlite3.connect(f"file:{home / 'outreach.db'}?mode=ro", uri=True)
+    try:
+        query = "SELECT COUNT(*) FROM contacts WHERE channel = 'email' AND state IN ('sent', 'uncertain')"
+        return int(database.execute(query).fetchone()[0])
+    finally:
+        database.close()
+
+
+def crash_round(
+    outbox: Path, campaign: Path, home: Path, sink: Sink, chance: random.Random, kills_left: int
+) -> tuple[int, str]:
+    """Return (kills, a line of findings) from sending the outbox with a fresh contact log, killed at random.
+
+    Kills until `kills_left` kills or no letter is left, then lets a last run finish, and checks: no Message-ID
+    arrived twice, one log row per letter, every letter sent or uncertain, no more uncertain than kills, and
+    every letter logged sent did arrive.
+    """
     sink.clear()
     env = outreach_env(home, sink.port)
     env["PYTHONUNBUFFERED"] = "1"
+    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        letters = sorted(row["letter_id"] for row in csv.DictReader(handle) if row["email"])
     kills = runs = 0
-    ended: Counter[int] = Counter()
-    last_words: dict[int, str] = {}
     while True:
         runs += 1
         process = subprocess.Popen(
             send_command(outbox, campaign), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         assert process.stderr is not None
-        if kills >= kills_wanted:
+        if kills >= kills_left or _settled(home) == len(letters):
             _, errors = process.communicate()
             if process.returncode != 0:
                 raise SystemExit(f"the final run failed:\n{errors.decode()}")
@@ -261,22 +278,13 @@ def crash_loop(outbox: Path, campaign: Path, home: Path, sink: Sink, kills_wante
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
-        else:
-            ended[process.returncode] += 1
-            last_words[process.returncode] = (
-                process.stderr.read().decode(errors="replace").strip().splitlines() or [""]
-            )[-1]
         process.wait()
         process.stderr.close()
-    if ended:
-        print(f"runs that ended before their kill, by exit code: {dict(ended)}; last lines: {last_words}")
     ids = sink.message_ids()
     duplicates = len(ids) - len(set(ids))
     database = sqlite3.connect(home / "outreach.db")
     rows = database.execute("SELECT letter_id, state, message_id FROM contacts WHERE channel = 'email'").fetchall()
     database.close()
-    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
-        letters = sorted(row["letter_id"] for row in csv.DictReader(handle) if row["email"])
     states = [state for _, state, _ in rows]
     uncertain = states.count("uncertain")
     arrived = set(ids)
@@ -293,10 +301,22 @@ def crash_loop(outbox: Path, campaign: Path, home: Path, sink: Sink, kills_wante
     if sent_missing:
         problems.append(f"{len(sent_missing)} letters logged sent never arrived")
     verdict = "OK" if not problems else "FAILED: " + "; ".join(problems)
-    return (
-        f"crash loop (seed {seed}): {runs} runs, {kills} SIGKILLs, {len(letters)} letters, {len(arrived)} arrived, "
-        f"{duplicates} duplicates, {uncertain} uncertain, {len(rows)} log rows — {verdict}"
+    return kills, (
+        f"{runs} runs, {kills} SIGKILLs, {len(letters)} letters, {len(arrived)} arrived, {duplicates} duplicates, "
+        f"{uncertain} uncertain, {len(rows)} log rows: {verdict}"
     )
+
+
+def crash_loop(outbox: Path, campaign: Path, homes: Path, sink: Sink, kills_wanted: int, seed: int) -> list[str]:
+    """Return one line per round of crash_round, fresh log each round, until `kills_wanted` kills in all."""
+    chance = random.Random(seed)
+    lines = []
+    kills = 0
+    while kills < kills_wanted:
+        killed, line = crash_round(outbox, campaign, homes / f"crash-{len(lines)}", sink, chance, kills_wanted - kills)
+        kills += killed
+        lines.append(f"crash loop (seed {seed}), round {len(lines) + 1}: {line}")
+    return lines
 
 
 def filesystem(path: Path) -> str:
@@ -368,7 +388,8 @@ def main() -> None:
         )
         if arguments.crash:
             seed = arguments.seed if arguments.seed is not None else random.randrange(1 << 30)
-            print(crash_loop(outbox, campaign, homes / "crash", sink, arguments.crash, seed))
+            for line in crash_loop(outbox, campaign, homes, sink, arguments.crash, seed):
+                print(line, flush=True)
     finally:
         if sink is not None:
             sink.stop()

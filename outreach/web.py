@@ -44,7 +44,7 @@ class Politeness:
     """How hard a client may press a source, and how long it keeps trying."""
 
     max_rps: float = 10.0  # requests a second across all threads; 0 = uncapped
-    concurrency: int = 24  # requests in flight at once (bench/refresh.py --sweep: 16 → 7.4 s, 32 → 5.5 s cold)
+    concurrency: int = 24  # requests in flight at once (bench/refresh.py --sweep, cold: 16 → 6.6 s, 32 → 3.6 s)
     attempts: int = 5  # tries per request, the first included
     backoff: float = 0.5  # the first retry waits about this long; each later one twice as long
     max_wait: float = 30.0  # the longest single wait, Retry-After included: a longer ask fails the run

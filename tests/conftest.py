@@ -22,6 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Point OUTREACH_HOME away from the user's folder before any fixture, even a session-scoped one, runs."""
     os.environ["OUTREACH_HOME"] = tempfile.mkdtemp(prefix="outreach-test-home-")
 
+
 _real_getaddrinfo = socket.getaddrinfo
 
 
