@@ -875,6 +875,13 @@ def _print_refresh(result: Any) -> None:
                     [(r["name"], r["post"], r["department"], r["start_date"] or "") for r in rows if r["kind"] == kind],
                 )
             )
+    sections.append(
+        (
+            "Posts retitled (same member and department)",
+            ("name", "before", "after", "department"),
+            [(r["name"], r["before"], r["post"], r["department"]) for r in changes.posts_retitled],
+        )
+    )
     sections += [
         (
             "Changed contact details",

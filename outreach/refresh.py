@@ -124,6 +124,7 @@ class Diff:
     name_changes: list[dict[str, Any]] = field(default_factory=list)
     posts_appointed: list[dict[str, Any]] = field(default_factory=list)
     posts_ended: list[dict[str, Any]] = field(default_factory=list)
+    posts_retitled: list[dict[str, Any]] = field(default_factory=list)
     contact_changes: list[dict[str, Any]] = field(default_factory=list)
     site_corrections: list[dict[str, Any]] = field(default_factory=list)
 
@@ -443,6 +444,9 @@ def post_rows(
 ) -> list[dict[str, str]]:
     """Return the posts.csv rows of the current post holders, reusing what the snapshot in use knew of a post."""
     known = {(post.member_id, post.kind, post.post): post for post in previous.posts}
+    by_department: dict[tuple[int, str, str], list[Post]] = {}
+    for post in previous.posts:
+        by_department.setdefault((post.member_id, post.kind, post.department), []).append(post)
     departments = DepartmentNames(previous)
     rows = []
     for holding in holdings:
@@ -454,6 +458,11 @@ def post_rows(
             rank = rank_of(holding.post, holding.kind)
             # Secretaries of State sit in Cabinet; for an opposition post this marks the Shadow Cabinet.
             cabinet = rank in ("PM", "DPM", "SoS")
+            same_job = by_department.get((holding.member_id, holding.kind, code), []) if code else []
+            if len(same_job) == 1:
+                # The same job under Parliament's title: keep the rank and Cabinet flag the snapshot knew.
+                old = same_job[0]
+                rank, cabinet = old.rank, old.cabinet
             if not code and holding.departments:
                 gaps.append(
                     {
@@ -618,6 +627,21 @@ def diff(before: snapshots.Snapshot, after: snapshots.Snapshot, site_checks: Seq
 
     old_posts = {post_key(p): p for p in before.posts}
     new_posts = {post_key(p): p for p in after.posts}
+    # The embedded snapshot's titles are IfG's ("Minister for Care"), the Members API's are Parliament's
+    # ("Minister of State (Department of Health and Social Care)"): a post whose title alone changed, same member,
+    # side and department, is the same job retitled, not an appointment and a departure.
+    unmatched_old: dict[tuple[int, str, str], list[Post]] = {}
+    for key, post in old_posts.items():
+        if key not in new_posts and post.department:
+            unmatched_old.setdefault((post.member_id, post.kind, post.department), []).append(post)
+    retitled: list[tuple[Post, Post]] = []
+    for key, post in new_posts.items():
+        candidates = unmatched_old.get((post.member_id, post.kind, post.department)) if post.department else None
+        if key not in old_posts and candidates:
+            retitled.append((candidates.pop(0), post))
+    for old_post, new_post in retitled:
+        del old_posts[post_key(old_post)]
+        del new_posts[post_key(new_post)]
 
     def post_json(post: Post) -> dict[str, Any]:
         return {
@@ -631,6 +655,10 @@ def diff(before: snapshots.Snapshot, after: snapshots.Snapshot, site_checks: Seq
 
     changes.posts_appointed = [post_json(p) for key, p in new_posts.items() if key not in old_posts]
     changes.posts_ended = [post_json(p) for key, p in old_posts.items() if key not in new_posts]
+    changes.posts_retitled = sorted(
+        ({**post_json(new_post), "before": old_post.post} for old_post, new_post in retitled),
+        key=lambda row: (row["kind"], _sort_key(row["department"]), _sort_key(row["name"]), row["post"]),
+    )
     for rows in (changes.posts_appointed, changes.posts_ended):
         rows.sort(key=lambda row: (row["kind"], _sort_key(row["department"]), _sort_key(row["name"]), row["post"]))
     changes.site_corrections = [

@@ -393,3 +393,20 @@ def test_a_stalled_response_is_retried_after_the_timeout(refreshed: Path, server
     result = refresh(refreshed, snapshots.newest(refreshed), origins, politeness=politeness)
     assert len(server.requests("skip=20&take=20")) == 2
     assert len(result.snapshot.members) == 650 and result.contacts_fetched == 0
+
+
+def test_a_post_retitled_in_the_same_department_is_not_an_appointment_and_keeps_its_rank(
+    refreshed: Path, server: ParliamentServer
+) -> None:
+    # The embedded snapshot carries IfG's titles; Parliament names the same job by its rank and department.
+    smyth = next(post for post in server.world.government if post["name"] == "Minister for Secondary Care")
+    smyth["name"] = smyth["hansardName"] = "Minister of State (Department of Health and Social Care)"
+    code, stdout, stderr = run(server, "--json")
+    assert code == 0, stderr
+    changes = json.loads(stdout)["changes"]
+    assert changes["posts_appointed"] == [] and changes["posts_ended"] == []
+    assert [(row["member_id"], row["before"], row["post"]) for row in changes["posts_retitled"]] == [
+        (4444, "Minister for Secondary Care", "Minister of State (Department of Health and Social Care)")
+    ]
+    (post,) = snapshots.newest(refreshed).posts_of(4444)
+    assert (post.department, post.rank) == ("DHSC", "MoS")
