@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from outreach.errors import DataError
-from outreach.letters import Sender
 
 KINDS = ("seat", "minister", "shadow_minister")
 
@@ -41,6 +40,20 @@ CONDITIONS: dict[str, type] = {
     "cabinet": bool,
     "house": list,
 }
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a campaign's letters come from: letterhead, reply details and signatory."""
+
+    organisation: str
+    address_lines: tuple[str, ...]
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    signatory_name: str = ""
+    signatory_role: str = ""
+    footer: str = ""
 
 
 @dataclass(frozen=True)

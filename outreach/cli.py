@@ -458,7 +458,7 @@ def _log_member(text: str, ledger: Any) -> int:
     """Return the member id a --member or MEMBER argument names: an id, a name in the log, or a current member."""
     from outreach import contact_log
 
-    return contact_log.member_id(text, ledger.member_names(), lambda: _load_snapshot(uses_posts=True))
+    return contact_log.member_id(text, ledger.member_names(), lambda: _load_snapshot(uses_posts=False))
 
 
 def _empty_log() -> Any:
@@ -592,7 +592,7 @@ def log_add(
             return
         if member is None:
             raise OutreachError("give MEMBER (id or name), or --from-manifest OUTBOX")
-        snapshot = _load_snapshot(uses_posts=True)
+        snapshot = _load_snapshot(uses_posts=False)
         with Ledger.open_default() as ledger:
             number = contact_log.member_id(member, ledger.member_names(), lambda: snapshot)
             name = contact_log.member_name(number, snapshot) or ledger.member_names().get(number, "")
@@ -747,7 +747,9 @@ def suppress(
                 raise OutreachError("--reason: say why the member is suppressed")
             from outreach import contact_log
 
-            name = ledger.member_names().get(number) or contact_log.member_name(number, _load_snapshot(uses_posts=True))
+            name = ledger.member_names().get(number) or contact_log.member_name(
+                number, _load_snapshot(uses_posts=False)
+            )
             ledger.suppress(number, reason, name=name)
     console.out.print(f"Suppressed {name or number} ({number}): {reason}", markup=False)
 

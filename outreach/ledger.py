@@ -278,6 +278,21 @@ class NewContact:
     postal_reference: str | None = None
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A letter about to be e-mailed, to be queued with its Message-ID fixed (see `Ledger.enqueue_all`)."""
+
+    campaign: str
+    letter_id: str
+    channel: str
+    member_id: int
+    name: str
+    recipient: str
+    asks: tuple[str, ...]
+    content_sha256: str
+    message_id: str | None
+
+
 def _check_channel(channel: str) -> None:
     if channel not in CHANNELS:
         raise LedgerError(f"unknown channel '{channel}' (use {', '.join(CHANNELS)})")
@@ -464,55 +479,68 @@ class Ledger:
         A queued or failed row takes the new recipient, name, asks and letter hash (the draft may have been fixed);
         a Message-ID, once set, never changes. Rows in any other state are returned unchanged.
         """
-        _check_channel(channel)
-        asks_text = _check_asks(asks)
+        entry = Queued(
+            campaign, letter_id, channel, member_id, name, recipient, tuple(asks), content_sha256, message_id
+        )
+        return self.enqueue_all([entry])[0]
+
+    def enqueue_all(self, entries: Sequence[Queued]) -> list[Contact]:
+        """Return the contacts of `entries` queued as `enqueue` does each, all in one committed transaction.
+
+        A send run queues its whole batch up front: every Message-ID is fixed before the first letter goes, at
+        the cost of one commit instead of one a letter.
+        """
+        for entry in entries:
+            _check_channel(entry.channel)
         stamp = _utc_text(now())
+        contacts = []
         with self._transaction() as db:
-            existing = db.execute(
-                f"SELECT state, message_id FROM contacts WHERE {_KEY}", (campaign, letter_id, channel)
-            )
-            row = existing.fetchone()
-            if row is None:
-                try:
-                    db.execute(
-                        """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
-                               content_sha256, message_id, queued_at, updated_at)
-                           VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)""",
-                        (
-                            campaign,
-                            letter_id,
-                            channel,
-                            member_id,
-                            name,
-                            recipient,
-                            asks_text,
-                            content_sha256,
-                            message_id,
-                            stamp,
-                            stamp,
-                        ),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    raise LedgerError(f"{campaign}/{letter_id} ({channel}): cannot queue ({exc})") from None
-            elif row["state"] in ("queued", "failed"):
+            for entry in entries:
+                contacts.append(self._enqueue_in(db, entry, _check_asks(entry.asks), stamp))
+        return contacts
+
+    def _enqueue_in(self, db: sqlite3.Connection, entry: Queued, asks_text: str, stamp: str) -> Contact:
+        key = (entry.campaign, entry.letter_id, entry.channel)
+        row = db.execute(f"SELECT state, message_id FROM contacts WHERE {_KEY}", key).fetchone()
+        if row is None:
+            try:
                 db.execute(
-                    f"""UPDATE contacts SET member_id = ?, name = ?, recipient = ?, asks = ?, content_sha256 = ?,
-                            message_id = COALESCE(message_id, ?), updated_at = ?
-                        WHERE {_KEY}""",
+                    """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
+                           content_sha256, message_id, queued_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)""",
                     (
-                        member_id,
-                        name,
-                        recipient,
+                        *key,
+                        entry.member_id,
+                        entry.name,
+                        entry.recipient,
                         asks_text,
-                        content_sha256,
-                        message_id,
+                        entry.content_sha256,
+                        entry.message_id,
                         stamp,
-                        campaign,
-                        letter_id,
-                        channel,
+                        stamp,
                     ),
                 )
-            contact = self._one(campaign, letter_id, channel)
+            except sqlite3.IntegrityError as exc:
+                raise LedgerError(
+                    f"{entry.campaign}/{entry.letter_id} ({entry.channel}): cannot queue ({exc})"
+                ) from None
+        elif row["state"] in ("queued", "failed"):
+            db.execute(
+                f"""UPDATE contacts SET member_id = ?, name = ?, recipient = ?, asks = ?, content_sha256 = ?,
+                        message_id = COALESCE(message_id, ?), updated_at = ?
+                    WHERE {_KEY}""",
+                (
+                    entry.member_id,
+                    entry.name,
+                    entry.recipient,
+                    asks_text,
+                    entry.content_sha256,
+                    entry.message_id,
+                    stamp,
+                    *key,
+                ),
+            )
+        contact = self._one(*key)
         assert contact is not None
         return contact
 
@@ -526,51 +554,79 @@ class Ledger:
         guard: str = "",
     ) -> Contact:
         """Move one row from an allowed state to `to` in one committed transaction; refuse any other state."""
-        marks = ", ".join("?" for _ in allowed)
         with self._transaction() as db:
-            changed = db.execute(
-                f"UPDATE contacts SET state = ?, updated_at = ?{sets} WHERE {_KEY} AND state IN ({marks}){guard}",
-                (to, _utc_text(now()), *values, *key, *allowed),
-            ).rowcount
-            contact = self._one(*key)
-            if changed != 1:
-                campaign, letter_id, channel = key
-                if contact is None:
-                    raise LedgerError(f"{campaign}/{letter_id} ({channel}): not in the contact log")
-                if contact.state in allowed and self.is_suppressed(contact.member_id):
-                    raise LedgerError(
-                        f"{contact.describe()}: {contact.name or contact.member_id} is on the suppression list"
-                    )
+            return self._move_in(db, key, allowed, to, sets, values, guard)
+
+    def _move_in(
+        self,
+        db: sqlite3.Connection,
+        key: tuple[str, str, str],
+        allowed: Sequence[str],
+        to: str,
+        sets: str = "",
+        values: Sequence[Any] = (),
+        guard: str = "",
+    ) -> Contact:
+        """Move one row from an allowed state to `to` inside the caller's transaction; refuse any other state."""
+        marks = ", ".join("?" for _ in allowed)
+        changed = db.execute(
+            f"UPDATE contacts SET state = ?, updated_at = ?{sets} WHERE {_KEY} AND state IN ({marks}){guard}",
+            (to, _utc_text(now()), *values, *key, *allowed),
+        ).rowcount
+        contact = self._one(*key)
+        if changed != 1:
+            campaign, letter_id, channel = key
+            if contact is None:
+                raise LedgerError(f"{campaign}/{letter_id} ({channel}): not in the contact log")
+            if contact.state in allowed and self.is_suppressed(contact.member_id):
                 raise LedgerError(
-                    f"{contact.describe()}: cannot move from '{contact.state}' to '{to}' "
-                    f"(only from {' or '.join(repr(state) for state in allowed)})"
+                    f"{contact.describe()}: {contact.name or contact.member_id} is on the suppression list"
                 )
+            raise LedgerError(
+                f"{contact.describe()}: cannot move from '{contact.state}' to '{to}' "
+                f"(only from {' or '.join(repr(state) for state in allowed)})"
+            )
         assert contact is not None
         return contact
 
-    def begin_sending(self, campaign: str, letter_id: str, channel: str) -> Contact:
+    def begin_sending(
+        self,
+        campaign: str,
+        letter_id: str,
+        channel: str,
+        *,
+        after_sent: tuple[tuple[str, str, str], datetime] | None = None,
+    ) -> Contact:
         """Return the contact moved queued|failed → sending (attempts + 1), committed before any SMTP transaction.
 
         Refused (LedgerError) in any other state, or if the member is on the suppression list: the UPDATE is
-        conditional, so of two processes racing for one row exactly one wins.
+        conditional, so of two processes racing for one row exactly one wins. `after_sent` (the previous letter's
+        key and the moment the server accepted it) is marked sent in the same transaction: an uncapped run then
+        pays one commit a letter, and still has at most one row in `sending` at any moment.
         """
-        return self._move(
-            (campaign, letter_id, channel),
-            ("queued", "failed"),
-            "sending",
-            ", attempts = attempts + 1",
-            guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
-        )
+        with self._transaction() as db:
+            if after_sent is not None:
+                self._mark_sent_in(db, after_sent[0], after_sent[1])
+            return self._move_in(
+                db,
+                (campaign, letter_id, channel),
+                ("queued", "failed"),
+                "sending",
+                ", attempts = attempts + 1",
+                guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
+            )
 
     def mark_sent(self, campaign: str, letter_id: str, channel: str, *, sent_at: datetime | None = None) -> None:
         """Record that the server accepted the letter: sending → sent."""
-        self._move(
-            (campaign, letter_id, channel),
-            ("sending",),
-            "sent",
-            ", sent_at = ?, error = NULL",
-            (_utc_text(sent_at or now()),),
-        )
+        with self._transaction() as db:
+            self._mark_sent_in(db, (campaign, letter_id, channel), sent_at or now())
+
+    def _mark_sent_in(self, db: sqlite3.Connection, key: tuple[str, str, str], sent_at: datetime) -> None:
+        self._move_in(db, key, ("sending",), "sent", ", sent_at = ?, error = NULL", (_utc_text(sent_at),))
+
+    def mark_uncertain(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
+        """Record that the server may or may not have accepted the letter (its reply was lost): sending → uncertain."""
+        self._move((campaign, letter_id, channel), ("sending",), "uncertain", ", error = ?", (reason,))
 
     def mark_failed(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record a failure with its reason: sending → failed (tried again on the next run)."""

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import jinja2
 
+from outreach.campaign import Sender
 from outreach.errors import TemplateError
 
 
@@ -30,20 +31,6 @@ class Block:
 
     kind: Literal["paragraph", "bullet"]
     runs: tuple[Run, ...]
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who a campaign's letters come from: letterhead, reply details and signatory."""
-
-    organisation: str
-    address_lines: tuple[str, ...]
-    email: str = ""
-    phone: str = ""
-    website: str = ""
-    signatory_name: str = ""
-    signatory_role: str = ""
-    footer: str = ""
 
 
 @dataclass(frozen=True)

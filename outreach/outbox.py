@@ -16,9 +16,12 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from outreach.errors import OutputError
-from outreach.targeting import Target
+
+if TYPE_CHECKING:  # only for hints: `send` reads the manifest without loading the targeting machinery
+    from outreach.targeting import Target
 
 MANIFEST_COLUMNS = (
     "letter_id",

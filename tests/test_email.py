@@ -197,3 +197,25 @@ def test_campaign_reads_its_smtp_table_and_refuses_a_password(tmp_path: Path) ->
         f"{toml}:{line}: [smtp] password: never store a password here; set OUTREACH_SMTP_PASSWORD"
     )
     assert "hunter2" not in str(raised.value)
+
+
+def test_a_long_ascii_subject_is_folded_under_78_characters_and_reads_back_whole() -> None:
+    subject = "Aberdeenshire North and Moray East: the scientists and engineers behind your local NHS"
+    email = Email.from_letter(
+        letter_id="5280-seat",
+        sender_name="Institute of Physics and Engineering in Medicine",
+        sender_address="policy@ipem.example.org",
+        recipient_name="Seamus Logan",
+        recipient_address="seamus.logan.mp@parliament.uk",
+        subject=subject,
+        salutation="Dear Seamus Logan",
+        markdown=LETTER,
+        attachment=None,
+        where="x",
+    )
+    raw = email.build("<4@ipem.example.org>", datetime(2026, 11, 28, 9, 15, tzinfo=UTC))
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    start = head.index("Subject: ")
+    folded = head[start : head.index("\r\nDate: ")]
+    assert "\r\n " in folded and all(len(line) <= 78 for line in folded.split("\r\n"))
+    assert message_from_bytes(raw, policy=default_policy)["Subject"] == subject

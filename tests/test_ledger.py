@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from outreach import workdays
-from outreach.ledger import DATABASE_FILE, SCHEMA_VERSION, Contact, Ledger, LedgerError, NewContact
+from outreach.ledger import DATABASE_FILE, SCHEMA_VERSION, Contact, Ledger, LedgerError, NewContact, Queued
 
 CAMPAIGN = "ipem-2024"
 SHA = "9f2c" * 16
@@ -383,3 +384,52 @@ def test_working_days_and_uk_dates() -> None:
     assert not workdays.is_working_day(date(2023, 5, 8))  # the coronation
     assert workdays.uk_date(datetime(2026, 7, 31, 23, 30, tzinfo=UTC)) == date(2026, 8, 1)  # 00:30 BST
     assert workdays.uk_date(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == date(2026, 12, 31)  # GMT in winter
+
+
+def test_a_batch_is_queued_whole_or_not_at_all(ledger: Ledger) -> None:
+    batch = [
+        Queued(
+            CAMPAIGN, f"{member_id}-seat", "email", member_id, name, address, ("workforce",), SHA, f"<{member_id}@x>"
+        )
+        for member_id, name, address in (
+            (4602, "Wera Hobhouse", "wera.hobhouse.mp@parliament.uk"),
+            (4366, "James Cleverly", "james.cleverly.mp@parliament.uk"),
+        )
+    ]
+    assert [contact.state for contact in ledger.enqueue_all(batch)] == ["queued", "queued"]
+    # A second batch with one bad entry (an unknown channel) queues nothing, not even its good entry.
+    good = Queued(CAMPAIGN, "4124-seat", "email", 4124, "Chi Onwurah", "chi@example.org", ("ai",), SHA, "<4124@x>")
+    bad = Queued(CAMPAIGN, "4125-seat", "fax", 4125, "Someone", "x@example.org", ("ai",), SHA, "<4125@x>")
+    with pytest.raises(LedgerError, match="unknown channel 'fax'"):
+        ledger.enqueue_all([good, bad])
+    assert ledger.contact(*key("4124-seat")) is None
+    # Queued again, a row keeps the Message-ID it was first given.
+    again = ledger.enqueue_all([dataclasses.replace(batch[0], message_id="<another@x>")])
+    assert again[0].message_id == "<4602@x>"
+
+
+def test_the_previous_letters_sent_is_committed_with_the_next_ones_sending(ledger: Ledger) -> None:
+    queue(ledger)
+    queue(ledger, 4366, name="James Cleverly", recipient="james.cleverly.mp@parliament.uk")
+    ledger.begin_sending(*key())
+    accepted = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    ledger.begin_sending(*key("4366-seat"), after_sent=(key(), accepted))
+    first, second = ledger.contact(*key()), ledger.contact(*key("4366-seat"))
+    assert first is not None and (first.state, first.sent_at) == ("sent", accepted)
+    assert second is not None and second.state == "sending"
+    # Refused as a whole: the next letter cannot start (it was sent), so the previous one is not marked sent either.
+    with pytest.raises(LedgerError, match="cannot move from 'sent' to 'sending'"):
+        ledger.begin_sending(*key(), after_sent=(key("4366-seat"), accepted))
+    still = ledger.contact(*key("4366-seat"))
+    assert still is not None and still.state == "sending"
+
+
+def test_a_lost_reply_leaves_the_letter_uncertain_with_the_reason(ledger: Ledger) -> None:
+    queue(ledger)
+    ledger.begin_sending(*key())
+    ledger.mark_uncertain(*key(), "connection lost after the message was sent")
+    contact = ledger.contact(*key())
+    assert contact is not None and contact.state == "uncertain"
+    assert contact.error == "connection lost after the message was sent"
+    with pytest.raises(LedgerError):
+        ledger.begin_sending(*key())  # never resent without --resend-uncertain
