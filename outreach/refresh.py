@@ -59,7 +59,6 @@ CONTACT_MAX_AGE = timedelta(days=7)
 CONTACTS_CACHE = ("cache", "contacts")
 DEFAULT_PARLIAMENTARY_ADDRESS = ("House of Commons", "London", "SW1A 0AA")
 GENERAL_ELECTION_FALLBACK = "2024-07-04"  # used only when the snapshot in use does not record it
-GAP_COLUMNS = ("kind", "name", "detail")
 SITE_CHECK_COLUMNS = ("site_id", "name", "postcode", "constituency_code_before", "constituency_code_after", "outcome")
 SITE_CHECKS_FILE = "site_checks.csv"
 # Known gaps a refresh settles (it brings nameAddressAs, committees, current and opposition posts) or recomputes.
@@ -501,17 +500,6 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> int:
-    count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if row.get(column) is None else str(row[column]) for column in columns])
-            count += 1
-    return count
-
-
 def verified_sites(
     rows: list[dict[str, str]], answers: Mapping[str, PostcodeResult], known_codes: Iterable[str]
 ) -> tuple[list[dict[str, str]], list[SiteCheck]]:
@@ -874,17 +862,17 @@ def refresh(
     try:
         staging.mkdir()
         counts = {
-            "members": _write_csv(staging / "members.csv", snapshots.MEMBER_COLUMNS, rows),
-            "posts": _write_csv(staging / "posts.csv", snapshots.POST_COLUMNS, posts),
-            "sites": _write_csv(staging / "sites.csv", snapshots.SITE_COLUMNS, site_rows),
-            "known_gaps": _write_csv(staging / "known_gaps.csv", GAP_COLUMNS, all_gaps),
+            "members": snapshots.write_rows(staging / "members.csv", snapshots.MEMBER_COLUMNS, rows),
+            "posts": snapshots.write_rows(staging / "posts.csv", snapshots.POST_COLUMNS, posts),
+            "sites": snapshots.write_rows(staging / "sites.csv", snapshots.SITE_COLUMNS, site_rows),
+            "known_gaps": snapshots.write_rows(staging / "known_gaps.csv", snapshots.GAP_COLUMNS, all_gaps),
             "departments": len(previous.departments),
             "constituencies": len(previous.constituencies),
         }
         for carried in ("departments.csv", "constituencies.csv"):
             shutil.copyfile(previous.path / carried, staging / carried)
         if verify_sites:
-            counts["site_checks"] = _write_csv(
+            counts["site_checks"] = snapshots.write_rows(
                 staging / SITE_CHECKS_FILE,
                 SITE_CHECK_COLUMNS,
                 (

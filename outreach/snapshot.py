@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -119,7 +119,25 @@ CONSTITUENCY_COLUMNS = (
     "constituency_id",
 )
 
+GAP_COLUMNS = ("kind", "name", "detail")
+
 Record = TypeVar("Record")
+
+
+def write_rows(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> int:
+    """Write one snapshot CSV file (header first, None as an empty cell) and return how many rows it has.
+
+    The one writer of the format `load` reads: `scripts/build_data.py` builds the embedded snapshot with it and
+    `outreach refresh` refreshed ones.
+    """
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(column) is None else str(row[column]) for column in columns])
+            count += 1
+    return count
 
 
 @dataclass(frozen=True)

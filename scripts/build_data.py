@@ -12,7 +12,6 @@ package reads the result with the standard library (outreach/snapshot.py).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -31,9 +30,11 @@ from outreach.parliament import is_email, office_lines  # noqa: E402  (shared wi
 from outreach.snapshot import (  # noqa: E402
     CONSTITUENCY_COLUMNS,
     DEPARTMENT_COLUMNS,
+    GAP_COLUMNS,
     MEMBER_COLUMNS,
     POST_COLUMNS,
     SITE_COLUMNS,
+    write_rows,
 )
 
 # Dates of the sources, as their READMEs state them (not today's date).
@@ -48,7 +49,6 @@ CONTACTS_SOURCE = f"members-api-{CONTACTS_DATE}"
 LIST_SEPARATOR = " | "
 DEFAULT_PARLIAMENTARY_ADDRESS = ("House of Commons", "London", "SW1A 0AA")
 
-GAP_COLUMNS = ["kind", "name", "detail"]
 
 # Party names differ in spelling between the election files and MNIS (DfE, Members API).
 ELECTION_PARTY_TO_MNIS = {
@@ -97,17 +97,6 @@ def sort_key(text: str) -> tuple[str, str]:
 
 def postcode_key(postcode: str) -> str:
     return postcode.replace(" ", "").upper()
-
-
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> int:
-    count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if row.get(column) is None else str(row[column]) for column in columns])
-            count += 1
-    return count
 
 
 # ---------------------------------------------------------------- constituencies
@@ -945,12 +934,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     built = max(sources.values())
 
     counts = {
-        "members": write_csv(out / "members.csv", MEMBER_COLUMNS, members),
-        "posts": write_csv(out / "posts.csv", POST_COLUMNS, posts),
-        "departments": write_csv(out / "departments.csv", DEPARTMENT_COLUMNS, departments),
-        "sites": write_csv(out / "sites.csv", SITE_COLUMNS, sites),
-        "constituencies": write_csv(out / "constituencies.csv", CONSTITUENCY_COLUMNS, constituencies),
-        "known_gaps": write_csv(out / "known_gaps.csv", GAP_COLUMNS, gaps),
+        "members": write_rows(out / "members.csv", MEMBER_COLUMNS, members),
+        "posts": write_rows(out / "posts.csv", POST_COLUMNS, posts),
+        "departments": write_rows(out / "departments.csv", DEPARTMENT_COLUMNS, departments),
+        "sites": write_rows(out / "sites.csv", SITE_COLUMNS, sites),
+        "constituencies": write_rows(out / "constituencies.csv", CONSTITUENCY_COLUMNS, constituencies),
+        "known_gaps": write_rows(out / "known_gaps.csv", GAP_COLUMNS, gaps),
     }
     meta = {
         "kind": "embedded",
