@@ -267,3 +267,20 @@ def test_every_command_has_help() -> None:
         assert command.callback is not None and command.callback.__doc__
         first_line = command.callback.__doc__.strip().splitlines()[0]
         assert first_line[:40] in " ".join(stdout.split()), name
+
+
+def test_every_command_group_and_its_commands_have_help() -> None:
+    groups = app.registered_groups
+    assert [group.name for group in groups] == ["log"]
+    for group in groups:
+        sub = group.typer_instance
+        assert sub is not None
+        code, stdout, _ = run(str(group.name), "--help")
+        assert code == 0 and "add" in stdout
+        for command in sub.registered_commands:
+            name = command.name or (command.callback.__name__ if command.callback else "")
+            code, stdout, _ = run(str(group.name), name, "--help")
+            assert code == 0, name
+            assert command.callback is not None and command.callback.__doc__
+            first_line = command.callback.__doc__.strip().splitlines()[0]
+            assert first_line[:40] in " ".join(stdout.split()), name
