@@ -116,56 +116,32 @@ def manifest_entries(
 
     Every row is checked before any is returned, so a bad row stops the batch before anything is logged.
     """
-    path = outbox_dir / outbox.MANIFEST
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no manifest here; give the outbox folder that 'outreach draft' wrote") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [column for column in MANIFEST_NEEDS if column not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(f"{path}:1: missing column '{missing[0]}'")
     entries: list[NewContact] = []
-    seen: dict[str, int] = {}
-    for row in reader:
-        where = f"{path}:{reader.line_num}"
-        if None in row or any(value is None for value in row.values()):
-            raise DataError(f"{where}: expected {len(reader.fieldnames or [])} columns")
-        for column in ("letter_id", "member_id", "campaign", "markdown"):
-            if not row[column].strip():
+    for row in outbox.read_manifest(outbox_dir, MANIFEST_NEEDS):
+        for column in ("campaign", "markdown"):
+            if not row.cells[column].strip():
                 raise DataError(
-                    f"{where}: empty '{column}'" + (" (draft with --format md)" if column == "markdown" else "")
+                    f"{row.where}: empty '{column}'" + (" (draft with --format md)" if column == "markdown" else "")
                 )
-        if not row["member_id"].strip().isdigit():
-            raise DataError(f"{where}: member_id '{row['member_id']}' is not a number")
-        number = row["letter_id"].strip()
-        if number in seen:
-            raise DataError(f"{where}: letter {number} repeats line {seen[number]}")
-        seen[number] = reader.line_num
-        try:
-            markdown = outbox.inside(outbox_dir, row["markdown"].strip())
-        except OutreachError:
-            raise DataError(f"{where}: markdown path '{row['markdown']}' leaves the outbox") from None
-        if not markdown.is_file():
-            raise DataError(f"{where}: letter file {row['markdown']} is missing")
+        markdown = row.file("markdown")
+        if markdown is None or not markdown.is_file():
+            raise DataError(f"{row.where}: letter file {row.cells['markdown']} is missing")
         entries.append(
             NewContact(
-                campaign=row["campaign"].strip(),
-                letter_id=number,
+                campaign=row.cells["campaign"].strip(),
+                letter_id=row.letter_id,
                 channel=channel,
-                member_id=int(row["member_id"]),
-                name=row["name"],
-                recipient=row["address"],
-                asks=tuple(ask for ask in row["asks"].split(";") if ask),
+                member_id=row.member_id,
+                name=row.cells["name"],
+                recipient=row.cells["address"],
+                asks=row.asks,
                 content_sha256=file_sha256(markdown),
                 sent_at=sent_at,
                 postal_reference=postal_reference,
             )
         )
     if not entries:
-        raise DataError(f"{path}: no letters in the manifest")
+        raise DataError(f"{outbox_dir / outbox.MANIFEST}: no letters in the manifest")
     return entries
 
 

@@ -1,4 +1,4 @@
-"""The outbox: safe file names, the manifest, and a folder that is written whole or not at all.
+"""The outbox: safe file names, the manifest (written and read back), and a folder written whole or not at all.
 
 A draft is written into a temporary folder beside the outbox and moved into place only when every file is there,
 so a failure part-way leaves the previous outbox as it was; an outbox that exists is replaced only with --force.
@@ -15,10 +15,11 @@ import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outreach.errors import OutputError
+from outreach.errors import DataError, OutputError
 
 if TYPE_CHECKING:  # only for hints: `send` reads the manifest without loading the targeting machinery
     from outreach.targeting import Target
@@ -67,9 +68,14 @@ def letter_stem(target: Target) -> str:
     return f"{slug(target.letter_id, 40)}-{slug(about)}"
 
 
+def _leaves(relative: str) -> bool:
+    """Return whether a relative path would land outside the folder it is joined to."""
+    return os.path.isabs(relative) or ".." in Path(relative).parts or "\x00" in relative
+
+
 def inside(folder: Path, relative: str) -> Path:
     """Return folder/relative, refusing any path that would land outside the folder."""
-    if os.path.isabs(relative) or ".." in Path(relative).parts or "\x00" in relative:
+    if _leaves(relative):
         raise OutputError(f"{relative}: refusing to write outside the outbox {folder}")
     return folder / relative
 
@@ -118,3 +124,67 @@ def manifest_text(rows: Sequence[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One row of an outbox's manifest.csv, checked: its key cells typed, every cell as written."""
+
+    outbox: Path
+    where: str  # "<outbox>/manifest.csv:12", the line the row starts on
+    line: int
+    letter_id: str
+    member_id: int
+    asks: tuple[str, ...]
+    cells: dict[str, str]
+
+    def file(self, column: str) -> Path | None:
+        """Return the outbox file a path column (markdown, pdf, docx) names, or None when the cell is empty."""
+        value = self.cells.get(column, "").strip()
+        if not value:
+            return None
+        if _leaves(value):
+            raise DataError(f"{self.where}: {column} path {value!r} leaves the outbox")
+        return self.outbox / value
+
+
+def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
+    """Return the rows of folder/manifest.csv, each checked; DataError names manifest.csv:line.
+
+    Checked here for every reader: the file is there and has the `required` columns, each row has as many
+    fields as the header, a letter id (4366-seat) that does not repeat, and a whole-number member_id.
+    """
+    path = folder / MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no manifest here; give the outbox folder that 'outreach draft' wrote") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    needed = dict.fromkeys(("letter_id", "member_id", *required))
+    missing = [column for column in needed if column not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"{path}:1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    rows: list[ManifestRow] = []
+    seen: dict[str, int] = {}
+    end = 1  # the header's line
+    for cells in reader:
+        line = end + 1  # the line this row starts on (a quoted field may span lines)
+        end = reader.line_num
+        where = f"{path}:{line}"
+        if None in cells or any(value is None for value in cells.values()):
+            raise DataError(f"{where}: the row has {'more' if None in cells else 'fewer'} fields than the header")
+        letter_id = cells["letter_id"].strip()
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", letter_id):
+            raise DataError(f"{where}: letter_id {cells['letter_id']!r} is not a letter id (e.g. 4366-seat)")
+        if letter_id in seen:
+            raise DataError(f"{where}: letter {letter_id} repeats line {seen[letter_id]}")
+        seen[letter_id] = line
+        try:
+            member_id = int(cells["member_id"])
+        except ValueError:
+            raise DataError(f"{where}: member_id {cells['member_id']!r} is not a number") from None
+        asks = tuple(ask for ask in cells.get("asks", "").split(";") if ask)
+        rows.append(ManifestRow(folder, where, line, letter_id, member_id, asks, cells))
+    return rows

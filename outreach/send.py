@@ -38,11 +38,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from outreach import ledger as ledger_module
+from outreach import outbox as outboxes
 from outreach import settings
 from outreach.campaign import Campaign
 from outreach.errors import DataError, OutreachError, SourceError
 from outreach.ledger import CHANNELS, Contact, Ledger, Queued
-from outreach.outbox import MANIFEST
 from outreach.render import write_atomically
 from outreach.render.email import Email, new_message_id
 
@@ -134,56 +134,29 @@ class Result:
 
 def read_manifest(outbox: Path, campaign: Campaign) -> list[Outgoing]:
     """Return the outbox's letters, every row checked and every e-mail built; DataError names manifest.csv:line."""
-    manifest = outbox / MANIFEST
-    try:
-        text = manifest.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"{manifest}: no manifest here (an outbox is written by 'outreach draft')") from None
-    except OSError as exc:
-        raise DataError(f"{manifest}: cannot read ({exc.strerror})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(f"{manifest}:1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     sender = campaign.sender
     letters: list[Outgoing] = []
-    seen: dict[str, int] = {}
-    end = 1  # the header's line
-    for row in reader:
-        line = end + 1  # the line this row starts on (a quoted field may span lines)
-        end = reader.line_num
-        where = f"{manifest}:{line}"
-        if None in row or any(value is None for value in row.values()):
-            raise DataError(f"{where}: the row has {'more' if None in row else 'fewer'} fields than the header")
-        letter_id = row["letter_id"].strip()
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", letter_id):
-            raise DataError(f"{where}: letter_id {row['letter_id']!r} is not a letter id (e.g. 4366-seat)")
-        where = f"{where} (letter {letter_id})"
-        if letter_id in seen:
-            raise DataError(f"{where}: the same letter_id as line {seen[letter_id]}")
-        seen[letter_id] = line
-        if row["campaign"].strip() != campaign.id:
+    for row in outboxes.read_manifest(outbox, REQUIRED_COLUMNS):
+        cells, line = row.cells, row.line
+        where = f"{row.where} (letter {row.letter_id})"
+        if cells["campaign"].strip() != campaign.id:
             raise DataError(
-                f"{where}: drafted for campaign {row['campaign']!r}, not {campaign.id!r} ({campaign.file}); "
+                f"{where}: drafted for campaign {cells['campaign']!r}, not {campaign.id!r} ({campaign.file}); "
                 "use --campaign for the campaign folder it was drafted from"
             )
-        try:
-            member_id = int(row["member_id"])
-        except ValueError:
-            raise DataError(f"{where}: member_id {row['member_id']!r} is not a number") from None
-        asks = tuple(ask for ask in row["asks"].split(";") if ask)
-        if not row["email"].strip():
-            letters.append(Outgoing(line, letter_id, member_id, row["name"], "", asks, "", None))
+        if not cells["email"].strip():
+            letters.append(Outgoing(line, row.letter_id, row.member_id, cells["name"], "", row.asks, "", None))
             continue
         if not sender.email.strip():
             raise DataError(f"{campaign.file}: [sender] email is empty: set the address the letters are e-mailed from")
-        markdown_path = _inside(outbox, row["markdown"], "markdown", where)
+        markdown_path = row.file("markdown")
+        if markdown_path is None:
+            raise DataError(f"{where}: no markdown file for a letter with an e-mail address (draft with --format md)")
         try:
             markdown_bytes = markdown_path.read_bytes()
         except OSError as exc:
             raise DataError(f"{where}: cannot read the letter {markdown_path} ({exc.strerror})") from None
-        pdf_value = row.get("pdf") or ""
-        pdf = _inside(outbox, pdf_value, "pdf", where) if pdf_value.strip() else None
+        pdf = row.file("pdf")
         if pdf is not None and not pdf.is_file():
             raise DataError(f"{where}: the letter's PDF {pdf} is missing")
         try:
@@ -191,13 +164,13 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Outgoing]:
         except UnicodeDecodeError:
             raise DataError(f"{where}: {markdown_path} is not UTF-8 text") from None
         message = Email.from_letter(
-            letter_id=letter_id,
+            letter_id=row.letter_id,
             sender_name=sender.organisation,
             sender_address=sender.email,
-            recipient_name=row["name"],
-            recipient_address=row["email"],
-            subject=row["subject"],
-            salutation=row["salutation"],
+            recipient_name=cells["name"],
+            recipient_address=cells["email"],
+            subject=cells["subject"],
+            salutation=cells["salutation"],
             markdown=markdown,
             attachment=pdf,
             where=where,
@@ -205,26 +178,16 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Outgoing]:
         letters.append(
             Outgoing(
                 line=line,
-                letter_id=letter_id,
-                member_id=member_id,
+                letter_id=row.letter_id,
+                member_id=row.member_id,
                 name=message.recipient_name,
                 email=message.recipient_address,
-                asks=asks,
+                asks=row.asks,
                 content_sha256=hashlib.sha256(markdown_bytes).hexdigest(),
                 message=message,
             )
         )
     return letters
-
-
-def _inside(outbox: Path, relative: str, column: str, where: str) -> Path:
-    """Return outbox/relative, refusing an empty value or a path that leaves the outbox."""
-    value = relative.strip()
-    if not value:
-        raise DataError(f"{where}: no {column} file for a letter with an e-mail address (draft with --format md)")
-    if os.path.isabs(value) or ".." in Path(value).parts or "\x00" in value:
-        raise DataError(f"{where}: {column} path {value!r} leaves the outbox")
-    return outbox / value
 
 
 # -- planning --------------------------------------------------------------------------------------------------
