@@ -94,6 +94,9 @@ class Audience:
 
     seats: tuple[str, ...]
     posts: tuple[str, ...]
+    # Post holders left out when every post they hold is in one of these departments (IfG codes): e.g. whips,
+    # who have no departmental brief for a letter to speak to. `--all` and named members still reach them.
+    except_departments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,10 @@ def load(folder: Path) -> Campaign:
     audience = Audience(
         seats=tuple(read.optional(audience_table, "seats", list, [], "audience.seats")),
         posts=tuple(read.optional(audience_table, "posts", list, [], "audience.posts")),
+        except_departments=tuple(
+            str(code)
+            for code in read.optional(audience_table, "except_departments", list, [], "audience.except_departments")
+        ),
     )
     for seat_group in audience.seats:
         if seat_group not in ("all", "new", "by_election"):

@@ -17,6 +17,7 @@ from outreach import campaign as campaigns
 from outreach import console, settings
 from outreach import snapshot as snapshots
 from outreach.errors import OutreachError
+from outreach.report import Measure as ReportMeasure
 from outreach.targeting import STALE_POSTS_DAYS, Selection
 
 app = typer.Typer(
@@ -91,6 +92,13 @@ def draft(
         bool,
         typer.Option("--include-sent", help="Also draft letters the contact log shows as sent in this campaign."),
     ] = False,
+    strict_distinct: Annotated[
+        bool,
+        typer.Option(
+            "--strict-distinct",
+            help="Fail (exit 1, nothing written) if any two letters' bodies are more than 85% alike.",
+        ),
+    ] = False,
 ) -> None:
     """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
 
@@ -125,10 +133,55 @@ def draft(
             raise OutreachError("nothing to draft: " + _skipped_text(skips, chosen.id))
         with console.progress_bar() as progress:
             merged = drafting.merge_all(targets, chosen, today, progress)  # type: ignore[arg-type]
-            result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
+        distinct = drafting.distinctness(merged)
+        if strict_distinct and distinct.above:
+            _print_distinct(distinct, merged)
+            raise OutreachError(
+                f"--strict-distinct: {_pairs(len(distinct.above))} of letters are more than "
+                f"{distinct.threshold:.2f} alike (word 5-gram Jaccard); nothing was written to {out}/"
+            )
+        with console.progress_bar() as progress:
+            result = drafting.write(
+                merged,
+                chosen,
+                out,
+                formats=formats,
+                force=force,
+                progress=progress,  # type: ignore[arg-type]
+                distinct=distinct,
+            )
     _print_summary(result, snapshot)
+    _print_distinct(distinct, merged)
     if skips.sent or skips.suppressed:
         console.out.print(_skipped_text(skips, chosen.id), markup=False)
+
+
+def _pairs(count: int) -> str:
+    return f"{count} pair" if count == 1 else f"{count} pairs"
+
+
+def _print_distinct(distinct: Any, merged: Any) -> None:
+    """Print how alike the letters are, and every pair above the threshold with both recipients named."""
+    if distinct.letters < 2:
+        return
+    console.out.print(
+        f"Letter bodies alike (word 5-gram Jaccard over {distinct.pairs:,} pairs): "
+        f"median {distinct.median:.2f}, maximum {distinct.maximum:.2f}; "
+        f"{_pairs(len(distinct.above))} above {distinct.threshold:.2f}",
+        markup=False,
+    )
+    if distinct.above:
+        names = {item.target.letter_id: item.target.name for item in merged}
+        console.out.print(
+            console.table(
+                f"Near-identical letters (above {distinct.threshold:.2f})",
+                ("similarity", "letter", "recipient", "letter", "recipient"),
+                [
+                    (f"{pair.score:.3f}", pair.first, names[pair.first], pair.second, names[pair.second])
+                    for pair in distinct.above
+                ],
+            )
+        )
 
 
 def _print_summary(result: Any, snapshot: snapshots.Snapshot) -> None:
@@ -708,6 +761,59 @@ def followups(
             rows,
         )
     )
+
+
+@app.command()
+def report(
+    *,
+    campaign: CampaignOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write index.html and map.svg into.")] = Path("report"),
+    outbox: Annotated[
+        Path | None,
+        typer.Option(
+            "--outbox", help="An outbox from 'outreach draft': its letters count as drafted, and are compared."
+        ),
+    ] = None,
+    colour_by: Annotated[
+        ReportMeasure, typer.Option("--colour-by", help="What map.svg colours the seats by.")
+    ] = ReportMeasure.contact,
+    png: Annotated[bool, typer.Option("--png", help="Also write map.png (for slides).")] = False,
+) -> None:
+    """Write the campaign report: index.html (hex maps, counts, replies, follow-ups) and map.svg, self-contained.
+
+    index.html maps the 650 seats by contact state, MPCE sites, party and lead ask, with counts by state, ask,
+    party, nation and new vs returning MPs, the reply rate, follow-ups due and (with --outbox) near-identical
+    letters. It reads the contact log, snapshot and outbox and changes none of them.
+    """
+    from outreach import report as reporting
+
+    with user_errors():
+        chosen = _load_campaign(campaign)
+        snapshot = _load_snapshot(uses_posts=False)
+        gathered = reporting.gather(snapshot, chosen, _today(), outbox=outbox)
+        written = reporting.write(gathered, out, measure=colour_by, png=png)
+    console.out.print(
+        console.table(f"{chosen.name}: seats by contact state", ("state", "seats"), reporting.summary(gathered))
+    )
+    rate = gathered.reply_rate
+    console.out.print(
+        f"Letters sent {gathered.letters_sent}, replies {gathered.letters_replied}"
+        + (f" ({rate:.0%})" if rate is not None else "")
+        + f", follow-ups due {len(gathered.followups)}",
+        markup=False,
+    )
+    if gathered.similarity is not None:
+        found = gathered.similarity
+        console.out.print(
+            f"Near-identical letters: median similarity {found.median:.2f}, maximum {found.maximum:.2f}, "
+            f"{len(found.above)} pairs above {found.threshold:.2f}",
+            markup=False,
+        )
+    paths = [written.index, written.map_svg] + ([written.map_png] if written.map_png else [])
+    console.out.print(
+        f"Wrote {', '.join(str(path) for path in paths)} (map coloured by {colour_by.value})", markup=False
+    )
+    console.out.print(f"Snapshot: {snapshot.describe()}", markup=False)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from outreach import address, outbox, settings
+from outreach import address, outbox, settings, similarity
 from outreach.campaign import Campaign
 from outreach.errors import OutreachError
 from outreach.merge import Merged, Merger
@@ -27,6 +27,7 @@ class DraftResult:
     rows: list[dict[str, str]]
     formats: tuple[str, ...]
     shrunk: list[str] = field(default_factory=list)
+    distinct: similarity.Similarity | None = None
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -55,6 +56,16 @@ def merge_all(
         if progress and (index % 50 == 0 or index == len(targets)):
             progress("merge", index, len(targets))
     return merged
+
+
+def distinctness(merged: Sequence[Merged]) -> similarity.Similarity:
+    """Return how alike the letters' bodies are (salutation to sign-off), pair by pair."""
+    return similarity.compare(
+        {
+            item.target.letter_id: similarity.body(item.letter.markdown, item.letter.salutation, item.letter.closing)
+            for item in merged
+        }
+    )
 
 
 def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign_id: str) -> dict[str, str]:
@@ -98,9 +109,10 @@ def write(
     formats: Sequence[str],
     force: bool,
     progress: Progress | None = None,
+    distinct: similarity.Similarity | None = None,
 ) -> DraftResult:
     """Write the outbox for merged letters: one file per letter and format, the merged print PDF, the manifest."""
-    result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats))
+    result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats), distinct=distinct)
     stems = [outbox.letter_stem(item.target) for item in merged]
     with outbox.staging(out, force=force) as stage:
         (stage / outbox.LETTERS_DIR).mkdir()

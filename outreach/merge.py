@@ -72,7 +72,12 @@ def _nearest(found: Nearest | None, letter_date: date) -> dict[str, Any] | None:
     """Return what a template may say about the nearest radiotherapy centre."""
     if found is None:
         return None
-    return {**_site(found.site, letter_date), "km": round(found.km), "miles": round(found.miles)}
+    return {
+        **_site(found.site, letter_date),
+        "km": round(found.km),
+        "miles": round(found.miles),
+        "direction": found.direction,
+    }
 
 
 def _local(picture: LocalPicture | None, letter_date: date) -> dict[str, Any] | None:
@@ -85,9 +90,23 @@ def _local(picture: LocalPicture | None, letter_date: date) -> dict[str, Any] | 
         "top": sites[0] if sites else None,
         "radiotherapy": [_site(site, letter_date) for site in picture.radiotherapy],
         "nearest_centre": _nearest(picture.nearest_centre, letter_date),
+        "nearest_hospital": _nearest(picture.nearest_hospital, letter_date),
         "arthur": picture.arthur,
         "low_confidence": picture.low_confidence,
     }
+
+
+def _post_facts(sentences: Any, titles: list[str]) -> list[str]:
+    """Return what the recipient's posts have to do with the campaign: for each post, the sentence of the first phrase
+    (campaign.toml [facts.posts]) its title contains, each sentence once."""
+    if not isinstance(sentences, dict):
+        return []
+    found: list[str] = []
+    for title in titles:
+        sentence = next((text for phrase, text in sentences.items() if phrase in title), None)
+        if sentence and sentence not in found:
+            found.append(str(sentence))
+    return found
 
 
 def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, Any]:
@@ -128,6 +147,7 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
     ]
     local = _local(target.local, letter_date)
     home = _local(target.home, letter_date)
+    post_facts = _post_facts(campaign.facts.get("posts"), [str(post["title"]) for post in posts])
     department = (
         {
             "code": target.department.department,
@@ -143,6 +163,7 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
         "template": target.template,
         "posts": posts if target.kind != "seat" else [],
         "held_posts": posts,
+        "post_facts": post_facts if target.kind != "seat" else [],
         "senior_post": posts[0] if posts and target.kind != "seat" else None,
         "department": department,
         "brief": any("department" in rule.when for rule in target.rules),

@@ -119,10 +119,15 @@ class Site:
 
         Radiotherapy sites are listed as "centre (hospital)"; a generic centre name ("Coventry radiotherapy")
         becomes "the radiotherapy department at University Hospital Coventry", a named one "Rosemere Cancer
-        Centre at Royal Preston Hospital". Other sites keep their own names.
+        Centre at Royal Preston Hospital". Other sites keep their own names, without the street of a listed address.
         """
         if self.site_type != "radiotherapy_centre":
-            return self.name
+            if ";" not in self.name:
+                return self.name
+            # Stroke-unit sites are listed as "hospital; street; town": a letter names the hospital and its town.
+            parts = [part.strip() for part in self.name.split(";") if part.strip()]
+            town = parts[-1]
+            return parts[0] if len(parts) == 1 or town in parts[0] else f"{parts[0]}, {town}"
         centre, hospital = split_last_parenthesis(self.name)
         if not hospital:
             return self.name
@@ -213,6 +218,20 @@ class Nearest:
     site: Site
     km: float
     miles: float
+    direction: str = ""  # the compass point the site lies in from the centroid: "north", "south-west", ...
+
+
+COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+
+
+def compass_point(lat1: float, lon1: float, lat2: float, lon2: float) -> str:
+    """Return which of the eight compass points the second WGS84 point lies in, seen from the first."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dlambda = math.radians(lon2 - lon1)
+    y = math.sin(dlambda) * math.cos(phi2)
+    x = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(dlambda)
+    bearing = (math.degrees(math.atan2(y, x)) + 360) % 360
+    return COMPASS[round(bearing / 45) % 8]
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -303,4 +322,6 @@ def nearest(sites: Iterable[Site], constituency: Constituency, site_type: str = 
             best = (km, site.site_id, site)
     assert best is not None
     km, _, site = best
-    return Nearest(site=site, km=km, miles=km / KM_PER_MILE)
+    assert site.lat is not None and site.lon is not None
+    direction = compass_point(constituency.lat, constituency.lon, site.lat, site.lon)
+    return Nearest(site=site, km=km, miles=km / KM_PER_MILE, direction=direction)

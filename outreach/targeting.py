@@ -38,6 +38,9 @@ class ChosenAsk:
     reasons: tuple[str, ...]
 
 
+ACUTE_TYPES = ("acute_stroke_unit", "acute_hospital")  # a major acute hospital, with or without 24-hour stroke care
+
+
 @dataclass(frozen=True)
 class LocalPicture:
     """The MPCE sites a seat letter can name: those in the seat, ranked, and the nearest radiotherapy centre."""
@@ -45,6 +48,7 @@ class LocalPicture:
     sites: tuple[Site, ...]
     nearest_centre: Nearest | None
     arthur: str  # "local" (the reactor site is in the seat), "national" (a Welsh seat) or ""
+    nearest_hospital: Nearest | None = None  # the nearest major acute hospital, for a seat with no site of its own
 
     @property
     def radiotherapy(self) -> tuple[Site, ...]:
@@ -185,13 +189,24 @@ def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPictur
     in_seat = tuple(local_sites(snapshot.sites_in(constituency.code), constituency.code))
     has_centre = any(site.site_type == "radiotherapy_centre" for site in in_seat)
     centre = None if has_centre else nearest(snapshot.sites_of_type("radiotherapy_centre"), constituency)
+    hospital = None
+    if not in_seat:
+        hospital = min(
+            (
+                nearest(snapshot.sites_of_type(kind), constituency, kind)
+                for kind in ACUTE_TYPES
+                if snapshot.sites_of_type(kind)
+            ),
+            key=lambda found: (found.km, found.site.site_id),
+            default=None,
+        )
     if constituency.code == ARTHUR_SEAT:
         arthur = "local"
     elif constituency.nation == "Wales":
         arthur = "national"
     else:
         arthur = ""
-    return LocalPicture(sites=in_seat, nearest_centre=centre, arthur=arthur)
+    return LocalPicture(sites=in_seat, nearest_centre=centre, arthur=arthur, nearest_hospital=hospital)
 
 
 def _seat_facts(member: Member, local: LocalPicture) -> dict[str, Any]:
@@ -435,7 +450,12 @@ def select(
             ):
                 seats.append(member)
         post_kinds = {KIND_OF_POST[group] for group in campaign.audience.posts}
-        posts_wanted = {key for key in holders if key[0] in post_kinds}
+        left_out = set(campaign.audience.except_departments)
+        posts_wanted = {
+            key
+            for key, held in holders.items()
+            if key[0] in post_kinds and not all(post.department in left_out for post in held)
+        }
     wanted = _member_filter(selection)
     unique_seats = {member.member_id: member for member in seats if wanted(member)}
     targets = [seat_target(snapshot, campaign, member, overrides) for member in unique_seats.values()]
