@@ -166,7 +166,7 @@ def _print_distinct(distinct: Any, merged: Any) -> None:
         return
     console.out.print(
         f"Letter bodies alike (word 5-gram Jaccard over {distinct.pairs:,} pairs): "
-        f"median {distinct.median:.2f}, maximum {distinct.maximum:.2f}; "
+        f"median {distinct.median:.3f}, maximum {distinct.maximum:.3f}; "
         f"{_pairs(len(distinct.above))} above {distinct.threshold:.2f}",
         markup=False,
     )

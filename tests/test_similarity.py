@@ -115,7 +115,7 @@ def test_draft_lists_near_identical_pairs_and_strict_distinct_refuses(tmp_path: 
 
     result = runner.invoke(app, ["draft", *members, "--format", "md", "--out", str(out)])
     assert result.exit_code == 0, result.stderr
-    assert "maximum 1.00; 1 pair above 0.85" in " ".join(result.stdout.split())
+    assert "maximum 1.000; 1 pair above 0.85" in " ".join(result.stdout.split())
     assert sorted(manifest_ids(out)) == ["1603-minister", "5386-minister"]
 
 
