@@ -157,7 +157,7 @@ def draft(
 
 
 def _pairs(count: int) -> str:
-    return f"{count} pair" if count == 1 else f"{count} pairs"
+    return f"{count:,} pair" if count == 1 else f"{count:,} pairs"
 
 
 def _print_distinct(distinct: Any, merged: Any) -> None:
@@ -165,7 +165,7 @@ def _print_distinct(distinct: Any, merged: Any) -> None:
     if distinct.letters < 2:
         return
     console.out.print(
-        f"Letter bodies alike (word 5-gram Jaccard over {distinct.pairs:,} pairs): "
+        f"Letter bodies alike (word 5-gram Jaccard over {_pairs(distinct.pairs)}): "
         f"median {distinct.median:.3f}, maximum {distinct.maximum:.3f}; "
         f"{_pairs(len(distinct.above))} above {distinct.threshold:.2f}",
         markup=False,
@@ -208,7 +208,8 @@ def _print_summary(result: Any, snapshot: snapshots.Snapshot) -> None:
         markup=False,
     )
     if result.shrunk:
-        console.out.print(f"{len(result.shrunk)} letters were set slightly smaller to fit one page.")
+        shrunk = len(result.shrunk)
+        console.out.print(f"{shrunk} letter{' was' if shrunk == 1 else 's were'} set slightly smaller to fit one page.")
     console.out.print(f"Snapshot: {snapshot.describe()}", markup=False)
 
 

@@ -323,7 +323,34 @@ def test_single_letter_pdfs_are_well_formed_and_self_contained(tmp_path: Path) -
             assert str(pdf.docinfo.Title).startswith(f"Letter to {item.recipient_lines[0]}")
             assert str(pdf.docinfo.Creator) == "outreach"
             assert pdf.Root.Pages.Count == 1
+        assert_one_xref_section_from_zero(path.read_bytes())
         # Nothing of the other letters travels with it.
         text = page_text(PdfReader(path))
         others = [other.recipient_lines[0] for other in letters if other.recipient_lines[0] != item.recipient_lines[0]]
         assert not any(name in text for name in others)
+
+
+def assert_one_xref_section_from_zero(data: bytes) -> None:
+    """A file never updated has one xref subsection, from object 0 to /Size - 1 (ISO 32000-1, 7.5.4): each
+    entry 20 bytes, each object in use found at its offset, the free entries one list ending at object 0."""
+    start = int(data[data.rindex(b"startxref") + 9 :].split()[0])
+    assert data[start:].startswith(b"xref\n")
+    header = data[start + 5 : data.index(b"\n", start + 5)]
+    first, count = (int(part) for part in header.split())
+    size = int(re.search(rb"/Size (\d+)", data[data.rindex(b"trailer") :]).group(1))  # type: ignore[union-attr]
+    assert (first, count) == (0, size)
+    table = data[start + 5 + len(header) + 1 :]
+    entries = [table[index * 20 : index * 20 + 20] for index in range(size)]
+    assert table[size * 20 :].startswith(b"trailer")
+    free = {}
+    for number, entry in enumerate(entries):
+        offset, generation, kind = entry.split()
+        if kind == b"n":
+            assert data[int(offset) :].startswith(b"%d %d obj" % (number, int(generation)))
+        else:
+            free[number] = int(offset)
+    seen, number = [], free[0]
+    while number:
+        seen.append(number)
+        number = free[number]
+    assert sorted(seen) == sorted(set(free) - {0}) and entries[0].endswith(b"65535 f \n")

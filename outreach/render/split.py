@@ -126,12 +126,19 @@ def _assemble(version: bytes, pieces: list[tuple[int, int, bytes]], root: int, i
         out += data
     digest = hashlib.md5(bytes(out), usedforsecurity=False).hexdigest().encode("ascii")
     xref_at = len(out)
-    out += b"xref\n0 1\n0000000000 65535 f \n"
-    for start, run in _runs(offsets):
-        out += b"%d %d\n" % (start, len(run))
-        for _, generation, offset in run:
-            out += b"%010d %05d n \n" % (offset, generation)
+    # A file never updated has one xref subsection from object 0 (ISO 32000-1, 7.5.4): the numbers this letter
+    # does not use become free entries, linked in order, the last pointing back to object 0.
     size = max(number for number, _, _ in offsets) + 1
+    used = {number: (generation, offset) for number, generation, offset in offsets}
+    free = [number for number in range(1, size) if number not in used]
+    next_free = dict(zip([0, *free], [*free, 0], strict=True))
+    out += b"xref\n0 %d\n%010d 65535 f \n" % (size, next_free[0])
+    for number in range(1, size):
+        if number in used:
+            generation, offset = used[number]
+            out += b"%010d %05d n \n" % (offset, generation)
+        else:
+            out += b"%010d 00001 f \n" % next_free[number]
     out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [ <%s> <%s> ] >>\nstartxref\n%d\n%%%%EOF\n" % (
         size,
         root,
@@ -141,15 +148,3 @@ def _assemble(version: bytes, pieces: list[tuple[int, int, bytes]], root: int, i
         xref_at,
     )
     return bytes(out)
-
-
-def _runs(offsets: list[tuple[int, int, int]]) -> Iterator[tuple[int, list[tuple[int, int, int]]]]:
-    """Yield (first number, entries) for each run of consecutive object numbers."""
-    run: list[tuple[int, int, int]] = []
-    for entry in offsets:
-        if run and entry[0] != run[-1][0] + 1:
-            yield run[0][0], run
-            run = []
-        run.append(entry)
-    if run:
-        yield run[0][0], run
