@@ -70,7 +70,7 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
     found = words(text)
     if len(found) < size:
         return {tuple(found)} if found else set()
-    return {tuple(found[index : index + size]) for index in range(len(found) - size + 1)}
+    return set(zip(*(found[offset:] for offset in range(size)), strict=False))
 
 
 def jaccard(first: str, second: str) -> float:
