@@ -799,15 +799,15 @@ def report(
     rate = gathered.reply_rate
     console.out.print(
         f"Letters sent {gathered.letters_sent}, replies {gathered.letters_replied}"
-        + (f" ({rate:.0%})" if rate is not None else "")
+        + (f" ({reporting.percent(rate)})" if rate is not None else "")
         + f", follow-ups due {len(gathered.followups)}",
         markup=False,
     )
     if gathered.similarity is not None:
         found = gathered.similarity
         console.out.print(
-            f"Near-identical letters: median similarity {found.median:.2f}, maximum {found.maximum:.2f}, "
-            f"{len(found.above)} pairs above {found.threshold:.2f}",
+            f"Near-identical letters: median similarity {found.median:.3f}, maximum {found.maximum:.3f}, "
+            f"{_pairs(len(found.above))} above {found.threshold:.2f}",
             markup=False,
         )
     paths = [written.index, written.map_svg] + ([written.map_png] if written.map_png else [])

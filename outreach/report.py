@@ -178,6 +178,7 @@ class Report:
     similarity_note: str
     logged: bool  # whether a contact log exists
     party_colours: dict[str, str] = field(default_factory=dict)
+    letter_names: dict[str, str] = field(default_factory=dict)  # letter id -> recipient, from the outbox's manifest
 
     @property
     def letters_replied(self) -> int:
@@ -429,6 +430,7 @@ def gather(
         similarity=similarity,
         similarity_note=note,
         logged=logged,
+        letter_names={row.letter_id: row.cells.get("name", "") for row in drafted.rows} if drafted else {},
     )
 
 
@@ -689,8 +691,11 @@ def _table(table_id: str, caption: str, header: Sequence[str], rows: Iterable[Se
     )
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+def percent(value: float | None) -> str:
+    """Return a rate as people read it: '—' when undefined, one decimal place below 10% (2 of 774 is '0.3%')."""
+    if value is None:
+        return "—"
+    return f"{value:.1%}" if 0 < value < 0.1 else f"{value:.0%}"
 
 
 def html_page(report: Report) -> str:
@@ -722,7 +727,7 @@ def html_page(report: Report) -> str:
         ("written-to", "seats written to (sent or replied)", str(written_to)),
         ("letters-sent", "letters sent", str(report.letters_sent)),
         ("letters-replied", "replies", str(report.letters_replied)),
-        ("reply-rate", "reply rate (replied / sent)", _percent(report.reply_rate)),
+        ("reply-rate", "reply rate (replied / sent)", percent(report.reply_rate)),
         ("followups-due", "follow-ups due", str(len(report.followups))),
     ):
         parts.append(f'<li id="figure-{figure_id}"><strong>{_escape(value)}</strong>{_escape(label)}</li>')
@@ -746,7 +751,7 @@ def html_page(report: Report) -> str:
     )
     parts.append(
         f'<p id="reply-rate">Reply rate: {report.letters_replied} replies to {report.letters_sent} letters sent '
-        f"({_percent(report.reply_rate)}).</p>"
+        f"({percent(report.reply_rate)}).</p>"
     )
     parts.append(
         _table(
@@ -810,9 +815,10 @@ def _similarity_html(report: Report) -> str:
     if found is None:
         return f'<p class="note" id="similarity">{_escape(report.similarity_note)}</p>'
     summary = (
-        f'<p id="similarity">{found.letters} letters, {found.pairs} pairs compared (word 5-gram Jaccard of the '
-        f"bodies): median similarity <strong>{found.median:.2f}</strong>, maximum "
-        f"<strong>{found.maximum:.2f}</strong>; <strong>{len(found.above)}</strong> pairs above "
+        f'<p id="similarity">{found.letters} letters, {found.pairs:,} pairs compared (word 5-gram Jaccard of the '
+        f"bodies): median similarity <strong>{found.median:.3f}</strong>, maximum "
+        f"<strong>{found.maximum:.3f}</strong>; <strong>{len(found.above)}</strong> "
+        f"{'pair' if len(found.above) == 1 else 'pairs'} above "
         f"{found.threshold:.2f}.</p>"
     )
     shown = found.above[:50]
@@ -820,8 +826,17 @@ def _similarity_html(report: Report) -> str:
         "similar-pairs",
         f"Pairs above {found.threshold:.2f}"
         + (f" (the first {len(shown)} of {len(found.above)})" if len(found.above) > len(shown) else ""),
-        ("letter", "letter", "similarity"),
-        [(pair.first, pair.second, f"{pair.score:.3f}") for pair in shown],
+        ("letter", "recipient", "letter", "recipient", "similarity"),
+        [
+            (
+                pair.first,
+                report.letter_names.get(pair.first, ""),
+                pair.second,
+                report.letter_names.get(pair.second, ""),
+                f"{pair.score:.3f}",
+            )
+            for pair in shown
+        ],
     )
     return summary + table
 

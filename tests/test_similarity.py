@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from datetime import date
 from pathlib import Path
 
@@ -140,3 +141,21 @@ def test_every_seat_and_post_holder_differs_but_the_lords_in_waiting(snapshot: S
     in_waiting = {"Lord in Waiting", "Baroness in Waiting"}
     for pair in found.above:  # only whips in waiting, whose departmental duties the data does not name
         assert posts[pair.first] <= in_waiting and posts[pair.second] <= in_waiting, pair
+
+
+def test_the_report_shows_the_figures_and_names_the_near_identical_pair(tmp_path: Path) -> None:
+    out, report = tmp_path / "outbox", tmp_path / "report"
+    members = [arg for member in (*LORDS_IN_WAITING, "Llinos Medi") for arg in ("--member", member)]
+    assert runner.invoke(app, ["draft", *members, "--format", "md", "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["report", "--outbox", str(out), "--out", str(report)])
+    assert result.exit_code == 0, result.stderr
+    assert "maximum 1.000, 1 pair above 0.85" in " ".join(result.stdout.split())
+    page = (report / "index.html").read_text(encoding="utf-8")
+    figures = re.search(r'<p id="similarity">(.*?)</p>', page, re.S)
+    assert figures is not None
+    text = re.sub(r"<[^>]+>", "", figures.group(1))
+    assert text.startswith("3 letters, 3 pairs compared") and "maximum 1.000; 1 pair above 0.85" in text
+    table = re.search(r'<table id="similar-pairs">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert table is not None
+    rows = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>", table.group(1))]
+    assert rows == [["5386-minister", "Lord Katz", "1603-minister", "Lord Wilson of Sedgefield", "1.000"]]
