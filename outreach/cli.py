@@ -141,15 +141,7 @@ def draft(
                 f"{distinct.threshold:.2f} alike (word 5-gram Jaccard); nothing was written to {out}/"
             )
         with console.progress_bar() as progress:
-            result = drafting.write(
-                merged,
-                chosen,
-                out,
-                formats=formats,
-                force=force,
-                progress=progress,  # type: ignore[arg-type]
-                distinct=distinct,
-            )
+            result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
     _print_summary(result, snapshot)
     _print_distinct(distinct, merged)
     if skips.sent or skips.suppressed:

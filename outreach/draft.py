@@ -27,7 +27,6 @@ class DraftResult:
     rows: list[dict[str, str]]
     formats: tuple[str, ...]
     shrunk: list[str] = field(default_factory=list)
-    distinct: similarity.Similarity | None = None
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -109,10 +108,9 @@ def write(
     formats: Sequence[str],
     force: bool,
     progress: Progress | None = None,
-    distinct: similarity.Similarity | None = None,
 ) -> DraftResult:
     """Write the outbox for merged letters: one file per letter and format, the merged print PDF, the manifest."""
-    result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats), distinct=distinct)
+    result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats))
     stems = [outbox.letter_stem(item.target) for item in merged]
     with outbox.staging(out, force=force) as stage:
         (stage / outbox.LETTERS_DIR).mkdir()

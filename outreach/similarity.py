@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 SHINGLE_WORDS = 5
@@ -39,11 +39,6 @@ class Similarity:
     maximum: float
     above: tuple[Pair, ...]
     threshold: float = THRESHOLD
-
-    @property
-    def closest(self) -> Pair | None:
-        """The most similar pair, if there are at least two letters."""
-        return self.above[0] if self.above else None
 
 
 def body(markdown: str, salutation: str, closing: str) -> str:
@@ -123,8 +118,3 @@ def compare(bodies: Mapping[str, str], threshold: float = THRESHOLD) -> Similari
         above=tuple(above),
         threshold=threshold,
     )
-
-
-def letter_bodies(items: Sequence[tuple[str, str, str, str]]) -> dict[str, str]:
-    """Return {letter_id: body} for (letter_id, markdown, salutation, closing) tuples."""
-    return {letter_id: body(markdown, salutation, closing) for letter_id, markdown, salutation, closing in items}

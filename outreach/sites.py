@@ -299,20 +299,24 @@ def proposed_sites(sites: Iterable[Site], constituency_code: str) -> list[Site]:
     )
 
 
-def nearest(sites: Iterable[Site], constituency: Constituency, site_type: str = "radiotherapy_centre") -> Nearest:
-    """Return the site of `site_type` nearest to the constituency's centroid, with the distance.
+def nearest(
+    sites: Iterable[Site], constituency: Constituency, site_type: str | tuple[str, ...] = "radiotherapy_centre"
+) -> Nearest:
+    """Return the site of `site_type` (one type, or any of several) nearest to the constituency's centroid, with the
+    distance and the compass point it lies in.
 
     A cheap planar distance (equirectangular, exact enough to rank nearby candidates) picks the few closest;
     the great-circle distance then decides among them and is the one reported.
     """
+    wanted = (site_type,) if isinstance(site_type, str) else site_type
     cos_lat = math.cos(math.radians(constituency.lat))
     candidates = [
         (((site.lat - constituency.lat) ** 2 + ((site.lon - constituency.lon) * cos_lat) ** 2), site)
         for site in sites
-        if site.site_type == site_type and site.lat is not None and site.lon is not None
+        if site.site_type in wanted and site.lat is not None and site.lon is not None
     ]
     if not candidates:
-        raise DataError(f"no site of type '{site_type}' with coordinates in the snapshot")
+        raise DataError(f"no site of type '{' or '.join(wanted)}' with coordinates in the snapshot")
     candidates.sort(key=lambda pair: (pair[0], pair[1].site_id))
     best: tuple[float, str, Site] | None = None
     for _, site in candidates[:5]:

@@ -48,7 +48,8 @@ class LocalPicture:
     sites: tuple[Site, ...]
     nearest_centre: Nearest | None
     arthur: str  # "local" (the reactor site is in the seat), "national" (a Welsh seat) or ""
-    nearest_hospital: Nearest | None = None  # the nearest major acute hospital, for a seat with no site of its own
+    # For a seat with no site of its own: the nearest major acute hospital, unless it is the nearest centre's own.
+    nearest_hospital: Nearest | None = None
 
     @property
     def radiotherapy(self) -> tuple[Site, ...]:
@@ -189,17 +190,10 @@ def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPictur
     in_seat = tuple(local_sites(snapshot.sites_in(constituency.code), constituency.code))
     has_centre = any(site.site_type == "radiotherapy_centre" for site in in_seat)
     centre = None if has_centre else nearest(snapshot.sites_of_type("radiotherapy_centre"), constituency)
-    hospital = None
-    if not in_seat:
-        hospital = min(
-            (
-                nearest(snapshot.sites_of_type(kind), constituency, kind)
-                for kind in ACUTE_TYPES
-                if snapshot.sites_of_type(kind)
-            ),
-            key=lambda found: (found.km, found.site.site_id),
-            default=None,
-        )
+    acute = [site for kind in ACUTE_TYPES for site in snapshot.sites_of_type(kind)]
+    hospital = nearest(acute, constituency, ACUTE_TYPES) if acute and not in_seat else None
+    if hospital and centre and hospital.site.postcode == centre.site.postcode:
+        hospital = None  # the centre's own hospital: the letter has named it already
     if constituency.code == ARTHUR_SEAT:
         arthur = "local"
     elif constituency.nation == "Wales":

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from commands import manifest, run
 from pypdf import PdfReader
-from typer.testing import CliRunner
 
 from outreach.cli import app
 from outreach.errors import OutputError
 from outreach.outbox import MANIFEST_COLUMNS, inside, slug
 from outreach.resources import default_campaign_dir
 
-runner = CliRunner()
 A4 = (595.0, 842.0)
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def manifest(outbox: Path) -> list[dict[str, str]]:
-    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def flat(text: str) -> str:

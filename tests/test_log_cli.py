@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from commands import manifest, run
 
-from outreach.cli import app
 from outreach.ledger import DATABASE_FILE, Ledger
 from outreach.resources import default_campaign_dir
 
-runner = CliRunner()
 INTERFACE_FIELDS = [
     "letter_id",
     "member_id",
@@ -35,16 +33,6 @@ INTERFACE_FIELDS = [
 ]
 # Wera Hobhouse (Bath), Sir James Cleverly (Braintree), Sir Keir Starmer (a seat letter and a minister's letter).
 DRAFTED = ["4366-seat", "4514-minister", "4514-seat", "4602-seat"]
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def manifest(outbox: Path) -> list[dict[str, str]]:
-    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="module")

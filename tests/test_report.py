@@ -8,7 +8,6 @@ in headless Chromium and looks at the pixels.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -22,16 +21,14 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from typer.testing import CliRunner
+from commands import manifest, run
 
 from outreach import campaign as campaigns
 from outreach import settings
-from outreach.cli import app
 from outreach.ledger import DATABASE_FILE, Ledger, NewContact, Queued
 from outreach.report import outline_edges
 from outreach.resources import default_campaign_dir, embedded_snapshot_dir
 
-runner = CliRunner()
 SVG = "{http://www.w3.org/2000/svg}"
 CAMPAIGN = "ipem-2024"
 TODAY = date.today()  # the command counts follow-ups up to today, so the log is dated relative to it
@@ -44,11 +41,6 @@ SENT_TODAY = 5177  # Ann Davies, Caerfyrddin: sent, not yet due
 OTHER_CAMPAIGN = 4040  # Chris Evans, Caerphilly: written to in another campaign only, so still "drafted" here
 FAILED, UNCERTAIN = 4602, 4366  # Wera Hobhouse (Bath), Sir James Cleverly (Braintree): e-mails, not in the outbox
 PEER = (5365, "Lord Hermer")  # a minister in the Lords: no seat, no hex
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @dataclass
@@ -145,11 +137,6 @@ def welsh_outbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         code, _, stderr = run("draft", "--all", "--nation", "Wales", "--format", "md", "--out", str(out))
         assert code == 0, stderr
         yield out
-
-
-def manifest(outbox: Path) -> list[dict[str, str]]:
-    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _sent(

@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from commands import manifest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -200,11 +201,6 @@ def outbox(ministers_outbox: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "outbox"
     shutil.copytree(ministers_outbox, copy)
     return copy
-
-
-def manifest(outbox: Path) -> list[dict[str, str]]:
-    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def send(outbox: Path, campaign_dir: Path, *flags: str) -> tuple[int, str, str]:

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import re
 from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from commands import manifest, run
 
 from outreach import draft as drafting
 from outreach import similarity
 from outreach.campaign import load as load_campaign
-from outreach.cli import app
 from outreach.merge import Merged
 from outreach.resources import default_campaign_dir
 from outreach.snapshot import Snapshot
 from outreach.targeting import Selection, resolve_constituencies, resolve_members
 
-runner = CliRunner()
 TODAY = date(2026, 11, 28)
 # Two Lords in Waiting: the same post in the same whips' office, no seat, no other post. Nothing in the data tells
 # their letters apart, which makes them the campaign's own pair of near-identical letters.
@@ -29,14 +26,8 @@ LORDS_IN_WAITING = ("5386", "1603")  # Lord Katz, Lord Wilson of Sedgefield
 
 def selection(snapshot: Snapshot, *, members: tuple[str, ...] = (), seats: tuple[str, ...] = ()) -> Selection:
     return Selection(
-        all=False,
-        new=False,
-        ministers=False,
-        members=resolve_members(snapshot, list(members)),
-        constituencies=resolve_constituencies(snapshot, list(seats)),
-        nation=None,
-        party=None,
-        limit=None,
+        members=tuple(resolve_members(snapshot, list(members))),
+        constituencies=tuple(resolve_constituencies(snapshot, list(seats))),
     )
 
 
@@ -100,40 +91,32 @@ def test_matrix_figures_equal_pairwise_jaccard(snapshot: Snapshot) -> None:
         assert by_pair[(first, second)] == pytest.approx(similarity.jaccard(bodies[first], bodies[second]), abs=1e-12)
 
 
-def manifest_ids(outbox: Path) -> list[str]:
-    with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
-        return [row["letter_id"] for row in csv.DictReader(handle)]
-
-
 def test_draft_lists_near_identical_pairs_and_strict_distinct_refuses(tmp_path: Path) -> None:
     out = tmp_path / "outbox"
     members = [arg for member in LORDS_IN_WAITING for arg in ("--member", member)]
-    result = runner.invoke(app, ["draft", *members, "--format", "md", "--out", str(out), "--strict-distinct"])
-    assert result.exit_code == 1
-    assert "--strict-distinct: 1 pair of letters are more than 0.85 alike" in result.stderr
-    assert "5386-minister" in result.stdout and "1603-minister" in result.stdout
+    code, stdout, stderr = run("draft", *members, "--format", "md", "--out", str(out), "--strict-distinct")
+    assert code == 1
+    assert "--strict-distinct: 1 pair of letters are more than 0.85 alike" in stderr
+    assert "5386-minister" in stdout and "1603-minister" in stdout
     assert not out.exists()  # nothing written
 
-    result = runner.invoke(app, ["draft", *members, "--format", "md", "--out", str(out)])
-    assert result.exit_code == 0, result.stderr
-    assert "maximum 1.000; 1 pair above 0.85" in " ".join(result.stdout.split())
-    assert sorted(manifest_ids(out)) == ["1603-minister", "5386-minister"]
+    code, stdout, stderr = run("draft", *members, "--format", "md", "--out", str(out))
+    assert code == 0, stderr
+    assert "maximum 1.000; 1 pair above 0.85" in " ".join(stdout.split())
+    assert sorted(row["letter_id"] for row in manifest(out)) == ["1603-minister", "5386-minister"]
 
 
 def test_the_ipem_campaign_has_no_near_identical_letters(tmp_path: Path) -> None:
     out = tmp_path / "audience"
-    result = runner.invoke(app, ["draft", "--format", "md", "--out", str(out), "--strict-distinct"])
-    assert result.exit_code == 0, result.stderr
-    assert "0 pairs above 0.85" in " ".join(result.stdout.split())
-    assert len(manifest_ids(out)) > 400
+    code, stdout, stderr = run("draft", "--format", "md", "--out", str(out), "--strict-distinct")
+    assert code == 0, stderr
+    assert "0 pairs above 0.85" in " ".join(stdout.split())
+    assert len(manifest(out)) > 400
 
 
 def test_every_seat_and_post_holder_differs_but_the_lords_in_waiting(snapshot: Snapshot) -> None:
     campaign = load_campaign(default_campaign_dir())
-    everyone = Selection(
-        all=True, new=False, ministers=False, members=[], constituencies=[], nation=None, party=None, limit=None
-    )
-    letters = drafting.merge_all(drafting.targets_for(snapshot, campaign, everyone, TODAY), campaign, TODAY)
+    letters = drafting.merge_all(drafting.targets_for(snapshot, campaign, Selection(all=True), TODAY), campaign, TODAY)
     found = drafting.distinctness(letters)
     assert found.letters == len(letters) > 750
     assert found.median < 0.5
@@ -146,10 +129,10 @@ def test_every_seat_and_post_holder_differs_but_the_lords_in_waiting(snapshot: S
 def test_the_report_shows_the_figures_and_names_the_near_identical_pair(tmp_path: Path) -> None:
     out, report = tmp_path / "outbox", tmp_path / "report"
     members = [arg for member in (*LORDS_IN_WAITING, "Llinos Medi") for arg in ("--member", member)]
-    assert runner.invoke(app, ["draft", *members, "--format", "md", "--out", str(out)]).exit_code == 0
-    result = runner.invoke(app, ["report", "--outbox", str(out), "--out", str(report)])
-    assert result.exit_code == 0, result.stderr
-    assert "maximum 1.000, 1 pair above 0.85" in " ".join(result.stdout.split())
+    assert run("draft", *members, "--format", "md", "--out", str(out))[0] == 0
+    code, stdout, stderr = run("report", "--outbox", str(out), "--out", str(report))
+    assert code == 0, stderr
+    assert "maximum 1.000, 1 pair above 0.85" in " ".join(stdout.split())
     page = (report / "index.html").read_text(encoding="utf-8")
     figures = re.search(r'<p id="similarity">(.*?)</p>', page, re.S)
     assert figures is not None
