@@ -25,8 +25,9 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from mailmerge_venv import mailmerge_binary
+
 ROOT = Path(__file__).resolve().parents[1]
-MAILMERGE_VENV = ROOT / "bench" / ".mailmerge-venv"
 
 
 def outreach_command() -> list[str]:
@@ -47,15 +48,6 @@ def timed(command: list[str], env: dict[str, str], before: Callable[[], None] | 
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - started)
     return best
-
-
-def mailmerge_binary() -> Path:
-    """Return mailmerge 2.3's command, installing it into its own venv on first use."""
-    binary = MAILMERGE_VENV / "bin" / "mailmerge"
-    if not binary.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(MAILMERGE_VENV)], check=True)
-        subprocess.run([str(MAILMERGE_VENV / "bin" / "pip"), "install", "-q", "mailmerge==2.3.0"], check=True)
-    return binary
 
 
 def mailmerge_inputs(folder: Path, manifest: Path) -> tuple[Path, Path, Path]:

@@ -34,8 +34,9 @@ import threading
 import time
 from pathlib import Path
 
+from mailmerge_venv import mailmerge_binary
+
 ROOT = Path(__file__).resolve().parents[1]
-MAILMERGE_VENV = ROOT / "bench" / ".mailmerge-venv"
 SENDER = "policy@ipem.example.org"
 
 
@@ -185,15 +186,6 @@ def prepare(work: Path) -> tuple[Path, Path, int]:
     with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
         emailed = sum(1 for row in csv.DictReader(handle) if row["email"])
     return campaign, outbox, emailed
-
-
-def mailmerge_binary() -> Path:
-    """Return mailmerge 2.3's command, installing it into its own venv on first use."""
-    binary = MAILMERGE_VENV / "bin" / "mailmerge"
-    if not binary.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(MAILMERGE_VENV)], check=True)
-        subprocess.run([str(MAILMERGE_VENV / "bin" / "pip"), "install", "-q", "mailmerge==2.3.0"], check=True)
-    return binary
 
 
 def mailmerge_inputs(folder: Path, outbox: Path, port: int) -> list[str]:
