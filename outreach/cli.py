@@ -16,7 +16,7 @@ from rich.markup import escape
 from outreach import campaign as campaigns
 from outreach import console, settings
 from outreach import snapshot as snapshots
-from outreach.errors import OutreachError
+from outreach.errors import ExitCode, OutreachError, SendIncomplete
 from outreach.report import Measure as ReportMeasure
 from outreach.targeting import STALE_POSTS_DAYS, Selection
 
@@ -443,7 +443,7 @@ def send(
             )
         except typer.Abort:
             console.err.print("Nothing sent.", markup=False)
-            raise typer.Exit(1) from None
+            raise typer.Exit(ExitCode.FAILURE) from None
     if result.settled:
         console.err.print(
             f"{len(result.settled)} letters left mid-send by an interrupted run are now uncertain (they may have "
@@ -461,10 +461,8 @@ def send(
             markup=False,
         )
     if result.failures:
-        console.err.print(
-            f"{len(result.failures)} letters failed: see {outbox / sending.FAILURES_FILE}", style="red", markup=False
-        )
-        raise typer.Exit(4)
+        with user_errors():
+            raise SendIncomplete(f"{len(result.failures)} letters failed: see {outbox / sending.FAILURES_FILE}")
 
 
 def _print_send_plan(planned: Any, *, listing: bool = True) -> None:

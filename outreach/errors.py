@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes of every command (INTERFACE.md): mapped once, here."""
+
+    OK = 0
+    FAILURE = 1  # an expected failure: bad input, an unknown target, a check that failed
+    USAGE = 2  # Typer's own: a wrong flag or argument
+    SOURCE = 3  # a live source failed (Members API, postcodes.io, SMTP, IMAP) or a refresh was refused
+    SEND_INCOMPLETE = 4  # a send finished with some letters failed or still deferred (see failures.csv)
+
 
 class OutreachError(Exception):
     """An expected failure: one line on stderr, no traceback."""
 
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.FAILURE
 
 
 class DataError(OutreachError):
@@ -28,4 +40,10 @@ class OutputError(OutreachError):
 class SourceError(OutreachError):
     """A live source (Members API, postcodes.io, SMTP) failed or answered badly."""
 
-    exit_code = 3
+    exit_code = ExitCode.SOURCE
+
+
+class SendIncomplete(OutreachError):
+    """A send finished, but some letters failed or are still deferred: they are listed in the outbox's failures.csv."""
+
+    exit_code = ExitCode.SEND_INCOMPLETE

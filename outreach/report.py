@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +30,7 @@ from outreach import outbox as outboxes
 from outreach import similarity as similarities
 from outreach.campaign import Campaign
 from outreach.errors import DataError, OutputError
+from outreach.files import write_bytes_atomically
 from outreach.ledger import Contact, Ledger
 from outreach.members import Member
 from outreach.sites import Constituency, local_sites
@@ -844,22 +844,6 @@ def _similarity_html(report: Report) -> str:
 # -- writing ------------------------------------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a file whole or not at all: into a temporary file beside it, then renamed over it."""
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-
-
 def png_bytes(svg: str, ppi: int = 150) -> bytes:
     """Return a map's SVG rendered as PNG by Typst, page cut to the map."""
     import typst
@@ -899,10 +883,10 @@ def write(report: Report, out: Path, *, measure: Measure, png: bool = False) -> 
         raise OutputError(f"{out}: cannot create the folder ({exc.strerror})") from None
     svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + map_svg(report, measure, standalone=True) + "\n"
     picture = png_bytes(svg) if png else None
-    _write_atomic(out / "map.svg", svg.encode("utf-8"))
+    write_bytes_atomically(out / "map.svg", svg.encode("utf-8"))
     if picture is not None:
-        _write_atomic(out / "map.png", picture)
-    _write_atomic(out / "index.html", html_page(report).encode("utf-8"))
+        write_bytes_atomically(out / "map.png", picture)
+    write_bytes_atomically(out / "index.html", html_page(report).encode("utf-8"))
     return Written(out / "index.html", out / "map.svg", out / "map.png" if picture is not None else None)
 
 

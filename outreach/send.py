@@ -42,8 +42,8 @@ from outreach import outbox as outboxes
 from outreach import settings
 from outreach.campaign import Campaign
 from outreach.errors import DataError, OutreachError, SourceError
+from outreach.files import write_atomically
 from outreach.ledger import CHANNELS, Contact, Ledger, Queued
-from outreach.render import write_atomically
 from outreach.render.email import Email, new_message_id
 
 CHANNEL = "email"

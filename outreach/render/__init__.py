@@ -1,40 +1,5 @@
-"""Render letters to files: Typst PDF (`render.pdf`, one batch split per letter) and DOCX (`render.docx`).
+"""Render letters to files: Typst PDF (`render.pdf`, one batch split per letter), DOCX (`render.docx`) and MIME.
 
 The submodules import their heavy libraries (typst, pikepdf, python-docx) inside functions, so importing
-them costs the CLI nothing at start-up. This package holds only what both share: writing a file atomically.
+them costs the CLI nothing at start-up. Files are written with `outreach.files.write_atomically`.
 """
-
-from __future__ import annotations
-
-import contextlib
-import os
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-from typing import BinaryIO
-
-from outreach.errors import OutputError
-
-
-def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Return nothing; `write` fills a temporary file beside `path`, which then replaces `path` in one step.
-
-    A reader (or a crash) never sees a half-written letter: os.replace is atomic within one file system,
-    which is why the temporary file lives in the same folder.
-    """
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise

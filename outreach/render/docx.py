@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outreach.files import write_atomically
 from outreach.letters import Letter, Run
-from outreach.render import write_atomically
 
 if TYPE_CHECKING:
     from typing import BinaryIO

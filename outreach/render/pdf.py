@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from outreach.errors import OutputError
+from outreach.files import write_atomically
 from outreach.letters import Block, Letter
-from outreach.render import write_atomically
 
 if TYPE_CHECKING:
     import typst
