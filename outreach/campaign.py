@@ -15,32 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from outreach.errors import DataError
+from outreach.facts import CONDITIONS
 
 KINDS = ("seat", "minister", "shadow_minister")
-
-# Conditions a rule or a template choice may test, with the type each takes (checked when the file is read).
-CONDITIONS: dict[str, type] = {
-    "kind": list,
-    "template": list,
-    "department": list,
-    "rank": list,
-    "nation": list,
-    "region": list,
-    "party": list,
-    "party_not": list,
-    "constituency_code": list,
-    "site_types": list,
-    "committee": list,
-    "arthur": list,
-    "is_new": bool,
-    "by_election": bool,
-    "local_site": bool,
-    "linacs": bool,
-    "replacement_2025": bool,
-    "cabinet": bool,
-    "house": list,
-}
-
 
 @dataclass(frozen=True)
 class Sender:

@@ -91,7 +91,7 @@ def _local(picture: LocalPicture | None, letter_date: date) -> dict[str, Any] | 
         "radiotherapy": [_site(site, letter_date) for site in picture.radiotherapy],
         "nearest_centre": _nearest(picture.nearest_centre, letter_date),
         "nearest_hospital": _nearest(picture.nearest_hospital, letter_date),
-        "arthur": picture.arthur,
+        "proposed_types": sorted({site.site_type for site in picture.proposed}),
         "low_confidence": picture.low_confidence,
     }
 

@@ -18,13 +18,13 @@ from typing import Any
 from outreach import address as forms
 from outreach.campaign import Ask, Campaign, Rule
 from outreach.errors import DataError, TargetError
+from outreach.facts import Subject, facts_of, matches
 from outreach.members import Department, Member, Post
-from outreach.sites import Constituency, Nearest, Site, local_sites, nearest
+from outreach.sites import Constituency, Nearest, Site, local_sites, nearest, proposed_sites
 from outreach.snapshot import Snapshot
 
 COMMONS_ADDRESS = ("House of Commons", "London", "SW1A 0AA")
 LORDS_ADDRESS = ("House of Lords", "London", "SW1A 0PW")
-ARTHUR_SEAT = "W07000096"  # Dwyfor Meirionnydd: the Trawsfynydd site proposed for the ARTHUR reactor
 STALE_POSTS_DAYS = 60
 KIND_OF_POST = {"government": "minister", "opposition": "shadow_minister"}
 
@@ -47,7 +47,7 @@ class LocalPicture:
 
     sites: tuple[Site, ...]
     nearest_centre: Nearest | None
-    arthur: str  # "local" (the reactor site is in the seat), "national" (a Welsh seat) or ""
+    proposed: tuple[Site, ...] = ()  # proposed facilities in the seat (a campaign's own places, e.g. a reactor)
     # For a seat with no site of its own: the nearest major acute hospital, unless it is the nearest centre's own.
     nearest_hospital: Nearest | None = None
 
@@ -118,24 +118,6 @@ def person_of_post_holder(post: Post, member: Member | None) -> forms.Person:
     return forms.Person(member_id=post.member_id, display_name=post.name, full_title=post.name, house=post.house)
 
 
-def _matches(when: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
-    """Return whether every condition in `when` holds for `facts`."""
-    for key, wanted in when.items():
-        have = facts.get(key)
-        if key == "party_not":
-            if facts.get("party") in wanted:
-                return False
-        elif isinstance(wanted, bool):
-            if bool(have) is not wanted:
-                return False
-        elif isinstance(have, (list, tuple, set, frozenset)):
-            if wanted.isdisjoint(have):
-                return False
-        elif have not in wanted:
-            return False
-    return True
-
-
 def _shown(value: Any) -> str:
     """Return a condition's value as campaign.toml writes it."""
     if isinstance(value, frozenset):
@@ -146,7 +128,7 @@ def _shown(value: Any) -> str:
 def choose_template(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[str, str]:
     """Return the template for a letter and why (the first matching choice in campaign.toml)."""
     for choice in campaign.templates:
-        if _matches(choice.when, facts):
+        if matches(choice.when, facts):
             conditions = ", ".join(f"{key}={_shown(value)}" for key, value in choice.when.items()) or "default"
             return choice.name, f"{campaign.file.name}:{choice.line}: {conditions}"
     raise DataError(f"{campaign.file}: no template choice matches a {facts.get('kind')} letter (add a default)")
@@ -154,7 +136,7 @@ def choose_template(campaign: Campaign, facts: Mapping[str, Any]) -> tuple[str, 
 
 def matched_rules(campaign: Campaign, facts: Mapping[str, Any]) -> list[Rule]:
     """Return the campaign's rules whose conditions hold for `facts`, in file order."""
-    return [rule for rule in campaign.rules if _matches(rule.when, facts)]
+    return [rule for rule in campaign.rules if matches(rule.when, facts)]
 
 
 def choose_asks(
@@ -194,61 +176,8 @@ def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPictur
     hospital = nearest(acute, constituency, ACUTE_TYPES) if acute and not in_seat else None
     if hospital and centre and hospital.site.postcode == centre.site.postcode:
         hospital = None  # the centre's own hospital: the letter has named it already
-    if constituency.code == ARTHUR_SEAT:
-        arthur = "local"
-    elif constituency.nation == "Wales":
-        arthur = "national"
-    else:
-        arthur = ""
-    return LocalPicture(sites=in_seat, nearest_centre=centre, arthur=arthur, nearest_hospital=hospital)
-
-
-def _seat_facts(member: Member, local: LocalPicture) -> dict[str, Any]:
-    """Return the facts rules may test for a seat letter."""
-    return {
-        "kind": "seat",
-        "nation": member.nation,
-        "region": member.region,
-        "party": member.party,
-        "constituency_code": member.constituency_code,
-        "site_types": sorted(
-            {site.site_type for site in local.sites}
-            | ({"imaging"} if any(site.has_imaging for site in local.sites) else set())
-        ),
-        "committee": list(member.committees),
-        "arthur": [local.arthur] if local.arthur else [],
-        "is_new": member.is_new,
-        "by_election": member.by_election_date is not None,
-        "local_site": bool(local.sites),
-        "linacs": any(site.linacs for site in local.radiotherapy),
-        "replacement_2025": any(site.replacement_2025 for site in local.sites),
-        "house": ["Commons"],
-        "department": [],
-        "rank": [],
-        "cabinet": False,
-    }
-
-
-def _post_facts(kind: str, posts: Sequence[Post], member: Member | None) -> dict[str, Any]:
-    """Return the facts rules may test for a post holder's letter (departmental business, not local)."""
-    return {
-        "kind": kind,
-        "department": sorted({post.department for post in posts}),
-        "rank": sorted({post.rank for post in posts}),
-        "cabinet": any(post.cabinet for post in posts),
-        "house": [posts[0].house],
-        "party": member.party if member else "",
-        "committee": list(member.committees) if member else [],
-        "nation": "",
-        "region": "",
-        "site_types": [],
-        "arthur": [],
-        "is_new": member.is_new if member else False,
-        "by_election": False,
-        "local_site": False,
-        "linacs": False,
-        "replacement_2025": False,
-    }
+    proposed = tuple(proposed_sites(snapshot.sites_in(constituency.code), constituency.code))
+    return LocalPicture(sites=in_seat, nearest_centre=centre, proposed=proposed, nearest_hospital=hospital)
 
 
 def seat_target(
@@ -257,7 +186,7 @@ def seat_target(
     """Return the seat letter for an MP."""
     constituency = snapshot.constituencies[member.constituency_code]
     local = local_picture(snapshot, constituency)
-    facts = _seat_facts(member, local)
+    facts = facts_of(Subject("seat", member, local=local))
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))
@@ -303,7 +232,7 @@ def post_target(
     senior = ordered[0]
     member = snapshot.member(senior.member_id)
     department = snapshot.departments.get(senior.department)
-    facts = _post_facts(kind, ordered, member)
+    facts = facts_of(Subject(kind, member, posts=ordered))
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))

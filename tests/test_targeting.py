@@ -51,7 +51,8 @@ def asks(target: Target) -> list[str]:
 
 def test_arthur_seat_leads_with_isotopes(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
     target = seat(snapshot, ipem, "Dwyfor Meirionnydd")
-    assert target.local is not None and target.local.arthur == "local"
+    assert target.local is not None
+    assert [site.site_type for site in target.local.proposed] == ["proposed_isotope_reactor"]
     assert asks(target)[0] == "isotopes"
     assert any("arthur-seat" in reason for reason in target.asks[0].reasons)
     # No radiotherapy centre in the seat: the nearest one, with its distance.
@@ -61,9 +62,10 @@ def test_arthur_seat_leads_with_isotopes(snapshot: Snapshot, ipem: campaigns.Cam
 
 def test_other_welsh_seats_get_arthur_as_a_national_hook(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
     target = seat(snapshot, ipem, "Ynys Môn")
-    assert target.local is not None and target.local.arthur == "national"
+    assert target.local is not None and not target.local.proposed  # the reactor site is not in Ynys Môn
     assert "isotopes" in asks(target)
-    assert seat(snapshot, ipem, "Chorley").local.arthur == ""  # type: ignore[union-attr]
+    assert any("welsh-seat" in reason for chosen in target.asks for reason in chosen.reasons)
+    assert "isotopes" not in asks(seat(snapshot, ipem, "Chorley"))
 
 
 def test_radiotherapy_seat_asks_for_equipment_and_people(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
