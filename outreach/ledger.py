@@ -71,7 +71,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from outreach import settings, workdays
 from outreach.errors import OutreachError
@@ -250,6 +250,28 @@ class Contact:
             "queued_at": self.queued_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
+
+
+class Overdue(NamedTuple):
+    """A sent letter with no reply whose 20 working days ran out: the contact and the day its reply was due."""
+
+    contact: Contact
+    reply_due: date
+
+    def as_json(self) -> dict[str, object]:
+        """Return the `outreach followups --json` object: the contact's fields, then `reply_due`."""
+        return {**self.contact.as_json(), "reply_due": self.reply_due.isoformat()}
+
+
+def overdue_by_letter(due: Iterable[Overdue]) -> list[list[Overdue]]:
+    """Return the overdue contacts grouped per letter (campaign, letter id), in the order the letters first appear.
+
+    A letter sent by two channels (posted, then handed over) is one follow-up.
+    """
+    letters: dict[tuple[str, str], list[Overdue]] = {}
+    for item in due:
+        letters.setdefault((item.contact.campaign, item.contact.letter_id), []).append(item)
+    return list(letters.values())
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ reading for this module and for `outreach.sites`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -143,6 +143,22 @@ class Member:
             source_date=cells.day("source_date"),
         )
 
+    def as_json(self, posts: Iterable[Post]) -> dict[str, object]:
+        """Return the `outreach mps --json` object (INTERFACE.md), with the member's current posts."""
+        return {
+            "member_id": self.member_id,
+            "name": self.name,
+            "full_title": self.full_title,
+            "constituency": self.constituency,
+            "constituency_code": self.constituency_code,
+            "party": self.party,
+            "email": self.email,
+            "is_new": self.is_new,
+            "by_election_date": self.by_election_date.isoformat() if self.by_election_date else None,
+            "posts": [post.as_json() for post in posts],
+            "committees": list(self.committees),
+        }
+
 
 @dataclass(frozen=True)
 class Post:
@@ -189,6 +205,10 @@ class Post:
     def sort_key(self) -> tuple[int, int, str, str]:
         """Return a key that orders posts most senior first; Cabinet members first within a rank."""
         return (self.seniority, 0 if self.cabinet else 1, self.department, self.post)
+
+    def as_json(self) -> dict[str, object]:
+        """Return the post as `outreach mps --json` lists it: name, department, kind."""
+        return {"name": self.post, "department": self.department_name or self.department, "kind": self.kind}
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from outreach.errors import DataError
+from outreach.errors import DataError, OutreachError
 from outreach.members import RowCells
 
 # Relevance to MPCE, lower first: radiotherapy (linacs, physics-planned treatment) before major acute
@@ -29,6 +29,7 @@ SITE_RANK: dict[str, int] = {
 }
 CDC_WITHOUT_IMAGING_RANK = 3
 UNKNOWN_TYPE_RANK = 4
+LISTED_LAST_RANK = 9  # `outreach sites` lists a type SITE_RANK does not know after all the others
 # ARTHUR is a proposed reactor, not an NHS site: kept out of local_sites, found with proposed_sites.
 PROPOSED_ISOTOPE_REACTOR = "proposed_isotope_reactor"
 PROPOSED_RANK = 9
@@ -94,6 +95,26 @@ class Site:
             linacs_source_title=cells.text("linacs_source_title"),
             notes=cells.text("notes"),
         )
+
+    def as_json(self, constituency: str | None) -> dict[str, object]:
+        """Return the `outreach sites --json` object, with the name of the site's constituency (None if unknown)."""
+        return {
+            "site_id": self.site_id,
+            "site_type": self.site_type,
+            "name": self.name,
+            "organisation": self.organisation,
+            "nation": self.nation,
+            "postcode": self.postcode,
+            "lat": self.lat,
+            "lon": self.lon,
+            "constituency_code": self.constituency_code,
+            "constituency": constituency,
+            "confidence": self.confidence,
+            "linacs": self.linacs,
+            "linacs_scope": self.linacs_scope or None,
+            "linacs_as_of": self.linacs_as_of or None,
+            "replacement_2025": self.replacement_2025,
+        }
 
     @property
     def rank(self) -> int:
@@ -329,3 +350,24 @@ def nearest(
     assert site.lat is not None and site.lon is not None
     direction = compass_point(constituency.lat, constituency.lon, site.lat, site.lon)
     return Nearest(site=site, km=km, miles=km / KM_PER_MILE, direction=direction)
+
+
+def in_constituency(sites: Sequence[Site], constituency: Constituency) -> tuple[list[Site], Nearest | None]:
+    """Return a constituency's local sites, and the nearest radiotherapy centre when none of them is one."""
+    found = local_sites(sites, constituency.code)
+    if any(site.site_type == "radiotherapy_centre" for site in found):
+        return found, None
+    return found, nearest(sites, constituency, "radiotherapy_centre")
+
+
+def of_type(sites: Iterable[Site], site_type: str, known: Iterable[Site]) -> list[Site]:
+    """Return the sites of one type; raises OutreachError naming the known types when `known` has no such type."""
+    types = {site.site_type for site in known}
+    if site_type not in types:
+        raise OutreachError(f"--type: unknown site type '{site_type}' (known: {', '.join(sorted(types))})")
+    return [site for site in sites if site.site_type == site_type]
+
+
+def listing_order(sites: Iterable[Site]) -> list[Site]:
+    """Return sites in the order `outreach sites` lists them: by type (SITE_RANK), then name."""
+    return sorted(sites, key=lambda site: (SITE_RANK.get(site.site_type, LISTED_LAST_RANK), site.name))

@@ -393,6 +393,18 @@ def select(
     return targets
 
 
+def members_matching(snapshot: Snapshot, selection: Selection) -> list[Member]:
+    """Return the current MPs that `outreach mps` lists: new ones, post holders, a party, a nation, as selected."""
+    wanted = _member_filter(selection)
+    return [
+        member
+        for member in snapshot.members
+        if (not selection.new or member.is_new)
+        and (not selection.ministers or snapshot.posts_of(member.member_id))
+        and wanted(member)
+    ]
+
+
 def _member_filter(selection: Selection) -> Callable[[Member | None], bool]:
     """Return the test --nation and --party apply, before any letter is built; a peer has no seat or party here."""
     nation = selection.nation.casefold() if selection.nation else None

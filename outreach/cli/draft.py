@@ -1,0 +1,178 @@
+"""`outreach draft`: the campaign's letters into an outbox, with a summary of what was written and left out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from outreach import console
+from outreach import snapshot as snapshots
+from outreach.cli.app import load_campaign, load_snapshot, today, user_errors
+from outreach.cli.options import (
+    CampaignOption,
+    LimitOption,
+    MembersOption,
+    NationOption,
+    OutOption,
+    PartyOption,
+)
+from outreach.cli.output import pairs
+from outreach.errors import OutreachError
+from outreach.targeting import Selection
+
+
+def draft(
+    *,
+    all_: Annotated[bool, typer.Option("--all", help="Every seat and every current post holder.")] = False,
+    new: Annotated[bool, typer.Option("--new", help="Seat letters to MPs new to this Parliament.")] = False,
+    ministers: Annotated[
+        bool, typer.Option("--ministers", help="Letters to post holders (ministers, shadows).")
+    ] = False,
+    member: MembersOption = None,
+    constituency: Annotated[
+        list[str] | None,
+        typer.Option("--constituency", help="A constituency: name or ONS code (repeatable)."),
+    ] = None,
+    nation: NationOption = None,
+    party: PartyOption = None,
+    limit: LimitOption = None,
+    format_: Annotated[str, typer.Option("--format", help="Comma-separated: md, pdf, docx.")] = "md,pdf",
+    out: OutOption = Path("outbox"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an outbox that already holds files.")] = False,
+    campaign: CampaignOption = None,
+    include_sent: Annotated[
+        bool,
+        typer.Option("--include-sent", help="Also draft letters the contact log shows as sent in this campaign."),
+    ] = False,
+    strict_distinct: Annotated[
+        bool,
+        typer.Option(
+            "--strict-distinct",
+            help="Fail (exit 1, nothing written) if any two letters' bodies are more than 85% alike.",
+        ),
+    ] = False,
+) -> None:
+    """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
+
+    With no selection it drafts the campaign's audience (for IPEM 2024: new MPs, by-election winners, ministers
+    and shadow ministers); --all drafts a letter for every seat and every post holder.
+    """
+    from outreach import contact_log
+    from outreach import draft as drafting
+    from outreach.targeting import resolve_constituencies, resolve_members
+
+    with user_errors():
+        formats = drafting.parse_formats(format_)
+        chosen = load_campaign(campaign)
+        snapshot = load_snapshot(uses_posts=True)
+        selection = Selection(
+            all=all_,
+            new=new,
+            ministers=ministers,
+            members=resolve_members(snapshot, member or []),
+            constituencies=resolve_constituencies(snapshot, constituency or []),
+            nation=nation,
+            party=party,
+            limit=None,  # applied below, once letters already sent are left out
+        )
+        day = today()
+        targets = drafting.targets_for(snapshot, chosen, selection, day)
+        if not targets:
+            raise OutreachError("no letters match that selection")
+        skips = contact_log.skip_logged(targets, chosen.id, include_sent=include_sent)
+        targets = skips.kept[:limit]
+        if not targets:
+            raise OutreachError("nothing to draft: " + _skipped_text(skips, chosen.id))
+        with console.progress_bar() as progress:
+            merged = drafting.merge_all(targets, chosen, day, progress)  # type: ignore[arg-type]
+        distinct = drafting.distinctness(merged)
+        if strict_distinct and distinct.above:
+            _print_distinct(distinct, merged)
+            raise OutreachError(
+                f"--strict-distinct: {pairs(len(distinct.above))} of letters are more than "
+                f"{distinct.threshold:.2f} alike (word 5-gram Jaccard); nothing was written to {out}/"
+            )
+        with console.progress_bar() as progress:
+            result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
+    _print_summary(result, snapshot)
+    _print_distinct(distinct, merged)
+    if skips.sent or skips.suppressed:
+        console.out.print(_skipped_text(skips, chosen.id), markup=False)
+
+
+def _print_distinct(distinct: Any, merged: Any) -> None:
+    """Print how alike the letters are, and every pair above the threshold with both recipients named."""
+    if distinct.letters < 2:
+        return
+    console.out.print(
+        f"Letter bodies alike (word 5-gram Jaccard over {pairs(distinct.pairs)}): "
+        f"median {distinct.median:.3f}, maximum {distinct.maximum:.3f}; "
+        f"{pairs(len(distinct.above))} above {distinct.threshold:.2f}",
+        markup=False,
+    )
+    if distinct.above:
+        names = {item.target.letter_id: item.target.name for item in merged}
+        console.out.print(
+            console.table(
+                f"Near-identical letters (above {distinct.threshold:.2f})",
+                ("similarity", "letter", "recipient", "letter", "recipient"),
+                [
+                    (f"{pair.score:.3f}", pair.first, names[pair.first], pair.second, names[pair.second])
+                    for pair in distinct.above
+                ],
+            )
+        )
+
+
+def _print_summary(result: Any, snapshot: snapshots.Snapshot) -> None:
+    """Print what a draft wrote: letters by template, local sites, asks, flags, files and the snapshot used."""
+    rows = result.rows
+    templates = Counter(row["template"] for row in rows)
+    asks = Counter(ask for row in rows for ask in row["asks"].split(";") if ask)
+    seats = [row for row in rows if row["kind"] == "seat"]
+    with_site = sum(1 for row in seats if row["local_sites"])
+    console.out.print(console.counts("Letters by template", "template", templates, total=len(rows)))
+    console.out.print(
+        console.table(
+            "Seat letters and local sites",
+            ("local site", "letters"),
+            [("with a local site", with_site), ("nearest centre only", len(seats) - with_site)],
+        )
+    )
+    console.out.print(console.counts("Asks chosen", "ask", asks))
+    flags = Counter(flag for row in rows for flag in row["flags"].split(";") if flag)
+    if flags:
+        console.out.print(console.counts("Flags to check", "flag", flags))
+    console.out.print(
+        f"Wrote {len(rows)} letters ({', '.join(result.formats)}) to {result.out}/ — manifest.csv"
+        + (", print.pdf" if "pdf" in result.formats else ""),
+        markup=False,
+    )
+    if result.shrunk:
+        shrunk = len(result.shrunk)
+        console.out.print(f"{shrunk} letter{' was' if shrunk == 1 else 's were'} set slightly smaller to fit one page.")
+    console.out.print(f"Snapshot: {snapshot.describe()}", markup=False)
+
+
+def _letters(count: int) -> str:
+    """Return '1 letter' or 'N letters'."""
+    return f"{count} letter" + ("" if count == 1 else "s")
+
+
+def _skipped_text(skips: Any, campaign_id: str) -> str:
+    """Return the line saying which letters a draft left out because of the contact log, and how to include them."""
+    parts = []
+    if skips.sent:
+        parts.append(
+            f"Skipped {_letters(len(skips.sent))} already sent (or uncertain) in {campaign_id}, by the contact log "
+            f"('outreach log --campaign {campaign_id}'); --include-sent drafts them too."
+        )
+    if skips.suppressed:
+        parts.append(
+            f"Skipped {_letters(len(skips.suppressed))} to suppressed members ('outreach suppress' lists them; "
+            "'outreach suppress MEMBER --remove' lifts one)."
+        )
+    return " ".join(parts) or "no letters match that selection"

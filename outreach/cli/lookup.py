@@ -1,0 +1,146 @@
+"""Looking things up before writing: `outreach preview`, `outreach mps` and `outreach sites`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from outreach import console
+from outreach.cli.app import load_campaign, load_snapshot, today, user_errors
+from outreach.cli.options import CampaignOption, JsonOption, NationOption, PartyOption
+from outreach.cli.output import output_rows
+from outreach.errors import OutreachError
+from outreach.sites import Nearest
+from outreach.targeting import Selection
+
+
+def preview(
+    target: Annotated[str, typer.Argument(help="Member id, name or constituency.")],
+    *,
+    campaign: CampaignOption = None,
+) -> None:
+    """Print one recipient's letter with the personalised words highlighted, then the asks and sites chosen and why."""
+    from outreach import draft as drafting
+    from outreach.targeting import resolve_target
+
+    with user_errors():
+        chosen = load_campaign(campaign)
+        snapshot = load_snapshot(uses_posts=True)
+        selection = resolve_target(snapshot, target)
+        day = today()
+        merged = drafting.merge_all(drafting.targets_for(snapshot, chosen, selection, day), chosen, day)
+        if not merged:  # a constituency with no MP: a refresh found the seat vacant
+            raise OutreachError(f"no letter for '{target}': the seat has no MP in {snapshot.describe()}")
+    for item in merged:
+        t = item.target
+        console.out.rule(f"{t.letter_id} · template {t.template}")
+        console.out.print(console.highlighted(item.marked))
+        console.out.rule("why this letter says what it says")
+        console.out.print(f"Template [bold]{escape(t.template)}[/]: {escape(t.template_reason)}")
+        console.out.print(f"Salutation [bold]{escape(item.letter.salutation)}[/]: {escape(t.address.rule)}")
+        for chosen_ask in t.asks:
+            console.out.print(f"Ask [bold]{escape(chosen_ask.ask.id)}[/] (score {chosen_ask.score}):")
+            for reason in chosen_ask.reasons:
+                console.out.print(f"  - {reason}", markup=False)
+        if t.local is not None:
+            for rank, site in enumerate(t.local.sites[:3], 1):
+                care = " — placed with low confidence: worded 'serving'" if site.low_confidence else ""
+                console.out.print(
+                    f"Site {rank}: {site.name} ({site.site_type}, {site.organisation}){care}", markup=False
+                )
+            if t.local.nearest_centre is not None:
+                _print_nearest(t.local.nearest_centre, markup=False)
+            if not t.local.sites:
+                console.out.print("No listed site in the constituency.")
+        if t.flags:
+            console.out.print(f"Flags: {', '.join(t.flags)}", markup=False)
+
+
+def _print_nearest(near: Nearest, *, markup: bool) -> None:
+    """Print the line naming the nearest radiotherapy centre and how far it is."""
+    console.out.print(
+        f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)", markup=markup
+    )
+
+
+def mps(
+    *,
+    new: Annotated[bool, typer.Option("--new", help="Only MPs new to this Parliament.")] = False,
+    ministers: Annotated[bool, typer.Option("--ministers", help="Only MPs holding a post.")] = False,
+    party: PartyOption = None,
+    nation: NationOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the current MPs, one per seat, with party, e-mail and posts."""
+    from outreach.targeting import members_matching
+
+    with user_errors():
+        snapshot = load_snapshot(uses_posts=ministers)
+    members = members_matching(snapshot, Selection(new=new, ministers=ministers, party=party, nation=nation))
+    output_rows(
+        members,
+        lambda m: m.as_json(snapshot.posts_of(m.member_id)),
+        as_json=as_json,
+        table=lambda: console.table(
+            f"{len(members)} MPs",
+            ("id", "name", "constituency", "party", "", "e-mail", "posts"),
+            [
+                (
+                    m.member_id,
+                    m.name,
+                    m.constituency,
+                    m.party,
+                    "new" if m.is_new else "",
+                    m.email or "",
+                    "; ".join(post.post for post in snapshot.posts_of(m.member_id)),
+                )
+                for m in members
+            ],
+        ),
+    )
+
+
+def sites(
+    *,
+    constituency: Annotated[str | None, typer.Option("--constituency", help="Name or ONS code.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="Site type, e.g. radiotherapy_centre.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the NHS sites that matter to medical physics and clinical engineering, ranked, with linac counts."""
+    from outreach.sites import in_constituency, listing_order, of_type
+    from outreach.targeting import resolve_constituencies
+
+    with user_errors():
+        snapshot = load_snapshot(uses_posts=False)
+        found = list(snapshot.sites)
+        near = None
+        if constituency:
+            code = resolve_constituencies(snapshot, [constituency])[0]
+            found, near = in_constituency(snapshot.sites, snapshot.constituencies[code])
+        if type_:
+            found = of_type(found, type_, known=snapshot.sites)
+    seats = snapshot.constituencies
+    output_rows(
+        found,
+        lambda s: s.as_json(seats[s.constituency_code].name if s.constituency_code in seats else None),
+        as_json=as_json,
+        table=lambda: console.table(
+            f"{len(found)} sites",
+            ("type", "name", "organisation", "constituency", "confidence", "linacs"),
+            [
+                (
+                    s.site_type,
+                    s.name,
+                    s.organisation,
+                    seats[s.constituency_code].name if s.constituency_code in seats else "",
+                    s.confidence,
+                    f"{s.linacs} ({s.linacs_as_of or 'undated'})" if s.linacs else "",
+                )
+                for s in listing_order(found)
+            ],
+        ),
+    )
+    if near is not None and not as_json:
+        _print_nearest(near, markup=True)

@@ -1,0 +1,152 @@
+"""`outreach refresh`: a new snapshot from Parliament's APIs (and postcodes.io), and what changed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from outreach import console, settings
+from outreach.cli.app import load_snapshot, user_errors
+from outreach.cli.options import JsonOption
+from outreach.cli.output import print_json
+
+
+def refresh(
+    *,
+    api_url: Annotated[
+        str | None, typer.Option("--api-url", help="Members API origin (env OUTREACH_API_URL).", show_default=False)
+    ] = None,
+    committees_api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--committees-api-url", help="Committees API origin (env OUTREACH_COMMITTEES_API_URL).", show_default=False
+        ),
+    ] = None,
+    postcodes_url: Annotated[
+        str | None,
+        typer.Option("--postcodes-url", help="postcodes.io origin (env OUTREACH_POSTCODES_URL).", show_default=False),
+    ] = None,
+    max_rps: Annotated[float, typer.Option("--max-rps", min=0, help="Requests a second at most; 0 = uncapped.")] = 10,
+    full: Annotated[bool, typer.Option("--full", help="Refetch every member's contact details.")] = False,
+    verify_sites: Annotated[
+        bool, typer.Option("--verify-sites", help="Check every site's constituency with postcodes.io.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch current MPs, contacts, ministers, shadow ministers and committees from Parliament into a new snapshot.
+
+    Writes a dated snapshot under $OUTREACH_HOME/snapshots/ atomically (a failed refresh leaves the one in use as
+    it was, exit 3), then prints what changed: seats, new and departed MPs, parties, posts, contact details.
+    Contact details are cached for 7 days per member; --full refetches them all.
+    """
+    from outreach import refresh as refreshing
+    from outreach.web import Politeness
+
+    with user_errors():
+        home = settings.home()
+        previous = load_snapshot(uses_posts=False)
+        origins = refreshing.Origins(
+            members_api=settings.members_api(api_url),
+            committees_api=settings.committees_api(committees_api_url),
+            postcodes=settings.postcodes_api(postcodes_url),
+        )
+        with console.progress_bar() as progress:
+            result = refreshing.refresh(
+                home,
+                previous,
+                origins,
+                full=full,
+                verify_sites=verify_sites,
+                politeness=Politeness(max_rps=max_rps),
+                progress=progress,  # type: ignore[arg-type]
+            )
+    if as_json:
+        print_json(result.as_json())
+        return
+    _print_refresh(result)
+
+
+def _print_refresh(result: Any) -> None:
+    """Print a refresh's changes as tables, then where the new snapshot is."""
+    changes = result.diff
+
+    def who(side: dict[str, Any] | None) -> str:
+        return f"{side['name']} ({side['party']})" if side else "vacant"
+
+    sections: list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]] = [
+        (
+            "Seats that changed hands",
+            ("constituency", "before", "after"),
+            [(r["constituency"], who(r["before"]), who(r["after"])) for r in changes.seats_changed],
+        ),
+        (
+            "New MPs",
+            ("id", "name", "party", "constituency", "new to the Commons", "by-election"),
+            [
+                (r["member_id"], r["name"], r["party"], r["constituency"], "yes" if r["is_new"] else "no")
+                + (r["by_election_date"] or "",)
+                for r in changes.new_members
+            ],
+        ),
+        (
+            "Departed MPs",
+            ("id", "name", "party", "constituency"),
+            [(r["member_id"], r["name"], r["party"], r["constituency"]) for r in changes.departed_members],
+        ),
+        (
+            "Party changes",
+            ("name", "constituency", "before", "after"),
+            [(r["name"], r["constituency"], r["before"], r["after"]) for r in changes.party_changes],
+        ),
+        (
+            "Name changes",
+            ("id", "field", "before", "after"),
+            [(r["member_id"], r["field"], r["before"], r["after"]) for r in changes.name_changes],
+        ),
+    ]
+    for kind, label in (("government", "Ministers"), ("opposition", "Shadow ministers")):
+        for rows, verb in ((changes.posts_appointed, "appointed"), (changes.posts_ended, "gone")):
+            sections.append(
+                (
+                    f"{label} {verb}",
+                    ("name", "post", "department", "since"),
+                    [(r["name"], r["post"], r["department"], r["start_date"] or "") for r in rows if r["kind"] == kind],
+                )
+            )
+    sections.append(
+        (
+            "Posts retitled (same member and department)",
+            ("name", "before", "after", "department"),
+            [(r["name"], r["before"], r["post"], r["department"]) for r in changes.posts_retitled],
+        )
+    )
+    sections += [
+        (
+            "Changed contact details",
+            ("name", "constituency", "field", "before", "after"),
+            [
+                (r["name"], r["constituency"], r["field"], r["before"] or "", r["after"] or "")
+                for r in changes.contact_changes
+            ],
+        ),
+        (
+            "Site constituencies checked with postcodes.io",
+            ("site", "postcode", "before", "after", "outcome"),
+            [(r["name"], r["postcode"], r["before"], r["after"] or "", r["outcome"]) for r in changes.site_corrections],
+        ),
+    ]
+    for title, columns, rows in sections:
+        if rows:
+            console.out.print(console.table(f"{title} ({len(rows)})", columns, rows))
+    if not changes.total:
+        console.out.print("No changes against the snapshot in use.")
+    fresh = result.snapshot
+    console.out.print(
+        f"Wrote {fresh.describe()}: {len(fresh.members)} MPs, {len(fresh.posts)} posts"
+        + (f", {len(result.vacant_seats)} vacant seats" if result.vacant_seats else "")
+        + f"; contact details fetched for {result.contacts_fetched}, cached for {result.contacts_cached}"
+        + f"; {sum(result.requests.values())} requests.",
+        markup=False,
+    )
+
