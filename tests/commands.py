@@ -3,19 +3,43 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from typer.testing import CliRunner
 
 from outreach.cli import app
+from outreach.errors import ExitCode
 
 runner = CliRunner()
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    """Run `outreach ARGS` in-process; return the exit code, stdout and stderr."""
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+class Ran(NamedTuple):
+    """What a command printed: stdout (the answer) and stderr (status, warnings, errors)."""
+
+    stdout: str
+    stderr: str
+
+
+def run(
+    *args: str,
+    expect: ExitCode = ExitCode.OK,
+    env: Mapping[str, str | None] | None = None,
+    input: str | None = None,
+) -> Ran:
+    """Run `outreach ARGS` in-process and return what it printed; raises AssertionError, with both streams, when it
+    crashed (any exception but a clean exit: a bug must never pass as a user error) or exited other than `expect`.
+    """
+    result = runner.invoke(app, list(args), env=env, input=input)
+    command = " ".join(["outreach", *args])
+    streams = f"\n--- stdout\n{result.stdout}--- stderr\n{result.stderr}"
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"{command} crashed with {result.exception!r}{streams}") from result.exception
+    if result.exit_code != expect:
+        got = ExitCode(result.exit_code).name if result.exit_code in set(ExitCode) else str(result.exit_code)
+        raise AssertionError(f"{command} exited {result.exit_code} ({got}), expected {expect} ({expect.name}){streams}")
+    return Ran(result.stdout, result.stderr)
 
 
 def manifest(outbox: Path) -> list[dict[str, str]]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from commands import manifest, run
 from pypdf import PdfReader
+from typer.main import get_command
 
 from outreach.cli import app
-from outreach.errors import OutputError
+from outreach.errors import ExitCode, OutputError
 from outreach.outbox import MANIFEST_COLUMNS, inside, slug
 from outreach.resources import default_campaign_dir
 
@@ -30,8 +33,7 @@ def full_outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Module-scoped, so the autouse OUTREACH_HOME fixture does not apply yet: give it a home of its own.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
-        code, stdout, stderr = run("draft", "--all", "--out", str(out))
-    assert code == 0, stderr
+        run("draft", "--all", "--out", str(out))
     return out
 
 
@@ -99,8 +101,7 @@ def test_manifest_content_for_known_letters(full_outbox: Path) -> None:
 
 def test_bare_draft_writes_the_audience_as_markdown(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, stdout, stderr = run("draft", "--format", "md", "--out", str(out))
-    assert code == 0, stderr
+    stdout, stderr = run("draft", "--format", "md", "--out", str(out))
     rows = manifest(out)
     assert rows and all(row["pdf"] == "" for row in rows)
     assert "Letters by template" in stdout and "Asks chosen" in stdout
@@ -110,21 +111,19 @@ def test_bare_draft_writes_the_audience_as_markdown(tmp_path: Path) -> None:
 
 def test_draft_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run("draft", "--constituency", "Ynys Môn", "--format", "md", "--out", str(out))[0] == 0
+    run("draft", "--constituency", "Ynys Môn", "--format", "md", "--out", str(out))
     before = (out / "manifest.csv").read_text(encoding="utf-8")
-    code, _, stderr = run("draft", "--constituency", "Chorley", "--format", "md", "--out", str(out))
-    assert code == 1 and "use --force" in stderr
+    _, stderr = run("draft", "--constituency", "Chorley", "--format", "md", "--out", str(out), expect=ExitCode.FAILURE)
+    assert "use --force" in stderr
     assert (out / "manifest.csv").read_text(encoding="utf-8") == before
-    code, _, _ = run("draft", "--constituency", "Chorley", "--format", "md", "--out", str(out), "--force")
-    assert code == 0
+    run("draft", "--constituency", "Chorley", "--format", "md", "--out", str(out), "--force")
     assert [row["constituency"] for row in manifest(out)] == ["Chorley"]
     assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
 
 
 def test_docx_format(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, _, stderr = run("draft", "--constituency", "Aberdeen North", "--format", "docx", "--out", str(out))
-    assert code == 0, stderr
+    run("draft", "--constituency", "Aberdeen North", "--format", "docx", "--out", str(out))
     (row,) = manifest(out)
     from docx import Document
 
@@ -141,8 +140,7 @@ def test_file_names_cannot_escape_the_outbox(tmp_path: Path) -> None:
 
 
 def test_preview_highlights_and_explains(tmp_path: Path) -> None:
-    code, stdout, stderr = run("preview", "Dwyfor Meirionnydd")
-    assert code == 0, stderr
+    stdout, _ = run("preview", "Dwyfor Meirionnydd")
     assert "Dear " in stdout and "ARTHUR" in stdout
     assert "rule 'arthur-seat'" in stdout
     assert "kind=[seat]" in stdout  # campaign text is shown literally, not read as terminal markup
@@ -151,8 +149,7 @@ def test_preview_highlights_and_explains(tmp_path: Path) -> None:
 
 
 def test_preview_near_miss_suggests(tmp_path: Path) -> None:
-    code, stdout, stderr = run("preview", "Ynys Mn")
-    assert code == 1
+    _, stderr = run("preview", "Ynys Mn", expect=ExitCode.FAILURE)
     assert "did you mean 'Ynys Môn'" in stderr
     lines = stderr.strip().splitlines()
     assert lines[-1].startswith("error: no member or constituency matches 'Ynys Mn'")
@@ -160,8 +157,7 @@ def test_preview_near_miss_suggests(tmp_path: Path) -> None:
 
 
 def test_mps_json_matches_the_interface() -> None:
-    code, stdout, _ = run("mps", "--json")
-    assert code == 0
+    stdout, _ = run("mps", "--json")
     members = json.loads(stdout)
     assert len(members) == 650
     fields = {
@@ -182,19 +178,16 @@ def test_mps_json_matches_the_interface() -> None:
     assert runcorn["by_election_date"] == "2025-05-01" and runcorn["member_id"] == 5403
     holders = [m for m in members if m["posts"]]
     assert holders and all(post["kind"] == "government" for m in holders for post in m["posts"])
-    code, stdout, _ = run("mps", "--json", "--nation", "Wales")
+    stdout, _ = run("mps", "--json", "--nation", "Wales")
     assert len(json.loads(stdout)) == 32
 
 
 def test_sites_for_a_constituency() -> None:
-    code, stdout, _ = run("sites", "--constituency", "Aberdeen North", "--json")
-    assert code == 0
+    stdout, _ = run("sites", "--constituency", "Aberdeen North", "--json")
     sites = json.loads(stdout)
     assert sites[0]["site_type"] == "radiotherapy_centre"
-    code, stdout, _ = run("sites", "--constituency", "Dwyfor Meirionnydd")
+    stdout, _ = run("sites", "--constituency", "Dwyfor Meirionnydd")
     assert "Nearest radiotherapy centre:" in stdout
-    code, _, stderr = run("sites", "--type", "linac")
-    assert code == 1 and "unknown site type 'linac'" in stderr
 
 
 def broken_campaign(tmp_path: Path) -> Path:
@@ -203,72 +196,95 @@ def broken_campaign(tmp_path: Path) -> Path:
     return folder
 
 
-def test_undefined_template_variable_names_file_and_line(tmp_path: Path) -> None:
-    folder = broken_campaign(tmp_path)
+def undefined_variable(folder: Path) -> None:
     template = folder / "templates" / "speaker.md.j2"
     lines = template.read_text(encoding="utf-8").splitlines()
     lines.insert(2, "Your seat is {{ recipient.constituncy }}.")
     template.write_text("\n".join(lines), encoding="utf-8")
-    code, _, stderr = run(
-        "draft", "--constituency", "Chorley", "--campaign", str(folder), "--out", str(tmp_path / "out")
+
+
+def missing_field(folder: Path) -> None:
+    toml = folder / "campaign.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('signatory_name = "', 'signatory = "'), encoding="utf-8")
+
+
+def malformed_overrides(folder: Path) -> None:
+    with (folder / "address_overrides.csv").open("a", encoding="utf-8") as handle:
+        handle.write("abc,Dear Someone,,\n")
+
+
+@pytest.mark.parametrize(
+    ("breakage", "selection", "error"),
+    [
+        (undefined_variable, ("--constituency", "Chorley"), r"speaker\.md\.j2:3: 'recipient.constituncy' is undefined"),
+        (missing_field, (), r"missing field 'sender\.signatory_name'"),
+        (malformed_overrides, (), r"address_overrides\.csv:\d+: .*abc"),
+    ],
+    ids=["undefined-template-variable-names-file-and-line", "missing-campaign-field", "malformed-overrides-csv"],
+)
+def test_a_broken_campaign_names_file_and_line(
+    tmp_path: Path, breakage: Callable[[Path], None], selection: tuple[str, ...], error: str
+) -> None:
+    folder = broken_campaign(tmp_path)
+    breakage(folder)
+    _, stderr = run(
+        "draft", *selection, "--campaign", str(folder), "--out", str(tmp_path / "out"), expect=ExitCode.FAILURE
     )
-    assert code == 1
-    assert re.search(r"speaker\.md\.j2:3: 'recipient.constituncy' is undefined", stderr), stderr
+    assert re.search(error, stderr), stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_campaign_field(tmp_path: Path) -> None:
-    folder = broken_campaign(tmp_path)
-    toml = folder / "campaign.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace('signatory_name = "', 'signatory = "'), encoding="utf-8")
-    code, _, stderr = run("draft", "--campaign", str(folder), "--out", str(tmp_path / "out"))
-    assert code == 1 and "missing field 'sender.signatory_name'" in stderr
-
-
-def test_malformed_overrides_csv(tmp_path: Path) -> None:
-    folder = broken_campaign(tmp_path)
-    with (folder / "address_overrides.csv").open("a", encoding="utf-8") as handle:
-        handle.write("abc,Dear Someone,,\n")
-    code, _, stderr = run("draft", "--campaign", str(folder), "--out", str(tmp_path / "out"))
-    assert code == 1 and re.search(r"address_overrides\.csv:\d+: .*abc", stderr), stderr
-
-
-def test_unwritable_output_folder(tmp_path: Path) -> None:
+def unwritable(tmp_path: Path) -> str:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
-    code, _, stderr = run("draft", "--constituency", "Chorley", "--out", str(blocker / "outbox"))
-    assert code == 1 and "cannot write here" in stderr
+    return str(blocker / "outbox")
 
 
-def test_unknown_format_and_unknown_member(tmp_path: Path) -> None:
-    code, _, stderr = run("draft", "--format", "rtf", "--out", str(tmp_path / "o"))
-    assert code == 1 and "unknown format 'rtf'" in stderr
-    code, _, stderr = run("draft", "--member", "Kier Starmer", "--out", str(tmp_path / "o"))
-    assert code == 1 and "did you mean 'Keir Starmer'" in stderr
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("draft", "--constituency", "Chorley", "--out", unwritable), "cannot write here"),
+        (("draft", "--format", "rtf", "--out", lambda tmp: str(tmp / "o")), "unknown format 'rtf'"),
+        (("draft", "--member", "Kier Starmer", "--out", lambda tmp: str(tmp / "o")), "did you mean 'Keir Starmer'"),
+        (("sites", "--type", "linac"), "unknown site type 'linac'"),
+    ],
+    ids=["unwritable-output-folder", "unknown-format", "unknown-member", "unknown-site-type"],
+)
+def test_bad_input_is_one_line_and_exit_1(tmp_path: Path, args: tuple[Any, ...], error: str) -> None:
+    words = [arg(tmp_path) if callable(arg) else arg for arg in args]
+    _, stderr = run(*words, expect=ExitCode.FAILURE)
+    assert error in stderr
 
 
-def test_every_command_has_help() -> None:
-    for command in app.registered_commands:
-        name = command.name or (command.callback.__name__ if command.callback else "")
-        code, stdout, _ = run(name, "--help")
-        assert code == 0, name
-        assert command.callback is not None and command.callback.__doc__
-        first_line = command.callback.__doc__.strip().splitlines()[0]
-        assert first_line[:40] in " ".join(stdout.split()), name
+def command_paths() -> list[tuple[str, ...]]:
+    """Return every command's words, from `outreach` itself through each group's subcommands: walked from the app."""
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, (*path, name))
+
+    walk(get_command(app), ())
+    return paths
 
 
-def test_every_command_group_and_its_commands_have_help() -> None:
-    groups = app.registered_groups
-    assert [group.name for group in groups] == ["log"]
-    for group in groups:
-        sub = group.typer_instance
-        assert sub is not None
-        code, stdout, _ = run(str(group.name), "--help")
-        assert code == 0 and "add" in stdout
-        for command in sub.registered_commands:
-            name = command.name or (command.callback.__name__ if command.callback else "")
-            code, stdout, _ = run(str(group.name), name, "--help")
-            assert code == 0, name
-            assert command.callback is not None and command.callback.__doc__
-            first_line = command.callback.__doc__.strip().splitlines()[0]
-            assert first_line[:40] in " ".join(stdout.split()), name
+def test_every_command_is_walked() -> None:
+    paths = command_paths()
+    assert ("log",) in paths and ("log", "add") in paths and ("draft",) in paths
+    assert len(paths) == 1 + len(app.registered_commands) + sum(
+        1 + len(group.typer_instance.registered_commands) for group in app.registered_groups if group.typer_instance
+    )
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda path: " ".join(("outreach", *path)))
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    command = get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    stdout, _ = run(*path, "--help")
+    assert command.help, "a command's docstring is its --help"
+    first_line = command.help.strip().splitlines()[0]
+    assert first_line[:40] in " ".join(stdout.split())
+    if hasattr(command, "commands"):  # a group lists its commands
+        assert all(name in stdout for name in command.commands)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from commands import manifest, run
 
+from outreach.errors import ExitCode
 from outreach.ledger import DATABASE_FILE, Ledger
 from outreach.resources import default_campaign_dir
 
@@ -41,11 +42,10 @@ def drafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
         out = tmp_path_factory.mktemp("drafted") / "outbox"
-        code, _, stderr = run(
+        run(
             "draft", "--member", "4366", "--member", "Keir Starmer", "--member", "Wera Hobhouse", "--format", "md",
             "--out", str(out),
         )  # fmt: skip
-        assert code == 0, stderr
         yield out
 
 
@@ -56,35 +56,31 @@ def outbox(drafted: Path, tmp_path: Path) -> Path:
 
 
 def log_json(*filters: str) -> list[dict[str, object]]:
-    code, stdout, stderr = run("log", "--json", *filters)
-    assert code == 0, stderr
+    stdout, _ = run("log", "--json", *filters)
     return json.loads(stdout)  # type: ignore[no-any-return]
 
 
 def test_log_help_and_log_add_help_are_both_clear() -> None:
-    code, stdout, _ = run("log", "--help")
+    stdout, _ = run("log", "--help")
     text = " ".join(stdout.split())
-    assert code == 0 and "List the contact log" in text and "--since" in text and "add" in text
-    code, stdout, _ = run("log", "add", "--help")
+    assert "List the contact log" in text and "--since" in text and "add" in text
+    stdout, _ = run("log", "add", "--help")
     text = " ".join(stdout.split())
-    assert code == 0 and "Record letters sent by post or by hand" in text and "--from-manifest" in text
+    assert "Record letters sent by post or by hand" in text and "--from-manifest" in text
     assert "--since" not in text
 
 
 def test_an_empty_log_creates_no_file(outreach_home: Path) -> None:
     assert log_json() == []
-    code, stdout, stderr = run("log")
-    assert code == 0 and "0 contacts" in stdout and "nothing has been logged" in stderr
-    code, stdout, _ = run("followups")
-    assert code == 0 and "0 letters due" in stdout
+    stdout, stderr = run("log")
+    assert "0 contacts" in stdout and "nothing has been logged" in stderr
+    stdout, _ = run("followups")
+    assert "0 letters due" in stdout
     assert not (outreach_home / DATABASE_FILE).exists()
 
 
 def test_log_add_from_manifest_logs_the_printed_batch_once(outbox: Path) -> None:
-    code, stdout, stderr = run(
-        "log", "add", "--from-manifest", str(outbox), "--date", "2026-10-01", "--reference", "RM1"
-    )
-    assert code == 0, stderr
+    stdout, _ = run("log", "add", "--from-manifest", str(outbox), "--date", "2026-10-01", "--reference", "RM1")
     assert "Logged 4 letters sent by post on 2026-10-01" in stdout
     logged = {row["letter_id"]: row for row in log_json()}
     assert sorted(logged) == DRAFTED
@@ -99,8 +95,8 @@ def test_log_add_from_manifest_logs_the_printed_batch_once(outbox: Path) -> None
         assert entry["recipient"] == row["address"] and entry["postal_reference"] == "RM1"
         assert str(entry["sent_at"]).startswith("2026-10-01T")
     # Logging the same batch again reports every letter and adds none.
-    code, stdout, stderr = run("log", "add", "--from-manifest", str(outbox), "--date", "2026-10-02")
-    assert code == 0 and "Logged 0 letters" in stdout and "4 already in the log" in stdout
+    stdout, stderr = run("log", "add", "--from-manifest", str(outbox), "--date", "2026-10-02")
+    assert "Logged 0 letters" in stdout and "4 already in the log" in stdout
     assert "already logged: ipem-2024/4602-seat (post) (sent)" in stderr
     assert len(log_json()) == 4
 
@@ -109,36 +105,36 @@ def test_a_malformed_manifest_row_names_the_line_and_logs_nothing(outbox: Path) 
     rows = (outbox / "manifest.csv").read_text(encoding="utf-8").splitlines()
     rows[3] = rows[3].replace("4514-seat,4514,", "4514-seat,Keir,", 1)
     (outbox / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    code, _, stderr = run("log", "add", "--from-manifest", str(outbox))
-    assert code == 1
+    _, stderr = run("log", "add", "--from-manifest", str(outbox), expect=ExitCode.FAILURE)
     assert stderr.strip().splitlines() == [f"error: {outbox / 'manifest.csv'}:4: member_id 'Keir' is not a number"]
     assert log_json() == []
     # A missing letter file is refused the same way, before anything is written.
     (outbox / "manifest.csv").write_text("\n".join(rows).replace("Keir", "4514") + "\n", encoding="utf-8")
     next((outbox / "letters").glob("4602-seat*.md")).unlink()
-    code, _, stderr = run("log", "add", "--from-manifest", str(outbox))
-    assert code == 1 and "manifest.csv:2: letter file letters/4602-seat-bath.md is missing" in stderr
+    _, stderr = run("log", "add", "--from-manifest", str(outbox), expect=ExitCode.FAILURE)
+    assert "manifest.csv:2: letter file letters/4602-seat-bath.md is missing" in stderr
     assert log_json() == []
 
 
 def test_log_add_one_letter_by_hand(tmp_path: Path) -> None:
     letter = tmp_path / "letter.md"
     letter.write_text("Dear Sir Keir,\n", encoding="utf-8")
-    code, stdout, stderr = run(
+    stdout, _ = run(
         "log", "add", "Keir Starmer", "--letter", "minister", "--channel", "other", "--date", "2026-11-03",
         "--to", "handed over at a reception", "--asks", "workforce;ai", "--file", str(letter),
     )  # fmt: skip
-    assert code == 0, stderr
     assert "Logged ipem-2024/4514-minister (other) to Sir Keir Starmer, sent 2026-11-03" in stdout
     [entry] = log_json()
     assert (entry["letter_id"], entry["channel"], entry["asks"]) == ("4514-minister", "other", ["workforce", "ai"])
     assert entry["content_sha256"] == hashlib.sha256(b"Dear Sir Keir,\n").hexdigest()
-    code, _, stderr = run("log", "add", "4514", "--letter", "minister", "--channel", "other")
-    assert code == 0 and "already logged: ipem-2024/4514-minister (other) (sent)" in stderr
-    code, _, stderr = run("log", "add", "Kier Starmr")
-    assert code == 1 and "did you mean" in stderr
-    code, _, stderr = run("log", "add", "4514", "--channel", "fax")
-    assert code == 1 and "unknown channel 'fax'" in stderr
+    _, stderr = run("log", "add", "4514", "--letter", "minister", "--channel", "other")
+    assert "already logged: ipem-2024/4514-minister (other) (sent)" in stderr
+    for args, error in (
+        (("log", "add", "Kier Starmr"), "did you mean"),
+        (("log", "add", "4514", "--channel", "fax"), "unknown channel 'fax'"),
+    ):
+        _, stderr = run(*args, expect=ExitCode.FAILURE)
+        assert error in stderr
     assert len(log_json()) == 1
 
 
@@ -192,43 +188,48 @@ def test_log_filters_json_and_csv() -> None:
         "<4602-seat@ipem.ac.uk>",
         ["equipment", "workforce"],
     )
-    code, stdout, _ = run("log", "--csv", "--campaign", "ipem-2024", "--state", "sent")
-    assert code == 0
+    stdout, _ = run("log", "--csv", "--campaign", "ipem-2024", "--state", "sent")
     [row] = list(csv.DictReader(io.StringIO(stdout)))
     assert list(row)[: len(INTERFACE_FIELDS)] == INTERFACE_FIELDS
     assert (row["letter_id"], row["asks"], row["reply_outcome"]) == ("4602-seat", "equipment;workforce", "")
-    code, stdout, _ = run("log", "--member", "Sir James Cleverly")
-    assert code == 0 and "1 contacts in ipem-2024" in stdout and "uncertain" in stdout
-    code, _, stderr = run("log", "--state", "posted")
-    assert code == 1 and "unknown state 'posted'" in stderr
-    code, _, stderr = run("log", "--since", "1 Nov 2026")
-    assert code == 2
-    code, _, stderr = run("log", "--json", "--csv")
-    assert code == 1 and "choose one" in stderr
+    stdout, _ = run("log", "--member", "Sir James Cleverly")
+    assert "1 contacts in ipem-2024" in stdout and "uncertain" in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expect", "error"),
+    [
+        (("--state", "posted"), ExitCode.FAILURE, "unknown state 'posted'"),
+        (("--since", "1 Nov 2026"), ExitCode.USAGE, ""),
+        (("--json", "--csv"), ExitCode.FAILURE, "choose one"),
+    ],
+    ids=["unknown-state", "since-not-a-day", "json-and-csv"],
+)
+def test_log_refuses_bad_filters(args: tuple[str, ...], expect: ExitCode, error: str) -> None:
+    seed_log()
+    _, stderr = run("log", *args, expect=expect)
+    assert error in stderr
 
 
 def test_reply_and_followups_across_the_may_bank_holidays(outbox: Path) -> None:
     # Posted Thursday 9 April 2026: with the early May (4 May) bank holiday the 20th working day is Friday 8 May.
-    code, _, stderr = run("log", "add", "--from-manifest", str(outbox), "--date", "2026-04-09")
-    assert code == 0, stderr
-    code, stdout, _ = run("followups", "--as-of", "2026-05-08")
-    assert code == 0 and "0 letters due a follow-up on 2026-05-08" in stdout
-    code, stdout, _ = run("followups", "--as-of", "2026-05-11", "--json")
+    run("log", "add", "--from-manifest", str(outbox), "--date", "2026-04-09")
+    stdout, _ = run("followups", "--as-of", "2026-05-08")
+    assert "0 letters due a follow-up on 2026-05-08" in stdout
+    stdout, _ = run("followups", "--as-of", "2026-05-11", "--json")
     due = json.loads(stdout)
     assert sorted(entry["letter_id"] for entry in due) == DRAFTED
     assert {entry["reply_due"] for entry in due} == {"2026-05-08"}
     # Keir Starmer had two letters: the reply must say which it answers.
-    code, _, stderr = run("reply", "Keir Starmer", "--outcome", "meeting", "--date", "2026-04-20")
-    assert code == 1 and "choose one with --letter" in stderr
-    code, stdout, stderr = run(
+    _, stderr = run("reply", "Keir Starmer", "--outcome", "meeting", "--date", "2026-04-20", expect=ExitCode.FAILURE)
+    assert "choose one with --letter" in stderr
+    stdout, _ = run(
         "reply", "Keir Starmer", "--letter", "minister", "--outcome", "meeting", "--date", "2026-04-20",
         "--note", "Meeting with the PPS offered",
     )  # fmt: skip
-    assert code == 0, stderr
     assert "Recorded reply (meeting, 2026-04-20) from Sir Keir Starmer to ipem-2024/4514-minister" in stdout
-    code, _, _ = run("reply", "4602", "--outcome", "acknowledgement", "--date", "2026-04-14")
-    assert code == 0
-    code, stdout, _ = run("followups", "--as-of", "2026-05-11", "--json")
+    run("reply", "4602", "--outcome", "acknowledgement", "--date", "2026-04-14")
+    stdout, _ = run("followups", "--as-of", "2026-05-11", "--json")
     assert sorted(entry["letter_id"] for entry in json.loads(stdout)) == ["4366-seat", "4514-seat"]
     [minister] = [entry for entry in log_json("--member", "4514") if entry["letter_id"] == "4514-minister"]
     assert (minister["reply_outcome"], minister["reply_date"], minister["reply_note"]) == (
@@ -236,42 +237,40 @@ def test_reply_and_followups_across_the_may_bank_holidays(outbox: Path) -> None:
         "2026-04-20",
         "Meeting with the PPS offered",
     )
-    code, _, stderr = run("reply", "4366", "--outcome", "delighted")
-    assert code == 1 and "unknown outcome 'delighted'" in stderr
+    _, stderr = run("reply", "4366", "--outcome", "delighted", expect=ExitCode.FAILURE)
+    assert "unknown outcome 'delighted'" in stderr
 
 
 def test_reply_with_no_log_says_so(outreach_home: Path) -> None:
-    code, _, stderr = run("reply", "4602", "--outcome", "none")
-    assert code == 1 and "the contact log is empty" in stderr
+    _, stderr = run("reply", "4602", "--outcome", "none", expect=ExitCode.FAILURE)
+    assert "the contact log is empty" in stderr
     assert not (outreach_home / DATABASE_FILE).exists()
 
 
 def test_suppress_list_and_remove() -> None:
-    code, stdout, stderr = run("suppress", "Wera Hobhouse", "--reason", "asked by e-mail, 2026-11-20")
-    assert code == 0, stderr
+    stdout, _ = run("suppress", "Wera Hobhouse", "--reason", "asked by e-mail, 2026-11-20")
     assert "Suppressed Wera Hobhouse (4602): asked by e-mail, 2026-11-20" in stdout
-    code, stdout, _ = run("suppress")
-    assert code == 0 and "1 suppressed members" in stdout and "Wera Hobhouse" in stdout
-    code, _, stderr = run("suppress", "4366")
-    assert code == 1 and "--reason" in stderr
-    code, stdout, _ = run("suppress", "4602", "--remove")
-    assert code == 0 and "Removed member 4602" in stdout
-    code, _, stderr = run("suppress", "4602", "--remove")
-    assert code == 1 and "not on the suppression list" in stderr
-    code, stdout, _ = run("suppress")
+    stdout, _ = run("suppress")
+    assert "1 suppressed members" in stdout and "Wera Hobhouse" in stdout
+    _, stderr = run("suppress", "4366", expect=ExitCode.FAILURE)
+    assert "--reason" in stderr
+    stdout, _ = run("suppress", "4602", "--remove")
+    assert "Removed member 4602" in stdout
+    _, stderr = run("suppress", "4602", "--remove", expect=ExitCode.FAILURE)
+    assert "not on the suppression list" in stderr
+    stdout, _ = run("suppress")
     assert "0 suppressed members" in stdout
 
 
-def draft(out: Path, *extra: str) -> tuple[int, str, str]:
+def draft(out: Path, *extra: str, expect: ExitCode = ExitCode.OK) -> tuple[str, str]:
     return run(
         "draft", "--member", "4366", "--member", "Keir Starmer", "--member", "Wera Hobhouse", "--format", "md",
-        "--out", str(out), *extra,
+        "--out", str(out), *extra, expect=expect,
     )  # fmt: skip
 
 
 def test_draft_with_no_log_skips_nothing_and_creates_no_file(outreach_home: Path, tmp_path: Path) -> None:
-    code, stdout, stderr = draft(tmp_path / "out")
-    assert code == 0, stderr
+    stdout, _ = draft(tmp_path / "out")
     assert [row["letter_id"] for row in manifest(tmp_path / "out")] == [
         "4602-seat",
         "4366-seat",
@@ -284,40 +283,49 @@ def test_draft_with_no_log_skips_nothing_and_creates_no_file(outreach_home: Path
 
 def test_draft_skips_letters_sent_or_uncertain_in_this_campaign(tmp_path: Path) -> None:
     seed_log()  # ipem-2024: 4602-seat sent, 4366-seat uncertain, 4514-seat queued; ipem-2020: 4602-seat posted
-    code, stdout, stderr = draft(tmp_path / "out")
-    assert code == 0, stderr
+    stdout, _ = draft(tmp_path / "out")
     assert [row["letter_id"] for row in manifest(tmp_path / "out")] == ["4514-seat", "4514-minister"]
     assert "Skipped 2 letters already sent (or uncertain) in ipem-2024" in stdout and "--include-sent" in stdout
-    code, stdout, stderr = draft(tmp_path / "all", "--include-sent")
-    assert code == 0, stderr
+    stdout, _ = draft(tmp_path / "all", "--include-sent")
     assert len(manifest(tmp_path / "all")) == 4 and "Skipped" not in stdout
     # --limit counts the letters still to draft, not those left out.
-    code, _, stderr = draft(tmp_path / "one", "--limit", "1")
-    assert code == 0, stderr
+    draft(tmp_path / "one", "--limit", "1")
     assert [row["letter_id"] for row in manifest(tmp_path / "one")] == ["4514-seat"]
 
 
 def test_draft_leaves_out_suppressed_members_and_says_when_nothing_is_left(tmp_path: Path) -> None:
-    code, _, _ = run("suppress", "Keir Starmer", "--reason", "asked not to be written to")
-    assert code == 0
-    code, stdout, stderr = draft(tmp_path / "out", "--include-sent")
-    assert code == 0, stderr
+    run("suppress", "Keir Starmer", "--reason", "asked not to be written to")
+    stdout, _ = draft(tmp_path / "out", "--include-sent")
     assert [row["letter_id"] for row in manifest(tmp_path / "out")] == ["4602-seat", "4366-seat"]
     assert "Skipped 2 letters to suppressed members" in stdout
-    code, _, stderr = run("draft", "--member", "Keir Starmer", "--format", "md", "--out", str(tmp_path / "none"))
-    assert code == 1 and "nothing to draft: Skipped 2 letters to suppressed members" in stderr
+    _, stderr = run(
+        "draft", "--member", "Keir Starmer", "--format", "md", "--out", str(tmp_path / "none"), expect=ExitCode.FAILURE
+    )
+    assert "nothing to draft: Skipped 2 letters to suppressed members" in stderr
     assert not (tmp_path / "none").exists()
 
 
-def test_a_newer_log_is_refused_by_every_command_with_one_line(outreach_home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [("log",), ("followups",), ("suppress",), ("reply", "4602", "--outcome", "none")],
+    ids=["log", "followups", "suppress", "reply"],
+)
+def test_a_newer_log_is_refused_by_every_command_with_one_line(outreach_home: Path, args: tuple[str, ...]) -> None:
+    newer_log(outreach_home)
+    _, stderr = run(*args, expect=ExitCode.FAILURE)
+    assert len(stderr.strip().splitlines()) == 1 and "schema version 99 is newer" in stderr
+
+
+def test_a_newer_log_is_refused_by_draft(outreach_home: Path, tmp_path: Path) -> None:
+    newer_log(outreach_home)
+    _, stderr = draft(tmp_path / "out", expect=ExitCode.FAILURE)
+    assert "schema version 99 is newer" in stderr
+
+
+def newer_log(home: Path) -> None:
+    """Write a contact log stamped by a newer outreach (schema version 99)."""
     import sqlite3
 
-    raw = sqlite3.connect(outreach_home / DATABASE_FILE)
+    raw = sqlite3.connect(home / DATABASE_FILE)
     raw.execute("PRAGMA user_version = 99")
     raw.close()
-    for args in (("log",), ("followups",), ("suppress",), ("reply", "4602", "--outcome", "none")):
-        code, _, stderr = run(*args)
-        assert code == 1, args
-        assert len(stderr.strip().splitlines()) == 1 and "schema version 99 is newer" in stderr, args
-    code, _, stderr = draft(tmp_path / "out")
-    assert code == 1 and "schema version 99 is newer" in stderr

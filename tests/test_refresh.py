@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import commands
 import pytest
 from parliament_server import ParliamentServer, World, member_value, serving, world_from_snapshot
-from typer.testing import CliRunner
 
 from outreach import snapshot as snapshots
-from outreach.cli import app
+from outreach.errors import ExitCode
 from outreach.refresh import CONTACTS_CACHE, Origins, refresh
 from outreach.resources import embedded_snapshot_dir
 from outreach.web import Politeness
 
-runner = CliRunner()
 MP_FIELDS = {
     "member_id",
     "name",
@@ -44,16 +43,15 @@ NO_CONTACTS = 4212  # Debbie Abrahams: served an empty contact record
 RENAMED = 5131  # Jack Abbott: nameDisplayAs changes before the first refresh
 
 
-def run(server: ParliamentServer, *args: str, home: Path | None = None) -> tuple[int, str, str]:
+def run(
+    server: ParliamentServer, *args: str, home: Path | None = None, expect: ExitCode = ExitCode.OK
+) -> tuple[str, str]:
     origins = ("--api-url", server.url, "--committees-api-url", server.url, "--postcodes-url", server.url)
     env = {"OUTREACH_HOME": str(home)} if home else None
-    result = runner.invoke(app, ["refresh", *origins, "--max-rps", "0", *args], env=env)
-    return result.exit_code, result.stdout, result.stderr
+    return commands.run("refresh", *origins, "--max-rps", "0", *args, env=env, expect=expect)
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+cli = commands.run
 
 
 def fresh_world() -> World:
@@ -81,8 +79,7 @@ def cold(tmp_path_factory: pytest.TempPathFactory) -> ColdRefresh:
         server.fault("text_500", "/api/Members/172/Contact")
         server.fault("reset", "/api/Members/4359/Contact")
         server.fault("too_many", "/api/Posts/OppositionPosts", value=1)
-        code, stdout, stderr = run(server, home=home)
-        assert code == 0, stderr
+        stdout, stderr = run(server, home=home)
         return ColdRefresh(home, stdout, stderr, server.requests())
 
 
@@ -119,8 +116,7 @@ def test_cold_refresh_survives_the_quirks_and_fetches_every_contact_once(cold: C
 
 
 def test_mps_json_after_a_refresh_lists_the_650_with_refreshed_fields(refreshed: Path) -> None:
-    code, stdout, stderr = cli("mps", "--json")
-    assert code == 0, stderr
+    stdout, stderr = cli("mps", "--json")
     assert "refreshed snapshot of" in stderr
     mps = json.loads(stdout)
     assert len(mps) == 650 and all(set(mp) >= MP_FIELDS for mp in mps)
@@ -148,8 +144,7 @@ def test_draft_uses_refreshed_names_address_as_parties_and_writes_shadow_ministe
     refreshed: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "outbox"
-    code, stdout, stderr = cli("draft", "--ministers", "--member", str(RENAMED), "--format", "md", "--out", str(out))
-    assert code == 0, stderr
+    stdout, stderr = cli("draft", "--ministers", "--member", str(RENAMED), "--format", "md", "--out", str(out))
     with (out / "manifest.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     shadows = [row for row in rows if row["kind"] == "shadow_minister"]
@@ -170,8 +165,7 @@ def test_draft_uses_refreshed_names_address_as_parties_and_writes_shadow_ministe
 def test_a_committee_members_letter_acknowledges_the_committee_and_weighs_its_asks(
     refreshed: Path, tmp_path: Path
 ) -> None:
-    code, stdout, stderr = cli("preview", "4124")
-    assert code == 0, stderr
+    stdout, stderr = cli("preview", "4124")
     assert "As a member of the Science, Innovation and Technology Committee, you follow closely" in stdout
     assert "rule 'science-committee'" in stdout
     assert "Ask ai" in stdout
@@ -209,8 +203,7 @@ def test_the_diff_reports_by_elections_party_changes_posts_contacts_and_a_vacant
     world.opposition = [post for post in world.opposition if post["name"] != "Shadow Home Secretary"]
 
     # --full: a changed e-mail of a member whose name and party stayed is only seen once the cache is bypassed.
-    code, stdout, stderr = run(server, "--full", "--json")
-    assert code == 0, stderr
+    stdout, stderr = run(server, "--full", "--json")
     report = json.loads(stdout)
     assert report["contacts_fetched"] == 649 and len(server.requests("/Contact")) == 649  # --full: every one
     changes = report["changes"]
@@ -248,25 +241,23 @@ def test_the_diff_reports_by_elections_party_changes_posts_contacts_and_a_vacant
     }
 
     # Every command now uses the new snapshot: 649 MPs, and letters still draft with a seat empty.
-    code, stdout, stderr = cli("mps", "--json")
+    stdout, stderr = cli("mps", "--json")
     mps = {mp["member_id"]: mp for mp in json.loads(stdout)}
     assert len(mps) == 649 and mps[4099]["by_election_date"] == "2026-10-01" and mps[4099]["is_new"] is False
     assert mps[5131]["posts"][0]["name"] == "Minister for Patient Safety"
     out = tmp_path / "outbox"
-    code, stdout, stderr = cli("draft", "--format", "md", "--out", str(out))
-    assert code == 0, stderr
+    stdout, stderr = cli("draft", "--format", "md", "--out", str(out))
     with (out / "manifest.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert "4099-seat" in {row["letter_id"] for row in rows}
     assert vacated.constituency_code not in {row["constituency_code"] for row in rows if row["kind"] == "seat"}
-    code, stdout, stderr = cli("preview", vacated.constituency)
-    assert code == 1 and f"no letter for '{vacated.constituency}': the seat has no MP" in stderr
+    stdout, stderr = cli("preview", vacated.constituency, expect=ExitCode.FAILURE)
+    assert f"no letter for '{vacated.constituency}': the seat has no MP" in stderr
 
 
 def test_the_printed_diff_is_tables(refreshed: Path, server: ParliamentServer) -> None:
     server.world.members[4357]["latestParty"] = {"id": 8, "name": "Independent", "abbreviation": "Ind"}
-    code, stdout, stderr = run(server)
-    assert code == 0, stderr
+    stdout, stderr = run(server)
     assert "Party changes (1)" in stdout
     assert "Kirsty Blackman" in stdout and "Scottish National Party" in stdout and "Independent" in stdout
     assert "contact details fetched for 1, cached for 649" in stdout  # her party changed
@@ -278,8 +269,7 @@ def test_a_failed_refresh_exits_3_with_one_line_and_leaves_the_snapshot_in_use(
     before = snapshot_folders(refreshed)
     in_use = snapshots.newest(refreshed).describe()
     server.fault("truncated", "skip=40&take=20")
-    code, stdout, stderr = run(server)
-    assert code == 3
+    stdout, stderr = run(server, expect=ExitCode.SOURCE)
     lines = stderr.strip().splitlines()
     assert lines[-1].startswith(f"error: GET {server.url}/api/Members/Search?House=1&IsCurrentMember=true&skip=40")
     assert "invalid JSON" in lines[-1] and "truncated" in lines[-1]
@@ -298,7 +288,7 @@ def test_a_failure_after_everything_was_fetched_still_leaves_no_snapshot(
     origins = Origins(server.url, server.url, server.url)
     with pytest.raises(Exception) as failure:
         refresh(refreshed, snapshots.newest(refreshed), origins, verify_sites=True, politeness=politeness)
-    assert type(failure.value).__name__ == "SourceError" and failure.value.exit_code == 3  # type: ignore[attr-defined]
+    assert type(failure.value).__name__ == "SourceError" and failure.value.exit_code == ExitCode.SOURCE  # type: ignore[attr-defined]
     assert str(failure.value) == (
         f"POST {server.url}/postcodes: HTTP 500 text/plain 'error code: 500' (gave up after 2 attempts)"
     )
@@ -308,8 +298,7 @@ def test_a_failure_after_everything_was_fetched_still_leaves_no_snapshot(
 def test_incremental_refresh_refetches_only_new_renamed_switched_and_old_contacts(
     refreshed: Path, server: ParliamentServer
 ) -> None:
-    code, stdout, stderr = run(server)
-    assert code == 0, stderr
+    stdout, stderr = run(server)
     assert server.requests("/Contact") == []  # nothing changed: every contact from the cache
     assert "No changes against the snapshot in use." in stdout
 
@@ -331,8 +320,7 @@ def test_incremental_refresh_refetches_only_new_renamed_switched_and_old_contact
     cached.write_text(json.dumps(record), encoding="utf-8")
     server.clear_log()
 
-    code, stdout, stderr = run(server, "--json")
-    assert code == 0, stderr
+    stdout, stderr = run(server, "--json")
     fetched = sorted(server.requests("/Contact"))
     assert fetched == [f"GET /api/Members/{member_id}/Contact" for member_id in (4124, 4357, 4359, 5999)]
     assert server.requests("/api/Members/History") == ["GET /api/Members/History?ids=5999"]
@@ -350,8 +338,7 @@ def test_verify_sites_corrects_constituencies_from_postcodes_and_records_each_di
     arthur = next(site for site in snapshot.sites if site.site_id == "arthur:trawsfynydd")
     server.world.postcodes["HP70JD"] = ("E14001063", "Aldershot")
     server.world.postcodes["LL414DT"] = None
-    code, stdout, stderr = run(server, "--verify-sites", "--json")
-    assert code == 0, stderr
+    stdout, stderr = run(server, "--verify-sites", "--json")
     corrections = {row["site_id"]: row for row in json.loads(stdout)["changes"]["site_corrections"]}
     sharing = {site.site_id for site in snapshot.sites if site.postcode in ("HP7 0JD", "LL41 4DT")}
     assert set(corrections) == sharing  # every site at those postcodes, each recorded
@@ -382,7 +369,7 @@ def test_verify_sites_corrects_constituencies_from_postcodes_and_records_each_di
         checks = {row["site_id"]: row["outcome"] for row in csv.DictReader(handle)}
     assert checks[amersham.site_id] == "corrected" and checks[arthur.site_id] == "postcode_unknown"
     assert set(checks) == sharing
-    code, stdout, stderr = cli("sites", "--constituency", "Aldershot", "--json")
+    stdout, stderr = cli("sites", "--constituency", "Aldershot", "--json")
     assert amersham.site_id in {site["site_id"] for site in json.loads(stdout)}
 
 
@@ -401,8 +388,7 @@ def test_a_post_retitled_in_the_same_department_is_not_an_appointment_and_keeps_
     # The embedded snapshot carries IfG's titles; Parliament names the same job by its rank and department.
     smyth = next(post for post in server.world.government if post["name"] == "Minister for Secondary Care")
     smyth["name"] = smyth["hansardName"] = "Minister of State (Department of Health and Social Care)"
-    code, stdout, stderr = run(server, "--json")
-    assert code == 0, stderr
+    stdout, stderr = run(server, "--json")
     changes = json.loads(stdout)["changes"]
     assert changes["posts_appointed"] == [] and changes["posts_ended"] == []
     assert [(row["member_id"], row["before"], row["post"]) for row in changes["posts_retitled"]] == [

@@ -25,6 +25,7 @@ from commands import manifest, run
 
 from outreach import campaign as campaigns
 from outreach import settings
+from outreach.errors import ExitCode
 from outreach.ledger import DATABASE_FILE, Ledger, NewContact, Queued
 from outreach.report import outline_edges
 from outreach.resources import default_campaign_dir, embedded_snapshot_dir
@@ -134,8 +135,7 @@ def welsh_outbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
         out = tmp_path_factory.mktemp("drafted") / "outbox"
-        code, _, stderr = run("draft", "--all", "--nation", "Wales", "--format", "md", "--out", str(out))
-        assert code == 0, stderr
+        _, stderr = run("draft", "--all", "--nation", "Wales", "--format", "md", "--out", str(out))
         yield out
 
 
@@ -194,14 +194,13 @@ def digest(path: Path) -> str:
 
 
 def test_report_of_a_campaign_with_a_mix_of_states(welsh_outbox: Path, logged: Path, tmp_path: Path) -> None:
-    before = (run("log", "--json")[1], digest(welsh_outbox))
+    before = (run("log", "--json").stdout, digest(welsh_outbox))
     out = tmp_path / "report"
-    code, stdout, stderr = run("report", "--outbox", str(welsh_outbox), "--out", str(out))
-    assert code == 0, stderr
+    stdout, stderr = run("report", "--outbox", str(welsh_outbox), "--out", str(out))
     assert f"Wrote {out / 'index.html'}, {out / 'map.svg'} (map coloured by contact)" in stdout
     assert "Letters sent 8, replies 4 (50%), follow-ups due 3" in stdout
     # The report reads the log and the outbox and changes neither.
-    assert (run("log", "--json")[1], digest(welsh_outbox)) == before
+    assert (run("log", "--json").stdout, digest(welsh_outbox)) == before
     assert len(json.loads(before[0])) == 11
 
     svg = ElementTree.parse(out / "map.svg").getroot()
@@ -281,8 +280,7 @@ def test_report_of_a_campaign_with_a_mix_of_states(welsh_outbox: Path, logged: P
 
 def test_report_with_no_contact_log_shows_every_seat_not_contacted(outreach_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    code, stdout, stderr = run("report", "--out", str(out), "--colour-by", "party")
-    assert code == 0, stderr
+    stdout, stderr = run("report", "--out", str(out), "--colour-by", "party")
     assert not (outreach_home / DATABASE_FILE).exists()
     root = page(out / "index.html")
     assert root.by_id("no-log").text().startswith("No contact log yet")
@@ -305,8 +303,7 @@ def test_report_with_no_contact_log_shows_every_seat_not_contacted(outreach_home
 def test_colour_by_each_measure(
     tmp_path: Path, measure: str, category: str, label: str | None, count: int | None
 ) -> None:
-    code, _, stderr = run("report", "--out", str(tmp_path), "--colour-by", measure)
-    assert code == 0, stderr
+    _, stderr = run("report", "--out", str(tmp_path), "--colour-by", measure)
     svg = ElementTree.parse(tmp_path / "map.svg").getroot()
     assert svg.get("data-measure") == measure
     entries = legend(svg)
@@ -329,15 +326,13 @@ def test_colour_by_each_measure(
 
 
 def test_an_unknown_measure_is_a_usage_error(tmp_path: Path) -> None:
-    code, _, stderr = run("report", "--out", str(tmp_path), "--colour-by", "colour")
-    assert code == 2
+    _, stderr = run("report", "--out", str(tmp_path), "--colour-by", "colour", expect=ExitCode.USAGE)
     assert "--colour-by" in stderr and "'colour' is not one of" in stderr
     assert not list(tmp_path.iterdir())
 
 
 def test_png_of_the_map_for_slides(tmp_path: Path) -> None:
-    code, stdout, stderr = run("report", "--out", str(tmp_path), "--colour-by", "sites", "--png")
-    assert code == 0, stderr
+    stdout, stderr = run("report", "--out", str(tmp_path), "--colour-by", "sites", "--png")
     assert f"{tmp_path / 'map.png'}" in stdout
     data = (tmp_path / "map.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -360,8 +355,7 @@ def test_a_vacant_seat_after_a_refresh(outreach_home: Path, tmp_path: Path) -> N
     (snapshot / "members.csv").write_text("".join(kept), encoding="utf-8")
     meta = json.loads((snapshot / "snapshot.json").read_text(encoding="utf-8"))
     (snapshot / "snapshot.json").write_text(json.dumps({**meta, "kind": "refreshed"}), encoding="utf-8")
-    code, _, stderr = run("report", "--out", str(tmp_path), "--colour-by", "party")
-    assert code == 0, stderr
+    _, stderr = run("report", "--out", str(tmp_path), "--colour-by", "party")
     svg = ElementTree.parse(tmp_path / "map.svg").getroot()
     bath = next(shape for shape in seats(svg) if shape.get("data-code") == "E14001080")
     assert (bath.findtext(f"{SVG}title") or "").splitlines()[:3] == [
@@ -380,10 +374,10 @@ def test_a_manifest_from_another_campaign_is_refused(welsh_outbox: Path, tmp_pat
     toml.write_text(
         toml.read_text(encoding="utf-8").replace('id = "ipem-2024"', 'id = "ipem-2025"', 1), encoding="utf-8"
     )
-    code, _, stderr = run(
-        "report", "--campaign", str(campaign), "--outbox", str(welsh_outbox), "--out", str(tmp_path / "r")
-    )
-    assert code == 1
+    _, stderr = run(
+        "report", "--campaign", str(campaign), "--outbox", str(welsh_outbox), "--out", str(tmp_path / "r"),
+        expect=ExitCode.FAILURE,
+    )  # fmt: skip
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and stderr.endswith(errors[0] + "\n")
     assert "manifest.csv:2: letter" in errors[0] and "campaign 'ipem-2024', not 'ipem-2025'" in errors[0]
@@ -413,8 +407,7 @@ def test_index_html_draws_the_maps_in_headless_chromium(tmp_path: Path) -> None:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    code, _, stderr = run("report", "--out", str(tmp_path / "report"))
-    assert code == 0, stderr
+    _, stderr = run("report", "--out", str(tmp_path / "report"))
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (

@@ -149,7 +149,6 @@ log_app = typer.Typer(
 )
 
 
-
 def _log_member(text: str, ledger: Any) -> int:
     """Return the member id a --member or MEMBER argument names: an id, a name in the log, or a current member."""
     from outreach import contact_log
@@ -425,10 +424,6 @@ def suppress(
                 raise OutreachError("--reason: say why the member is suppressed")
             from outreach import contact_log
 
-            name = ledger.member_names().get(number) or contact_log.member_name(
-                number, load_snapshot(uses_posts=False)
-            )
+            name = ledger.member_names().get(number) or contact_log.member_name(number, load_snapshot(uses_posts=False))
             ledger.suppress(number, reason, name=name)
     console.out.print(f"Suppressed {name or number} ({number}): {reason}", markup=False)
-
-

@@ -149,4 +149,3 @@ def _print_refresh(result: Any) -> None:
         + f"; {sum(result.requests.values())} requests.",
         markup=False,
     )
-

@@ -64,4 +64,3 @@ def report(
         f"Wrote {', '.join(str(path) for path in paths)} (map coloured by {colour_by.value})", markup=False
     )
     console.out.print(f"Snapshot: {snapshot.describe()}", markup=False)
-
