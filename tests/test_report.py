@@ -8,6 +8,7 @@ in headless Chromium and looks at the pixels.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -24,11 +25,14 @@ import pytest
 from commands import manifest, run
 
 from outreach import campaign as campaigns
+from outreach import report as reporting
 from outreach import settings
+from outreach import snapshot as snapshots
 from outreach.errors import ExitCode
 from outreach.ledger import DATABASE_FILE, Ledger, NewContact, Queued
 from outreach.report import outline_edges
 from outreach.resources import default_campaign_dir, embedded_snapshot_dir
+from outreach.similarity import Pair, Similarity
 
 SVG = "{http://www.w3.org/2000/svg}"
 CAMPAIGN = "ipem-2024"
@@ -345,16 +349,22 @@ def test_png_of_the_map_for_slides(tmp_path: Path) -> None:
     assert (0xD5, 0x5E, 0x00) in colours  # the radiotherapy centres' vermillion is painted
 
 
+def refreshed_copy(home: Path) -> Path:
+    """Copy the embedded snapshot into `home` as the newest refreshed one; return its folder, to edit."""
+    snapshot = home / "snapshots" / "2026-11-20T090000"
+    shutil.copytree(embedded_snapshot_dir(), snapshot)
+    meta = json.loads((snapshot / "snapshot.json").read_text(encoding="utf-8"))
+    (snapshot / "snapshot.json").write_text(json.dumps({**meta, "kind": "refreshed"}), encoding="utf-8")
+    return snapshot
+
+
 def test_a_vacant_seat_after_a_refresh(outreach_home: Path, tmp_path: Path) -> None:
     """A refreshed snapshot with a seat left vacant: the seat is drawn, its tooltip and legend say 'vacant'."""
-    snapshot = outreach_home / "snapshots" / "2026-11-20T090000"
-    shutil.copytree(embedded_snapshot_dir(), snapshot)
+    snapshot = refreshed_copy(outreach_home)
     members = (snapshot / "members.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     kept = [line for line in members if ",Bath,E14001080," not in line]
     assert len(kept) == len(members) - 1
     (snapshot / "members.csv").write_text("".join(kept), encoding="utf-8")
-    meta = json.loads((snapshot / "snapshot.json").read_text(encoding="utf-8"))
-    (snapshot / "snapshot.json").write_text(json.dumps({**meta, "kind": "refreshed"}), encoding="utf-8")
     _, stderr = run("report", "--out", str(tmp_path), "--colour-by", "party")
     svg = ElementTree.parse(tmp_path / "map.svg").getroot()
     bath = next(shape for shape in seats(svg) if shape.get("data-code") == "E14001080")
@@ -365,6 +375,68 @@ def test_a_vacant_seat_after_a_refresh(outreach_home: Path, tmp_path: Path) -> N
     ]
     assert legend(svg)["vacant"] == ("vacant seat (1)", 1)
     assert legend(svg)["Liberal Democrat"][1] == 70
+
+
+HOSTILE_NAME = "<script>alert('x')</script> & Wera"
+HOSTILE_PARTY = 'Lib <b>Dem</b> & "Co"'
+HOSTILE_CAMPAIGN = 'Our <i>asks</i> & "yours"'
+
+
+def test_names_from_the_data_are_shown_as_text_never_as_markup(outreach_home: Path, tmp_path: Path) -> None:
+    """A member's name, a party and a campaign's name holding markup show as written, in the page and in map.svg."""
+    snapshot = refreshed_copy(outreach_home)
+    members = (snapshot / "members.csv").read_text(encoding="utf-8")
+    bath = next(line for line in members.splitlines() if ",Bath,E14001080," in line)
+    hostile = bath.replace("4602,Wera Hobhouse,", f"4602,{HOSTILE_NAME},").replace(
+        ",Liberal Democrat,",
+        ',"Lib <b>Dem</b> & ""Co""",',  # HOSTILE_PARTY as CSV quotes it
+    )
+    (snapshot / "members.csv").write_text(members.replace(bath, hostile), encoding="utf-8")
+    campaign = tmp_path / "campaign"
+    shutil.copytree(default_campaign_dir(), campaign)
+    toml = campaign / "campaign.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            'name = "IPEM\'s six asks of the Government elected in 2024"', f"name = {json.dumps(HOSTILE_CAMPAIGN)}", 1
+        ),
+        encoding="utf-8",
+    )
+    reported = reporting.gather(snapshots.newest(outreach_home), campaigns.load(campaign), TODAY)
+    assert reported.campaign.name == HOSTILE_CAMPAIGN
+    # Near-identical pairs naming the hostile recipient: more than the page lists, so its caption says how many.
+    pairs = tuple(Pair(f"4602-seat-{n}", f"{n}-seat", 0.9) for n in range(51))
+    reported = dataclasses.replace(
+        reported,
+        similarity=Similarity(letters=52, pairs=1326, median=0.5, maximum=0.9, above=pairs),
+        letter_names={"4602-seat-0": HOSTILE_NAME},
+    )
+    out = tmp_path / "report"
+    reporting.write(reported, out, measure=reporting.Measure.party)
+
+    written = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in written and "<b>" not in written and "<i>" not in written
+    root = page(out / "index.html")
+    assert root.all("script") == [] and root.all("b") == [] and root.all("i") == []
+    assert root.all("title")[0].text() == f"{HOSTILE_CAMPAIGN} — outreach report"
+    assert root.all("h1")[0].text() == HOSTILE_CAMPAIGN
+    bath_cell = next(
+        shape
+        for shape in root.by_id("map-party").all("path", **{"class": "seat"})
+        if shape.attrs["data-code"] == "E14001080"
+    )
+    assert bath_cell.attrs["data-category"] == HOSTILE_PARTY
+    assert bath_cell.all("title")[0].text().splitlines()[1] == f"{HOSTILE_NAME} ({HOSTILE_PARTY})"
+    assert table(root, "counts-party")[HOSTILE_PARTY][:2] == ["1", "0"]
+    similar = root.by_id("similar-pairs")
+    assert similar.all("caption")[0].text() == "Pairs above 0.85 (the first 50 of 51)"
+    assert table(root, "similar-pairs")["4602-seat-0"] == [HOSTILE_NAME, "0-seat", "", "0.900"]
+
+    svg = ElementTree.parse(out / "map.svg").getroot()  # well-formed XML: every & and < escaped
+    assert list(svg.iter(f"{SVG}script")) == [] and list(svg.iter(f"{SVG}b")) == []
+    assert (svg.findtext(f"{SVG}text") or "") == f"Party — {HOSTILE_CAMPAIGN}"
+    assert legend(svg)[HOSTILE_PARTY] == (f"{HOSTILE_PARTY} (1)", 1)
+    bath_shape = next(shape for shape in seats(svg) if shape.get("data-code") == "E14001080")
+    assert (bath_shape.findtext(f"{SVG}title") or "").splitlines()[1] == f"{HOSTILE_NAME} ({HOSTILE_PARTY})"
 
 
 def test_a_manifest_from_another_campaign_is_refused(welsh_outbox: Path, tmp_path: Path) -> None:
