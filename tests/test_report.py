@@ -239,8 +239,11 @@ def test_report_of_a_campaign_with_a_mix_of_states(welsh_outbox: Path, logged: P
         "Scotland",
         "Wales",
     }
+    check_page(page(out / "index.html"), welsh_outbox, welsh)
 
-    root = page(out / "index.html")
+
+def check_page(root: Node, welsh_outbox: Path, welsh: int) -> None:
+    """Assert what index.html shows of the mixed contact log (test_report_of_a_campaign_with_a_mix_of_states)."""
     assert root.all("title")[0].text() == "IPEM's six asks of the Government elected in 2024 — outreach report"
     assert root.by_id("snapshot-date").text() == "2026-08-13"
     for measure in ("contact", "sites", "party", "asks"):
