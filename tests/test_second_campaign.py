@@ -6,9 +6,8 @@ import csv
 import shutil
 from pathlib import Path
 
-from typer.testing import CliRunner
+from commands import run
 
-from outreach.cli import app
 from outreach.resources import default_campaign_dir
 
 CAMPAIGN = """
@@ -86,8 +85,7 @@ def make_campaign(tmp_path: Path) -> Path:
 def test_a_second_campaign_drafts_without_code_changes(tmp_path: Path) -> None:
     folder = make_campaign(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["draft", "--campaign", str(folder), "--nation", "Wales", "--out", str(out)])
-    assert result.exit_code == 0, result.stderr
+    run("draft", "--campaign", str(folder), "--nation", "Wales", "--out", str(out))
     with (out / "manifest.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 32 and {row["template"] for row in rows} == {"seat"}

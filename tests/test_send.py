@@ -32,19 +32,17 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from commands import manifest
+from commands import manifest, run
 from pypdf import PdfReader
-from typer.testing import CliRunner
 
 from outreach import settings
-from outreach.cli import app
+from outreach.errors import ExitCode
 from outreach.ledger import Ledger
 from outreach.resources import default_campaign_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SENDER = "policy@ipem.example.org"
 ORGANISATION = "Institute of Physics and Engineering in Medicine"
-runner = CliRunner()
 
 
 # -- the SMTP server -------------------------------------------------------------------------------------------
@@ -175,8 +173,7 @@ def _draft(tmp_path_factory: pytest.TempPathFactory, campaign_dir: Path, *select
     out = tmp_path_factory.mktemp("drafted") / "outbox"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
-        result = runner.invoke(app, ["draft", *selection, "--out", str(out), "--campaign", str(campaign_dir)])
-    assert result.exit_code == 0, result.stderr
+        run("draft", *selection, "--out", str(out), "--campaign", str(campaign_dir))
     return out
 
 
@@ -203,11 +200,8 @@ def outbox(ministers_outbox: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def send(outbox: Path, campaign_dir: Path, *flags: str) -> tuple[int, str, str]:
-    result = runner.invoke(
-        app, ["send", str(outbox), "--campaign", str(campaign_dir), "--per-minute", "0", *flags], catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+def send(outbox: Path, campaign_dir: Path, *flags: str, expect: ExitCode = ExitCode.OK) -> tuple[str, str]:
+    return run("send", str(outbox), "--campaign", str(campaign_dir), "--per-minute", "0", *flags, expect=expect)
 
 
 def states(campaign: str = "ipem-2024") -> dict[str, str]:
@@ -243,8 +237,7 @@ def test_every_letter_arrives_once_with_headers_bodies_and_pdf(
     server: Recorder, outbox: Path, campaign_dir: Path, pipelining: bool, outreach_home: Path
 ) -> None:
     server.pipelining = pipelining
-    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0, stderr
+    stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     rows = [row for row in manifest(outbox) if row["email"]]
     assert len(server.received) == len(rows) == 6
     assert summary(stdout)["sent"] == 6
@@ -295,8 +288,7 @@ def test_every_letter_arrives_once_with_headers_bodies_and_pdf(
 
 
 def test_one_address_gets_each_of_its_different_letters(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
-    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0, stderr
+    _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     by_address: dict[str, list[str]] = {}
     for got in server.received:
         by_address.setdefault(got.recipients[0], []).append(str(got.message["Subject"]))
@@ -310,10 +302,9 @@ def test_one_address_gets_each_of_its_different_letters(server: Recorder, outbox
 
 
 def test_running_send_again_sends_nothing_new(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
-    assert send(outbox, campaign_dir, "--no-dry-run", "--yes")[0] == 0
+    send(outbox, campaign_dir, "--no-dry-run", "--yes")
     first = server.message_ids()
-    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert server.message_ids() == first
     assert summary(stdout) == {"sent": 0, "failed": 0, "skipped: already sent": 6}
 
@@ -322,8 +313,7 @@ def test_dry_run_sends_and_writes_nothing(
     server: Recorder, outbox: Path, campaign_dir: Path, outreach_home: Path
 ) -> None:
     before = sorted(path.name for path in outbox.rglob("*"))
-    code, stdout, stderr = send(outbox, campaign_dir)
-    assert code == 0, stderr
+    stdout, stderr = send(outbox, campaign_dir)
     assert server.received == [] and server.mails == 0
     assert list(outreach_home.iterdir()) == []  # no contact log, no lock file
     assert sorted(path.name for path in outbox.rglob("*")) == before
@@ -335,23 +325,21 @@ def test_dry_run_sends_and_writes_nothing(
 
 
 def test_limit_sends_the_first_letters_then_the_rest(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
-    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "2")
-    assert code == 0
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "2")
     ids = [row["letter_id"] for row in manifest(outbox) if row["email"]]
     assert [got.recipients[0] for got in server.received] == [row["email"] for row in manifest(outbox) if row["email"]][
         :2
     ]
     assert states() == {ids[0]: "sent", ids[1]: "sent"}
     assert summary(stdout)["skipped: beyond --limit"] == 4
-    assert send(outbox, campaign_dir, "--no-dry-run", "--yes")[0] == 0
+    send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert len(server.received) == 6 and len(set(server.message_ids())) == 6
 
 
 def test_suppressed_member_is_never_sent_to(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
     with Ledger.open_default() as ledger:
         ledger.suppress(4359, "asked not to be written to", name="Stephen Kinnock")
-    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert "stephen.kinnock.mp@parliament.uk" not in [got.recipients[0] for got in server.received]
     assert len(server.received) == 4
     assert summary(stdout)["skipped: suppressed (opted out)"] == 2
@@ -371,8 +359,7 @@ def test_a_letter_already_posted_is_not_e_mailed(server: Recorder, outbox: Path,
             content_sha256="0" * 64,
             sent_at=datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
         )
-    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert "dan.tomlinson.mp@parliament.uk" not in [got.recipients[0] for got in server.received]
     assert len(server.received) == 5
     assert summary(stdout)["skipped: already sent by post"] == 1
@@ -395,22 +382,19 @@ def test_per_minute_spaces_the_letters(server: Recorder, outbox: Path, campaign_
 
 
 def test_confirmation_is_asked_and_no_sends_nothing(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
-    result = runner.invoke(
-        app, ["send", str(outbox), "--campaign", str(campaign_dir), "--no-dry-run", "--per-minute", "0"], input="n\n"
-    )
-    assert result.exit_code == 1
-    assert f"Send 6 e-mails from {SENDER} via 127.0.0.1:" in result.stdout
+    stdout, stderr = run(
+        "send", str(outbox), "--campaign", str(campaign_dir), "--no-dry-run", "--per-minute", "0",
+        input="n\n", expect=ExitCode.FAILURE,
+    )  # fmt: skip
+    assert f"Send 6 e-mails from {SENDER} via 127.0.0.1:" in stdout
     assert server.mails == 0
-    assert "Nothing sent." in result.stderr
-    result = runner.invoke(
-        app, ["send", str(outbox), "--campaign", str(campaign_dir), "--no-dry-run", "--per-minute", "0"], input="y\n"
-    )
-    assert result.exit_code == 0
+    assert "Nothing sent." in stderr
+    run("send", str(outbox), "--campaign", str(campaign_dir), "--no-dry-run", "--per-minute", "0", input="y\n")
     assert len(server.received) == 6
 
 
 def test_bcc_self_goes_in_the_envelope_only(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
-    assert send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1", "--bcc-self")[0] == 0
+    send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1", "--bcc-self")
     (got,) = server.received
     assert got.recipients == ["stephen.kinnock.mp@parliament.uk", SENDER]
     assert "Bcc" not in got.message and SENDER.encode() not in got.raw.split(b"\r\n\r\n")[0].split(b"From:")[0]
@@ -426,7 +410,7 @@ def test_lines_starting_with_a_dot_arrive_intact(server: Recorder, outbox: Path,
     text = letter.read_text(encoding="utf-8")
     salutation = f"{row['salutation']},\n\n"
     letter.write_text(text.replace(salutation, f"{salutation}.\n\n.. and a line of dots\n\n", 1), encoding="utf-8")
-    assert send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1")[0] == 0
+    send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1")
     (got,) = server.received
     plain = got.message.get_body(("plain",))
     assert plain is not None
@@ -439,8 +423,7 @@ def test_a_refused_bcc_fails_the_letter_and_delivers_nothing(
 ) -> None:
     server.pipelining = pipelining
     server.reject = {SENDER}
-    code, _, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "2", "--bcc-self")
-    assert code == 4
+    send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "2", "--bcc-self", expect=ExitCode.SEND_INCOMPLETE)
     # Pipelined, the server takes DATA for the MP alone: the client hangs up rather than deliver half the envelope.
     assert server.received == []
     assert list(states().values()) == ["failed", "failed"]
@@ -455,8 +438,7 @@ def test_rejected_recipient_fails_alone_and_is_listed(
 ) -> None:
     server.pipelining = pipelining
     server.reject = {"dan.tomlinson.mp@parliament.uk"}
-    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 4
+    stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", expect=ExitCode.SEND_INCOMPLETE)
     assert len(server.received) == 5
     assert states()["5282-seat"] == "failed"
     assert [state for letter, state in states().items() if letter != "5282-seat"] == ["sent"] * 5
@@ -477,8 +459,7 @@ def test_rejected_recipient_fails_alone_and_is_listed(
     assert contact is not None and contact.error is not None and "550" in contact.error
     # Once the address works, the next run sends the failed letter (only it) and clears failures.csv.
     server.reject = set()
-    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert [got.recipients[0] for got in server.received[5:]] == ["dan.tomlinson.mp@parliament.uk"]
     assert not (outbox / "failures.csv").exists()
     assert set(states().values()) == {"sent"}
@@ -490,8 +471,7 @@ def test_dropped_connection_reconnects_and_duplicates_nothing(
 ) -> None:
     server.pipelining = pipelining
     server.drop_at_mail = {3, 5}
-    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0, stderr
+    _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert len(server.received) == 6 and len(set(server.message_ids())) == 6
     assert set(states().values()) == {"sent"}
     assert stderr.count("retry") == 2
@@ -503,8 +483,7 @@ def test_transient_451_is_retried_with_the_same_message_id(
 ) -> None:
     server.pipelining = pipelining
     server.transient_data = 1
-    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1")
-    assert code == 0, stderr
+    _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1")
     assert server.datas == 2 and len(server.received) == 1
     assert "451 4.3.0 try again later" in stderr
     with Ledger.open_default() as ledger:
@@ -519,18 +498,16 @@ def test_lost_reply_after_the_message_leaves_it_uncertain_never_resent(
 ) -> None:
     server.pipelining = pipelining
     server.drop_after_data = {2}
-    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 0, stderr
+    stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert len(server.received) == 6  # the server did take the second letter
     second = manifest(outbox)[1]["letter_id"]
     assert states()[second] == "uncertain"
     assert summary(stdout)["uncertain (reply lost)"] == 1
-    code, stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
     assert len(server.received) == 6
     assert summary(stdout)["skipped: uncertain, may have arrived"] == 1
     # Asked for explicitly, it goes again with the Message-ID it first had.
-    code, _, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--resend-uncertain")
-    assert code == 0
+    send(outbox, campaign_dir, "--no-dry-run", "--yes", "--resend-uncertain")
     assert len(server.received) == 7
     assert server.message_ids()[6] == server.message_ids()[1]
     assert states()[second] == "sent"
@@ -542,8 +519,7 @@ def test_unreachable_server_is_one_line_and_exit_3(
     monkeypatch.setenv("OUTREACH_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("OUTREACH_SMTP_PORT", str(free_port()))
     monkeypatch.setenv("OUTREACH_SMTP_SECURITY", "none")
-    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 3
+    _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", expect=ExitCode.SOURCE)
     assert stderr.strip().splitlines()[-1].startswith("error: SMTP 127.0.0.1:")
     assert "cannot connect" in stderr
     assert set(states().values()) <= {"queued"}  # nothing began sending
@@ -557,15 +533,14 @@ def test_password_never_appears_in_any_output(
     monkeypatch.setenv("OUTREACH_SMTP_PASSWORD", password)
     server.reject = {"dan.tomlinson.mp@parliament.uk"}
     outputs = []
-    for flags in ((), ("--no-dry-run", "--yes")):
-        code, stdout, stderr = send(outbox, campaign_dir, *flags)
+    for flags, expect in (((), ExitCode.OK), (("--no-dry-run", "--yes"), ExitCode.SEND_INCOMPLETE)):
+        stdout, stderr = send(outbox, campaign_dir, *flags, expect=expect)
         outputs += [stdout, stderr]
-    assert code == 4
     assert server.logins == [("ipem", password)]  # it was used to log in...
     monkeypatch.setenv("OUTREACH_SMTP_PASSWORD", "wrong")
     server.reject = set()
-    code, stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 3 and "login refused" in stderr
+    stdout, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", expect=ExitCode.SOURCE)
+    assert "login refused" in stderr
     outputs += [stdout, stderr, repr(settings.smtp({}, environ=dict(os.environ)))]
     for path in [*outreach_home.rglob("*"), *outbox.rglob("*")]:
         if path.is_file():
@@ -577,8 +552,7 @@ def test_a_second_concurrent_run_is_refused(server: Recorder, outbox: Path, camp
     from outreach.send import send_lock
 
     with send_lock():
-        code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
-    assert code == 1
+        _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", expect=ExitCode.FAILURE)
     assert "another 'outreach send' is running" in stderr
     assert server.mails == 0
 
@@ -606,8 +580,7 @@ def test_bad_rows_are_refused_before_anything_is_sent(
     rows[index][column] = value
     write_manifest(outbox, rows)
     for flags in ((), ("--no-dry-run", "--yes")):
-        code, _, stderr = send(outbox, campaign_dir, *flags)
-        assert code == 1
+        _, stderr = send(outbox, campaign_dir, *flags, expect=ExitCode.FAILURE)
         (line,) = stderr.strip().splitlines()
         assert f"manifest.csv:{index + 2} (letter 5282-seat): {complaint}" in line
     assert server.mails == 0
@@ -618,8 +591,7 @@ def test_a_campaign_without_a_sender_address_refuses_naming_campaign_toml(
 ) -> None:
     bare = tmp_path / "campaign"
     shutil.copytree(default_campaign_dir(), bare)
-    code, _, stderr = send(outbox, bare, "--no-dry-run", "--yes")
-    assert code == 1
+    _, stderr = send(outbox, bare, "--no-dry-run", "--yes", expect=ExitCode.FAILURE)
     assert (
         stderr.strip()
         == f"error: {bare / 'campaign.toml'}: [sender] email is empty: set the address the letters are e-mailed from"
@@ -630,8 +602,7 @@ def test_a_campaign_without_a_sender_address_refuses_naming_campaign_toml(
 def test_missing_manifest_column_names_the_line(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
     rows = [{key: value for key, value in row.items() if key != "subject"} for row in manifest(outbox)]
     write_manifest(outbox, rows)
-    code, _, stderr = send(outbox, campaign_dir)
-    assert code == 1
+    _, stderr = send(outbox, campaign_dir, expect=ExitCode.FAILURE)
     assert "manifest.csv:1: missing column subject" in stderr
 
 
