@@ -18,6 +18,10 @@ from outreach.errors import DataError
 from outreach.facts import CONDITIONS
 
 KINDS = ("seat", "minister", "shadow_minister")
+NATIONS = ("England", "Scotland", "Wales", "Northern Ireland", "UK")
+FIGURE_KEYS = ("text", "nation", "source", "date")
+CHECK_KEYS = ("id", "when", "must_match", "must_not_match", "message")
+
 
 @dataclass(frozen=True)
 class Sender:
@@ -31,6 +35,39 @@ class Sender:
     signatory_name: str = ""
     signatory_role: str = ""
     footer: str = ""
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signatory_name.strip() and self.signatory_role.strip())
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure the letters state, in the words a letter uses, with the nation it is about, its source and date."""
+
+    id: str
+    text: str
+    nation: str  # England | Scotland | Wales | Northern Ireland | UK
+    source: str
+    date: date
+    line: int
+
+    @property
+    def names_its_nation(self) -> bool:
+        """Return whether the figure's words say which nation it is about (a UK figure always does)."""
+        return self.nation == "UK" or self.nation in self.text
+
+
+@dataclass(frozen=True)
+class CampaignCheck:
+    """A campaign's own letter check: letters matching `when` must (not) match a pattern, else `message`."""
+
+    id: str
+    when: Mapping[str, Any]
+    must_match: re.Pattern[str] | None
+    must_not_match: re.Pattern[str] | None
+    message: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -99,6 +136,8 @@ class Campaign:
     facts: Mapping[str, Any]
     # The [smtp] table as written (host, port, security, user); settings.smtp() layers the environment on top.
     smtp: Mapping[str, Any] = field(default_factory=dict)
+    figures: Mapping[str, Figure] = field(default_factory=dict)  # [figures.<id>]: what templates' figure() states
+    checks: tuple[CampaignCheck, ...] = ()  # [[checks]]: the campaign's own letter checks (outreach/checks.py)
 
     @property
     def file(self) -> Path:
@@ -187,6 +226,88 @@ def _smtp_table(read: _Reader, data: Mapping[str, Any]) -> Mapping[str, Any]:
             kind = "a number" if key == "port" else "a string"
             raise DataError(f"{read.where(read.line_of(key))}: [smtp] {key} must be {kind}")
     return dict(table)
+
+
+def _figures(read: _Reader, data: Mapping[str, Any]) -> dict[str, Figure]:
+    """Return the [figures.<id>] tables, each with its words, nation, source and date, checked."""
+    figures: dict[str, Figure] = {}
+    for figure_id, table in read.optional(data, "figures", dict, {}, "figures").items():
+        heading = re.search(
+            rf"^[ \t]*\[[ \t]*figures[ \t]*\.[ \t]*[\"']?{re.escape(figure_id)}[\"']?[ \t]*\]", read.text, re.MULTILINE
+        )
+        line = read.text.count("\n", 0, heading.start()) + 1 if heading else read.line_of("figures") or 0
+        owner = f"figure '{figure_id}'"
+        if not isinstance(table, dict):
+            raise DataError(f"{read.where(line)}: {owner} must be a table ([figures.{figure_id}])")
+        unknown = [key for key in table if key not in FIGURE_KEYS]
+        if unknown:
+            raise DataError(
+                f"{read.where(line)}: {owner}: unknown key '{unknown[0]}' (known: {', '.join(FIGURE_KEYS)})"
+            )
+        nation = read.need(table, "nation", str, f"figures.{figure_id}.nation", line)
+        if nation not in NATIONS:
+            raise DataError(f"{read.where(line)}: {owner}: unknown nation '{nation}' (known: {', '.join(NATIONS)})")
+        stated = table.get("date")
+        try:
+            day = stated if isinstance(stated, date) else date.fromisoformat(str(stated))
+        except ValueError:
+            raise DataError(f"{read.where(line)}: {owner}: 'date' must be a date, YYYY-MM-DD") from None
+        figures[figure_id] = Figure(
+            id=figure_id,
+            text=read.need(table, "text", str, f"figures.{figure_id}.text", line),
+            nation=nation,
+            source=read.need(table, "source", str, f"figures.{figure_id}.source", line),
+            date=day,
+            line=line,
+        )
+    return figures
+
+
+def _pattern(read: _Reader, table: Mapping[str, Any], key: str, owner: str, line: int) -> re.Pattern[str] | None:
+    """Return a check's regular expression, compiled; a bad one names the check's line."""
+    if key not in table:
+        return None
+    text = table[key]
+    if not isinstance(text, str) or not text:
+        raise DataError(f"{read.where(line)}: {owner}: '{key}' must be a non-empty string (a regular expression)")
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise DataError(f"{read.where(line)}: {owner}: '{key}' is not a regular expression: {exc}") from None
+
+
+def _checks(read: _Reader, data: Mapping[str, Any]) -> tuple[CampaignCheck, ...]:
+    """Return the campaign's own [[checks]], each pattern compiled and each condition known."""
+    lines = _table_lines(read.text, "checks")
+    checks: list[CampaignCheck] = []
+    for index, table in enumerate(read.optional(data, "checks", list, [], "checks")):
+        line = lines[index] if index < len(lines) else 0
+        if not isinstance(table, dict):
+            raise DataError(f"{read.where(line)}: checks[{index}] must be a table ([[checks]])")
+        check_id = read.need(table, "id", str, f"checks[{index}].id", line)
+        owner = f"check '{check_id}'"
+        unknown = [key for key in table if key not in CHECK_KEYS]
+        if unknown:
+            raise DataError(f"{read.where(line)}: {owner}: unknown key '{unknown[0]}' (known: {', '.join(CHECK_KEYS)})")
+        if any(check.id == check_id for check in checks):
+            raise DataError(f"{read.where(line)}: {owner}: a check of that id is already defined")
+        must_match = _pattern(read, table, "must_match", owner, line)
+        must_not_match = _pattern(read, table, "must_not_match", owner, line)
+        if must_match is None and must_not_match is None:
+            raise DataError(
+                f"{read.where(line)}: {owner}: give 'must_match' or 'must_not_match' (a regular expression)"
+            )
+        checks.append(
+            CampaignCheck(
+                id=check_id,
+                when=read.conditions(table.get("when", {}), owner, line),
+                must_match=must_match,
+                must_not_match=must_not_match,
+                message=read.need(table, "message", str, f"checks[{index}].message", line),
+                line=line,
+            )
+        )
+    return tuple(checks)
 
 
 def load(folder: Path) -> Campaign:
@@ -330,4 +451,6 @@ def load(folder: Path) -> Campaign:
         subjects=read.optional(data, "subjects", dict, {}, "subjects"),
         facts=read.optional(data, "facts", dict, {}, "facts"),
         smtp=_smtp_table(read, data),
+        figures=_figures(read, data),
+        checks=_checks(read, data),
     )

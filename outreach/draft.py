@@ -97,6 +97,7 @@ def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign_id: s
         "nation": target.constituency.nation if target.constituency else "",
         "party": target.member.party if target.member else "",
         "campaign": campaign_id,
+        "figures": ";".join(figure.id for figure in item.figures),
     }
 
 

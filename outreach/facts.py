@@ -66,6 +66,18 @@ def _site_types(member: Member, local: LocalPicture) -> list[str]:
     return sorted(types)
 
 
+# The territorial offices (IfG department codes): a letter to their ministers is about that nation.
+TERRITORIAL_OFFICES = {"Scot": "Scotland", "Wal": "Wales", "NIO": "Northern Ireland"}
+
+
+def letter_nation(subject: Subject) -> str:
+    """Return the nation a letter is about: the seat's; a territorial office's nation; "UK" for any other post."""
+    if subject.kind == "seat":
+        return subject.member.nation if subject.member is not None else ""
+    senior = subject.posts[0].department if subject.posts else ""
+    return TERRITORIAL_OFFICES.get(senior, "UK")
+
+
 def _member_value(compute: Callable[[Member], Any], empty: Any) -> Callable[[Subject], Any]:
     """Return a fact about the member, whatever the letter's kind; `empty` for a peer with no Commons record."""
     return lambda subject: compute(subject.member) if subject.member is not None else empty
@@ -101,6 +113,12 @@ FACTS: dict[str, Fact] = {
             lambda s: [s.posts[0].house] if s.kind != "seat" and s.posts else ["Commons"],
         ),
         Fact("nation", list, "the nation of the seat", _seat_only(lambda m, _: m.nation, "")),
+        Fact(
+            "letter_nation",
+            list,
+            "the nation a letter is about: the seat's, a territorial office's (Scot, Wal, NIO), else UK",
+            letter_nation,
+        ),
         Fact(
             "region", list, "the English region of the seat (a nation elsewhere)", _seat_only(lambda m, _: m.region, "")
         ),

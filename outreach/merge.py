@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import jinja2
 
-from outreach.campaign import Campaign
+from outreach.campaign import Campaign, Figure
 from outreach.letters import Letter, assemble, environment, render_template
 from outreach.sites import Nearest, Site
 from outreach.targeting import LocalPicture, Target, post_title
@@ -33,6 +34,24 @@ class Merged:
     target: Target
     letter: Letter
     marked: str
+    figures: tuple[Figure, ...] = ()  # the campaign figures the letter states, in the order it first states them
+
+
+class FigureCalls:
+    """The `figure("id")` a template calls: returns the figure's words and records that the letter used it."""
+
+    def __init__(self, figures: Mapping[str, Figure]) -> None:
+        self.figures = figures
+        self.used: dict[str, Figure] = {}
+
+    def __call__(self, figure_id: str) -> str:
+        figure = self.figures.get(figure_id)
+        if figure is None:
+            known = ", ".join(self.figures) or "none"
+            # A Jinja error, so the message names the template file and line that asked for it.
+            raise jinja2.TemplateRuntimeError(f"unknown figure '{figure_id}' (campaign.toml [figures]: {known})")
+        self.used.setdefault(figure_id, figure)
+        return figure.text
 
 
 def _with_article(name: str) -> str:
@@ -191,7 +210,9 @@ class Merger:
 
     def merge(self, target: Target) -> Merged:
         """Return the finished letter for one target; raises TemplateError naming the template line."""
-        rendered = render_template(self.env, target.template, context(target, self.campaign, self.letter_date))
+        figures = FigureCalls(self.campaign.figures)
+        values = {**context(target, self.campaign, self.letter_date), "figure": figures}
+        rendered = render_template(self.env, target.template, values)
         letter, marked = assemble(
             letter_id=target.letter_id,
             kind=target.kind,
@@ -203,4 +224,4 @@ class Merger:
             closing=self.campaign.closing,
             sender=self.campaign.sender,
         )
-        return Merged(target=target, letter=letter, marked=marked)
+        return Merged(target=target, letter=letter, marked=marked, figures=tuple(figures.used.values()))

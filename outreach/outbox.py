@@ -49,6 +49,7 @@ MANIFEST_COLUMNS = (
     "nation",
     "party",
     "campaign",
+    "figures",
 )
 LETTERS_DIR = "letters"
 MERGED_PDF = "print.pdf"

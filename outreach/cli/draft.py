@@ -19,7 +19,7 @@ from outreach.cli.options import (
     OutOption,
     PartyOption,
 )
-from outreach.cli.output import pairs
+from outreach.cli.output import pairs, print_checks
 from outreach.errors import OutreachError
 from outreach.targeting import Selection
 
@@ -54,13 +54,17 @@ def draft(
             help="Fail (exit 1, nothing written) if any two letters' bodies are more than 85% alike.",
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Fail (exit 1, nothing written) if any letter fails a letter check."),
+    ] = False,
 ) -> None:
     """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
 
     With no selection it drafts the campaign's audience (for IPEM 2024: new MPs, by-election winners, ministers
     and shadow ministers); --all drafts a letter for every seat and every post holder.
     """
-    from outreach import contact_log
+    from outreach import checks, contact_log
     from outreach import draft as drafting
     from outreach.targeting import resolve_constituencies, resolve_members
 
@@ -95,10 +99,15 @@ def draft(
                 f"--strict-distinct: {pairs(len(distinct.above))} of letters are more than "
                 f"{distinct.threshold:.2f} alike (word 5-gram Jaccard); nothing was written to {out}/"
             )
+        checked = checks.run(merged, chosen)
+        if strict and checked.failures:
+            print_checks(checked, merged)
+            raise OutreachError(f"--strict: {checked.verdict()}; nothing was written to {out}/")
         with console.progress_bar() as progress:
             result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
     _print_summary(result, snapshot)
     _print_distinct(distinct, merged)
+    print_checks(checked, merged)
     if skips.sent or skips.suppressed:
         console.out.print(_skipped_text(skips, chosen.id), markup=False)
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from outreach import console
 from outreach.cli.app import load_campaign, load_snapshot, today, user_errors
 from outreach.cli.options import CampaignOption, JsonOption, NationOption, PartyOption
-from outreach.cli.output import output_rows
+from outreach.cli.output import output_rows, print_letter_checks
 from outreach.errors import OutreachError
 from outreach.sites import Nearest
 from outreach.targeting import Selection
@@ -22,6 +22,7 @@ def preview(
     campaign: CampaignOption = None,
 ) -> None:
     """Print one recipient's letter with the personalised words highlighted, then the asks and sites chosen and why."""
+    from outreach import checks
     from outreach import draft as drafting
     from outreach.targeting import resolve_target
 
@@ -33,6 +34,7 @@ def preview(
         merged = drafting.merge_all(drafting.targets_for(snapshot, chosen, selection, day), chosen, day)
         if not merged:  # a constituency with no MP: a refresh found the seat vacant
             raise OutreachError(f"no letter for '{target}': the seat has no MP in {snapshot.describe()}")
+        checked = checks.run(merged, chosen)
     for item in merged:
         t = item.target
         console.out.rule(f"{t.letter_id} · template {t.template}")
@@ -56,6 +58,7 @@ def preview(
                 console.out.print("No listed site in the constituency.")
         if t.flags:
             console.out.print(f"Flags: {', '.join(t.flags)}", markup=False)
+        print_letter_checks(checked, t.letter_id)
 
 
 def _print_nearest(near: Nearest, *, markup: bool) -> None:
