@@ -12,18 +12,52 @@ import jinja2
 
 from outreach.campaign import Campaign, Figure
 from outreach.letters import Letter, assemble, environment, render_template
-from outreach.sites import Nearest, Site
+from outreach.sites import CentreChoice, Nearest, Site
 from outreach.targeting import LocalPicture, Target, post_title
 
 SITE_LABELS = {
     "radiotherapy_centre": "radiotherapy centre",
-    "acute_stroke_unit": "acute hospital with a 24-hour stroke service",
+    "acute_stroke_unit": "hospital with an acute stroke team",
     "acute_hospital": "acute hospital",
     "community_diagnostic_centre": "community diagnostic centre",
     "elective_surgical_hub": "elective surgical hub",
     "nhs_hospital_site": "NHS hospital",
     "proposed_isotope_reactor": "proposed isotope reactor",
 }
+# A hospital's category, in a letter, is only what the list that names it says (issue 11):
+# - acute_stroke_unit: the 2019 list of England's routinely-admitting acute stroke teams
+#   (MichaelAllen1966/1912_stroke_unit_location_with_outcomes `data/hospitals.csv`, MIT) says the hospital's stroke team
+#   routinely admits acute stroke patients, and marks 24/7 neuroscience centres (`24NSC`); nothing about CT hours or an
+#   emergency department.
+STROKE_TEAM_WORDS = "a hospital whose acute stroke team routinely admits stroke patients"
+NEUROSCIENCE_CENTRE_WORDS = "a 24-hour neuroscience centre"
+# - acute_hospital: the list of hospitals in Scotland, Wales and Northern Ireland compiled for the project
+#   (../shared/data/nhs/acute_hospitals_scotland_wales_ni_pcon24.csv, carried in sites.csv `notes`) states each site's
+#   `type`; the words say that type and nothing more. A type not listed here is called only "a hospital".
+ACUTE_TYPE_WORDS = {
+    "major acute": "a major acute hospital",
+    "major acute / regional cancer centre": "a major acute hospital and regional cancer centre",
+    "major acute / cancer centre": "a major acute hospital and cancer centre",
+    "major acute / regional trauma": "a major acute hospital and regional trauma centre",
+    "major acute (critical care centre)": "a major acute hospital and critical care centre",
+    "major acute (incl. Royal Hospital for Children)": "a major acute hospital, with the Royal Hospital for Children",
+    "acute": "an acute hospital",
+    "acute (local general)": "a local general hospital",
+    "acute / regional cancer centre": "an acute hospital and regional cancer centre",
+    "acute / Lanarkshire Beatson": "an acute hospital with the Lanarkshire Beatson",
+    "acute / NI Cancer Centre": "an acute hospital with the Northern Ireland Cancer Centre",
+    "acute / North Wales Cancer Treatment Centre": "an acute hospital with the North Wales Cancer Treatment Centre",
+    "acute / North West Cancer Centre": "an acute hospital with the North West Cancer Centre",
+    "acute / South West Wales Cancer Centre": "an acute hospital with the South West Wales Cancer Centre",
+    "island general": "an island general hospital",
+    "rural general": "a rural general hospital",
+    "local general / Velindre satellite radiotherapy": (
+        "a local general hospital with Velindre's satellite radiotherapy unit"
+    ),
+    "national elective / cardiothoracic": "a national hospital for elective and cardiothoracic care",
+    "specialist cancer centre": "a specialist cancer centre",
+}
+UNLISTED_CATEGORY_WORDS = "a hospital"
 RECENT_APPOINTMENT = timedelta(days=183)  # congratulate on a post only within about six months of taking it
 
 
@@ -66,6 +100,15 @@ def _area(nation: str, region: str) -> str:
     return region if region == "London" else f"the {region}"
 
 
+def category(site: Site) -> str:
+    """Return what a letter may call a hospital, as its source states it ("an acute hospital"); "" for other sites."""
+    if site.site_type == "acute_stroke_unit":
+        return STROKE_TEAM_WORDS + (f", and {NEUROSCIENCE_CENTRE_WORDS}" if site.neuroscience_centre else "")
+    if site.site_type == "acute_hospital":
+        return ACUTE_TYPE_WORDS.get(site.notes, UNLISTED_CATEGORY_WORDS)
+    return ""
+
+
 def _site(site: Site, letter_date: date) -> dict[str, Any]:
     """Return what a template may say about one site."""
     linac_phrase = site.linac_phrase(letter_date)  # None when the count is missing or undated: never cited
@@ -75,6 +118,7 @@ def _site(site: Site, letter_date: date) -> dict[str, Any]:
         "organisation": site.organisation,
         "type": site.site_type,
         "type_label": SITE_LABELS.get(site.site_type, site.site_type.replace("_", " ")),
+        "category": category(site),
         "role": site.role,
         "postcode": site.postcode,
         "linacs": site.linacs if linac_phrase else None,
@@ -87,12 +131,18 @@ def _site(site: Site, letter_date: date) -> dict[str, Any]:
     }
 
 
-def _nearest(found: Nearest | None, letter_date: date) -> dict[str, Any] | None:
-    """Return what a template may say about the nearest radiotherapy centre."""
+def _nearest(found: Nearest | None, letter_date: date, choice: CentreChoice | None = None) -> dict[str, Any] | None:
+    """Return what a template may say about the radiotherapy centre that serves a seat, or the nearest hospital.
+
+    `which` names the centre truthfully: one chosen among the centres the seat's cancer network names is "the
+    radiotherapy centre" of the seat's people (Orkney's is Aberdeen, though Inverness is nearer); one chosen by
+    distance alone is their "nearest radiotherapy centre".
+    """
     if found is None:
         return None
     return {
         **_site(found.site, letter_date),
+        "which": "radiotherapy centre" if choice is not None and choice.by_network else "nearest radiotherapy centre",
         "km": round(found.km),
         "miles": round(found.miles),
         "direction": found.direction,
@@ -108,7 +158,7 @@ def _local(picture: LocalPicture | None, letter_date: date) -> dict[str, Any] | 
         "sites": sites,
         "top": sites[0] if sites else None,
         "radiotherapy": [_site(site, letter_date) for site in picture.radiotherapy],
-        "nearest_centre": _nearest(picture.nearest_centre, letter_date),
+        "nearest_centre": _nearest(picture.nearest_centre, letter_date, picture.centre_choice),
         "nearest_hospital": _nearest(picture.nearest_hospital, letter_date),
         "proposed_types": sorted({site.site_type for site in picture.proposed}),
         "low_confidence": picture.low_confidence,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from outreach.errors import DataError, OutreachError
 from outreach.members import RowCells
@@ -36,8 +37,10 @@ PROPOSED_RANK = 9
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 KM_PER_MILE = 1.609344
-# A linac count older than this many years (by calendar year) is quoted with its year.
+# A linac count older than this many years (by calendar year) is quoted with its year (INTERFACE, "Dates").
 LINAC_FIGURE_FRESH_YEARS = 2
+# A linac count more than this many years older than the letter date is not stated at all (INTERFACE, "Dates").
+LINAC_FIGURE_MAX_AGE_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -165,14 +168,38 @@ class Site:
             return centre
         return f"{centre} at {hospital}"
 
+    @property
+    def linacs_dated(self) -> date | None:
+        """Return the earliest day the linac count's date can mean: "2021-08" → 1 Aug 2021, "c.2015-16" → 1 Jan 2015.
+
+        The earliest day, so that a count is never quoted when it may be more than five years old.
+        """
+        if self.linacs_year is None:
+            return None
+        found = re.match(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$", self.linacs_as_of.strip())
+        if found is None or int(found.group(1)) != self.linacs_year:  # "c.2009-10" is a span of years, not a month
+            return date(self.linacs_year, 1, 1)
+        return date(self.linacs_year, int(found.group(2)), int(found.group(3) or 1))
+
+    def linac_count_too_old(self, letter_date: date) -> bool:
+        """Return True when the linac count's date is more than five years before the letter date."""
+        dated = self.linacs_dated
+        if dated is None:
+            return False
+        try:
+            limit = dated.replace(year=dated.year + LINAC_FIGURE_MAX_AGE_YEARS)
+        except ValueError:  # 29 February
+            limit = dated.replace(year=dated.year + LINAC_FIGURE_MAX_AGE_YEARS, day=28)
+        return letter_date > limit
+
     def linac_phrase(self, letter_date: date) -> str | None:
         """Return the linac count as letter text ("8 linear accelerators"), or None if none may be quoted.
 
-        An undated count is never quoted. A count more than two calendar years older than the letter
-        carries its year ("3 linear accelerators (2016 figure)"); a trust-wide figure says so
-        ("the trust's 16 linear accelerators").
+        An undated count is never quoted, nor one more than five years older than the letter (from the earliest day
+        its date can mean). A count more than two calendar years older than the letter carries its year
+        ("3 linear accelerators (2021 figure)"); a trust-wide figure says so ("the trust's 16 linear accelerators").
         """
-        if self.linacs is None or self.linacs_year is None:
+        if self.linacs is None or self.linacs_year is None or self.linac_count_too_old(letter_date):
             return None
         noun = "linear accelerator" if self.linacs == 1 else "linear accelerators"
         phrase = f"{self.linacs} {noun}"
@@ -198,9 +225,22 @@ def split_last_parenthesis(text: str) -> tuple[str, str]:
     return text, ""
 
 
+# Where the seat's people live and which radiotherapy centres its cancer network names (data/README.md); optional
+# when loading: a snapshot refreshed before they existed has none, and its letters keep the centroid (flagged).
+CONSTITUENCY_SERVING_COLUMNS = (
+    "point_lat",
+    "point_lon",
+    "point_method",
+    "network",
+    "network_centres",
+    "network_confidence",
+)
+
+
 @dataclass(frozen=True)
 class Constituency:
-    """A 2024 Westminster constituency: ONS code, name, centroid and hex-map cell."""
+    """A 2024 Westminster constituency: ONS code, name, centroid, hex-map cell, where its people live and which
+    radiotherapy centres its cancer network names."""
 
     code: str
     name: str
@@ -211,6 +251,14 @@ class Constituency:
     hex_q: int
     hex_r: int
     constituency_id: int | None
+    # The point distances are measured from (data/README.md): population_weighted, postcode_mean or inhabited_medoid;
+    # "" when the snapshot has none (then the centroid is used, and the letter flagged).
+    point_lat: float | None = None
+    point_lon: float | None = None
+    point_method: str = ""
+    network: str = ""  # the cancer alliance, health board or catchment that serves the seat
+    network_centres: tuple[str, ...] = ()  # site ids of the radiotherapy centres it names for the seat
+    network_confidence: str = ""  # high, medium or low; "" when no mapping
 
     @classmethod
     def from_row(cls, row: Mapping[str, str | None], *, where: str) -> Constituency:
@@ -229,7 +277,32 @@ class Constituency:
             hex_q=cells.integer("hex_q"),
             hex_r=cells.integer("hex_r"),
             constituency_id=cells.optional_integer("constituency_id"),
+            **_serving(row, where),
         )
+
+    @property
+    def measured_from(self) -> tuple[float, float]:
+        """Return the (lat, lon) distances are measured from: where people live, else the centroid."""
+        if self.point_lat is None or self.point_lon is None:
+            return self.lat, self.lon
+        return self.point_lat, self.point_lon
+
+
+def _serving(row: Mapping[str, str | None], where: str) -> dict[str, Any]:
+    """Return a constituencies.csv row's point and network fields; columns a snapshot lacks are empty."""
+    present = {column: row.get(column) or "" for column in CONSTITUENCY_SERVING_COLUMNS}
+    cells = RowCells(present, where)
+    lat, lon = cells.number("point_lat"), cells.number("point_lon")
+    if (lat is None) != (lon is None):
+        raise DataError(f"{where}: point_lat and point_lon must both be given or both be empty")
+    return {
+        "point_lat": lat,
+        "point_lon": lon,
+        "point_method": cells.text("point_method") if lat is not None else "",
+        "network": cells.text("network"),
+        "network_centres": tuple(part.strip() for part in cells.text("network_centres").split("|") if part.strip()),
+        "network_confidence": cells.text("network_confidence"),
+    }
 
 
 @dataclass(frozen=True)
@@ -330,9 +403,10 @@ def nearest(
     the great-circle distance then decides among them and is the one reported.
     """
     wanted = (site_type,) if isinstance(site_type, str) else site_type
-    cos_lat = math.cos(math.radians(constituency.lat))
+    origin_lat, origin_lon = constituency.measured_from
+    cos_lat = math.cos(math.radians(origin_lat))
     candidates = [
-        (((site.lat - constituency.lat) ** 2 + ((site.lon - constituency.lon) * cos_lat) ** 2), site)
+        (((site.lat - origin_lat) ** 2 + ((site.lon - origin_lon) * cos_lat) ** 2), site)
         for site in sites
         if site.site_type in wanted and site.lat is not None and site.lon is not None
     ]
@@ -342,22 +416,66 @@ def nearest(
     best: tuple[float, str, Site] | None = None
     for _, site in candidates[:5]:
         assert site.lat is not None and site.lon is not None
-        km = great_circle_km(constituency.lat, constituency.lon, site.lat, site.lon)
+        km = great_circle_km(origin_lat, origin_lon, site.lat, site.lon)
         if best is None or (km, site.site_id) < best[:2]:
             best = (km, site.site_id, site)
     assert best is not None
     km, _, site = best
     assert site.lat is not None and site.lon is not None
-    direction = compass_point(constituency.lat, constituency.lon, site.lat, site.lon)
+    direction = compass_point(origin_lat, origin_lon, site.lat, site.lon)
     return Nearest(site=site, km=km, miles=km / KM_PER_MILE, direction=direction)
 
 
-def in_constituency(sites: Sequence[Site], constituency: Constituency) -> tuple[list[Site], Nearest | None]:
-    """Return a constituency's local sites, and the nearest radiotherapy centre when none of them is one."""
+# How each kind of point a seat's distances are measured from is described (`outreach preview`, `sites`).
+POINT_WORDS = {
+    "population_weighted": "population-weighted point",
+    "postcode_mean": "mean of its postcodes",
+    "inhabited_medoid": "inhabited medoid (its mean point lies off its land)",
+    "area_centroid": "centroid of its area (no population point)",
+}
+# A mapping this sure names the seat's centres; a low-confidence one (a seat straddling networks) does not.
+CONFIDENT_MAPPING = ("high", "medium")
+
+
+@dataclass(frozen=True)
+class CentreChoice:
+    """The centre named for a seat with no radiotherapy of its own, the rule that chose it, the point measured from."""
+
+    nearest: Nearest
+    rule: str
+    measured_from: str
+    confirmed: bool  # False: a person should look before relying on it (the letter's flag `centre_unconfirmed`)
+    by_network: bool = False  # chosen among the centres the seat's network names (not by distance alone)
+
+
+def serving_centre(centres: Iterable[Site], constituency: Constituency) -> CentreChoice:
+    """Return the radiotherapy centre that serves a seat: the nearest of those its cancer network names for it.
+
+    Distances are measured from where the seat's people live (`Constituency.measured_from`). Where the snapshot has
+    no network mapping for the seat, or only a low-confidence one, the nearest centre of all is named as before; that,
+    or a distance measured from the area's centroid (Northern Ireland: no population point), leaves the choice
+    unconfirmed.
+    """
+    every = [site for site in centres if site.site_type == "radiotherapy_centre"]
+    mapped = [site for site in every if site.site_id in constituency.network_centres]
+    method = constituency.point_method or "area_centroid"
+    lat, lon = constituency.measured_from
+    where = f"{POINT_WORDS.get(method, method)} at {lat:.4f}, {lon:.4f}"
+    if mapped and constituency.network_confidence in CONFIDENT_MAPPING:
+        found = nearest(mapped, constituency)
+        count = "the one centre" if len(mapped) == 1 else f"the nearest of the {len(mapped)} centres"
+        rule = f"{count} that {constituency.network} names for the seat ({constituency.network_confidence} confidence)"
+        return CentreChoice(found, rule, where, confirmed=method != "area_centroid", by_network=True)
+    reason = f"its network mapping is low-confidence: {constituency.network}" if mapped else "no network mapping"
+    return CentreChoice(nearest(every, constituency), f"the nearest centre of all ({reason})", where, confirmed=False)
+
+
+def in_constituency(sites: Sequence[Site], constituency: Constituency) -> tuple[list[Site], CentreChoice | None]:
+    """Return a constituency's local sites, and the radiotherapy centre that serves it when none of them is one."""
     found = local_sites(sites, constituency.code)
     if any(site.site_type == "radiotherapy_centre" for site in found):
         return found, None
-    return found, nearest(sites, constituency, "radiotherapy_centre")
+    return found, serving_centre(sites, constituency)
 
 
 def of_type(sites: Iterable[Site], site_type: str, known: Iterable[Site]) -> list[Site]:

@@ -20,7 +20,16 @@ from outreach.campaign import Ask, Campaign, Rule
 from outreach.errors import DataError, TargetError
 from outreach.facts import Subject, facts_of, matches
 from outreach.members import Department, Member, Post
-from outreach.sites import Constituency, Nearest, Site, local_sites, nearest, proposed_sites
+from outreach.sites import (
+    CentreChoice,
+    Constituency,
+    Nearest,
+    Site,
+    local_sites,
+    nearest,
+    proposed_sites,
+    serving_centre,
+)
 from outreach.snapshot import Snapshot
 
 COMMONS_ADDRESS = ("House of Commons", "London", "SW1A 0AA")
@@ -48,8 +57,14 @@ class LocalPicture:
     sites: tuple[Site, ...]
     nearest_centre: Nearest | None
     proposed: tuple[Site, ...] = ()  # proposed facilities in the seat (a campaign's own places, e.g. a reactor)
-    # For a seat with no site of its own: the nearest major acute hospital, unless it is the nearest centre's own.
+    # For a seat with no site of its own: the nearest acute hospital or stroke unit, unless it is the nearest centre's.
     nearest_hospital: Nearest | None = None
+    centre_choice: CentreChoice | None = None  # how nearest_centre was chosen, and from where it is measured
+
+    @property
+    def centre_unconfirmed(self) -> bool:
+        """Return whether the letter names a nearest centre that a person should check (flag `centre_unconfirmed`)."""
+        return self.centre_choice is not None and not self.centre_choice.confirmed
 
     @property
     def radiotherapy(self) -> tuple[Site, ...]:
@@ -171,13 +186,16 @@ def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPictur
     """Return the sites in a seat, and the nearest radiotherapy centre when the seat has none."""
     in_seat = tuple(local_sites(snapshot.sites_in(constituency.code), constituency.code))
     has_centre = any(site.site_type == "radiotherapy_centre" for site in in_seat)
-    centre = None if has_centre else nearest(snapshot.sites_of_type("radiotherapy_centre"), constituency)
+    choice = None if has_centre else serving_centre(snapshot.sites_of_type("radiotherapy_centre"), constituency)
+    centre = choice.nearest if choice else None
     acute = [site for kind in ACUTE_TYPES for site in snapshot.sites_of_type(kind)]
     hospital = nearest(acute, constituency, ACUTE_TYPES) if acute and not in_seat else None
     if hospital and centre and hospital.site.postcode == centre.site.postcode:
         hospital = None  # the centre's own hospital: the letter has named it already
     proposed = tuple(proposed_sites(snapshot.sites_in(constituency.code), constituency.code))
-    return LocalPicture(sites=in_seat, nearest_centre=centre, proposed=proposed, nearest_hospital=hospital)
+    return LocalPicture(
+        sites=in_seat, nearest_centre=centre, proposed=proposed, nearest_hospital=hospital, centre_choice=choice
+    )
 
 
 def seat_target(
@@ -195,6 +213,8 @@ def seat_target(
     flags = []
     if local.low_confidence:
         flags.append("low_confidence_site")
+    if local.centre_unconfirmed:
+        flags.append("centre_unconfirmed")
     if not member.email:
         flags.append("no_email")
     return Target(
@@ -247,7 +267,8 @@ def post_target(
         style=campaign.salutation_style,
         overrides=overrides,
     )
-    flags: list[str] = []
+    home = local_picture(snapshot, seat) if seat is not None else None
+    flags: list[str] = ["centre_unconfirmed"] if home is not None and home.centre_unconfirmed else []
     house_address = LORDS_ADDRESS if senior.house == "Lords" else COMMONS_ADDRESS
     if kind == "minister" and department is not None and department.confirmed:
         postal: tuple[str, ...] = (*department.address_lines, department.postcode)
@@ -277,7 +298,7 @@ def post_target(
         department=department,
         constituency=seat,
         local=None,
-        home=local_picture(snapshot, seat) if seat is not None else None,
+        home=home,
         template=template,
         template_reason=template_reason,
         asks=choose_asks(campaign, facts, rules),

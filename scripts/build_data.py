@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 # One schema for the builder and the loader: the column lists live in outreach/snapshot.py.
 from outreach.parliament import is_email, office_lines  # noqa: E402  (shared with outreach refresh)
+from outreach.sites import CONSTITUENCY_SERVING_COLUMNS  # noqa: E402  (optional columns when loading)
 from outreach.snapshot import (  # noqa: E402
     CONSTITUENCY_COLUMNS,
     DEPARTMENT_COLUMNS,
@@ -131,15 +132,26 @@ def centroid(geometry: Mapping[str, Any]) -> tuple[float, float]:
     return sy / total, sx / total
 
 
-def build_constituencies(shared: Path, mnis_ids: Mapping[str, str]) -> list[dict[str, object]]:
+def build_constituencies(
+    shared: Path, mnis_ids: Mapping[str, str], serving: Mapping[str, Mapping[str, str]]
+) -> list[dict[str, object]]:
     geo = read_csv(shared / "geography/constituencies_2024.csv")
     shapes = json.loads((shared / "geography/pcon2024_boundaries_buc.geojson").read_text(encoding="utf-8"))
     centres = {f["properties"]["PCON24CD"]: centroid(f["geometry"]) for f in shapes["features"]}
+    geometries = {f["properties"]["PCON24CD"]: f["geometry"] for f in shapes["features"]}
+    points = home_points(REPO / "data" / SOURCES_FOLDER, geometries)
     rows = []
     for record in geo.itertuples():
         lat, lon = centres[record.pcon24cd]
+        point = points.get(record.pcon24cd) or {
+            "point_lat": f"{lat:.6f}",
+            "point_lon": f"{lon:.6f}",
+            "point_method": "area_centroid",  # no population point for the seat (Northern Ireland): the centroid
+        }
         rows.append(
             {
+                **point,
+                **serving[record.pcon24cd],
                 "constituency_code": record.pcon24cd,
                 "name": record.pcon24nm,
                 "nation": record.nation,
@@ -153,6 +165,81 @@ def build_constituencies(shared: Path, mnis_ids: Mapping[str, str]) -> list[dict
         )
     assert len(rows) == 650, len(rows)
     return sorted(rows, key=lambda r: str(r["constituency_code"]))
+
+
+# ---------------------------------------------------------------- where people live, and the centres that serve them
+
+SOURCES_FOLDER = "sources"  # data/sources/: small source files kept in the repository (not in ../shared)
+POINTS_FILE = "pcon24_home_points.csv"
+NETWORK_AREAS_FILE = "cancer_network_areas.csv"
+SEAT_NETWORKS_FILE = "seat_cancer_networks.csv"
+POINT_METHOD = {"lsoa11_population_weighted": "population_weighted", "postcode_mean": "postcode_mean"}
+
+
+def inside(lon: float, lat: float, geometry: Mapping[str, Any]) -> bool:
+    """Return whether a point lies inside a (Multi)Polygon, holes excluded (even-odd ray casting, planar lon/lat)."""
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    crossings = 0
+    for polygon in polygons:
+        for ring in polygon:
+            for (x0, y0), (x1, y1) in zip(ring, list(ring[1:]) + [ring[0]], strict=True):
+                if (y0 > lat) != (y1 > lat) and lon < x0 + (lat - y0) * (x1 - x0) / (y1 - y0):
+                    crossings += 1
+    return crossings % 2 == 1
+
+
+def home_points(sources: Path, shapes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """Return, for each seat of Great Britain, the point its distances are measured from, and how it was found.
+
+    The rule: the seat's population-weighted mean (England and Wales: ONS LSOA population-weighted centroids weighted
+    by population; Scotland: the mean of its postcode units) when that mean lies on the seat's own land (inside its
+    ONS BUC boundary, which is clipped to the coast); otherwise — a seat of several islands or separate towns whose
+    mean falls at sea or outside it, e.g. Orkney and Shetland — the inhabited medoid: the populated small area or
+    postcode nearest on average to everyone in the seat.
+    """
+    points: dict[str, dict[str, str]] = {}
+    for row in read_csv(sources / POINTS_FILE).itertuples():
+        lat, lon = float(row.mean_lat), float(row.mean_lon)
+        if inside(lon, lat, shapes[row.constituency_code]):
+            method = POINT_METHOD[row.mean_method]
+        else:
+            lat, lon, method = float(row.medoid_lat), float(row.medoid_lon), "inhabited_medoid"
+        points[row.constituency_code] = {"point_lat": f"{lat:.6f}", "point_lon": f"{lon:.6f}", "point_method": method}
+    return points
+
+
+def build_serving(
+    shared: Path, sources: Path, sites: Sequence[Mapping[str, object]], gaps: list[dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Return, for each seat, the cancer network (alliance, health board or catchment) that serves it, the site ids of
+    the radiotherapy centres that network names for it, and how sure the mapping is (high, medium, low)."""
+    centres = read_csv(shared / "nhs/radiotherapy_centres_uk_pcon24.csv")
+    site_ids = {str(row["site_id"]) for row in sites if row["site_type"] == "radiotherapy_centre"}
+    id_of = {r.centre: f"rt:{postcode_key(r.postcode)}" for r in centres.itertuples()}
+    assert set(id_of.values()) <= site_ids, set(id_of.values()) - site_ids
+    area_centres = {r.area_name: r.centres for r in read_csv(sources / NETWORK_AREAS_FILE).itertuples()}
+    seat_names = {r.pcon24cd: r.pcon24nm for r in read_csv(shared / "geography/constituencies_2024.csv").itertuples()}
+    serving: dict[str, dict[str, str]] = {}
+    for row in read_csv(sources / SEAT_NETWORKS_FILE).itertuples():
+        names = centre_names(row.centres or area_centres[row.network])
+        unknown = [name for name in names if name not in id_of]
+        assert names and not unknown, (row.constituency_code, unknown)
+        if row.confidence == "low":
+            gaps.append(
+                {
+                    "kind": "centre_mapping_low_confidence",
+                    "name": seat_names[row.constituency_code],
+                    "detail": f"{clean(row.notes)}; a letter names the nearest centre of all, flagged "
+                    "centre_unconfirmed",
+                }
+            )
+        serving[row.constituency_code] = {
+            "network": clean(row.network),
+            "network_centres": LIST_SEPARATOR.join(sorted({id_of[name] for name in names})),
+            "network_confidence": row.confidence,
+        }
+    assert len(serving) == 650, len(serving)
+    return serving
 
 
 # ---------------------------------------------------------------- members
@@ -598,6 +685,18 @@ STATIC_GAPS = [
     ),
     ("opposition_posts_missing", "posts.csv", "shadow ministers come only from a live refresh"),
     (
+        "population_points_missing",
+        "Northern Ireland seats",
+        "no public NI small-area centroids or BT postcode points were found: distances are measured from the area "
+        "centroid (all 18 on land) and letters naming a nearest centre are flagged centre_unconfirmed",
+    ),
+    (
+        "cancer_network_vintage",
+        "data/sources/seat_cancer_networks.csv",
+        "England's 21 Cancer Alliances as mapped by NCPES in 2022 (LSOA 2011, CCG 2021); later ICB mergers may "
+        "redraw them, and alliances are not radiotherapy networks: cross-boundary referrals are not modelled",
+    ),
+    (
         "linac_date_conflict",
         "Southend radiotherapy (Southend University Hospital)",
         "linacs_as_of says 2025-02 but the cited page's title is dated 21 Feb 2024; either way under three "
@@ -734,6 +833,36 @@ SOURCES_TABLE = [
         "facts",
     ),
     (
+        "Where each seat's people live (Great Britain)",
+        "data/sources/pcon24_home_points.csv (in this repository, not in ../shared)",
+        "computed for the project on 2026-12-01: ONS LSOA (Dec 2011) population-weighted centroids "
+        "(iainfletcher/NimbusData @ 09026622065c49c400e7b72c4d3b36423a4ee0ae) weighted by mySociety's LSOA11 to "
+        "2024-seat population overlap; Scotland: OS Code-Point Open postcode units with mySociety's postcode to "
+        "2024-seat lookup (mysociety/2025-constituencies @ a0b99a674f0b92e6a0c82ecc609bd2f1fd19681c; Code-Point "
+        "Open @ 0e8acb2b6938d9bdd3c846c00859c35e04a8026e)",
+        "2011 areas, 2019 population, 2023 postcodes",
+        f'{OGL}: "{CODE_POINT_CREDIT}"; constituency lookups © mySociety, CC BY 4.0',
+    ),
+    (
+        "Cancer networks and the centres each names",
+        "data/sources/cancer_network_areas.csv (in this repository)",
+        "NCPES sub-ICB to Cancer Alliance mapping 2022 v1.4 (RANDCorporation/mced-spillover-2025 "
+        "`data/linking_files/Sub-ICB-to-Alliance-mapping-2022_v1.4.csv` @ abe1c22589242fc69485ca515da6e8011d4c8f00); "
+        "Scottish networks, Welsh health boards and NI catchments from the pages cited in each row's `source`",
+        "2013 to 2025; seen 2026-12-01",
+        "NCPES publication; facts from the cited pages",
+    ),
+    (
+        "Seats to cancer networks",
+        "data/sources/seat_cancer_networks.csv (in this repository)",
+        "computed for the project on 2026-12-01: ONS LSOA11 to CCG21 to Cancer Alliance lookup, April 2021 "
+        "(RANDCorporation/mced-spillover-2025 @ c9860ad3ff31e7f459c00c269ba1acdb22d8c52d); ONS UA to LHB 2019 and "
+        "Health Board 2019 codes (jtrim-ons/ons-lookups @ 85d0ba6e476badf3861d8dc7485aecf40598d031); the seats' "
+        "council areas and NI districts from mp-lookup-dfe-2026-06-27.csv",
+        "2021 to 2024",
+        f"{OGL} (ONS); {OPL}",
+    ),
+    (
         "Linac counts; 2025 linac replacements",
         "nhs/linacs_by_provider.csv, nhs/linac_replacement_2025.csv",
         "compiled from public web pages (one cited page per row: `linacs_source_url`)",
@@ -750,7 +879,11 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
 
 
 def write_readme(
-    out: Path, counts: Mapping[str, int], gaps: Sequence[Mapping[str, str]], sources: Mapping[str, str]
+    out: Path,
+    counts: Mapping[str, int],
+    gaps: Sequence[Mapping[str, str]],
+    sources: Mapping[str, str],
+    centroid_seats: int,
 ) -> None:
     gap_kinds: dict[str, list[str]] = {}
     for gap in gaps:
@@ -780,7 +913,7 @@ def write_readme(
                 "`constituencies.csv`",
                 counts["constituencies"],
                 "2024 constituency, sorted by ONS code",
-                ", ".join(CONSTITUENCY_COLUMNS),
+                ", ".join(CONSTITUENCY_COLUMNS + CONSTITUENCY_SERVING_COLUMNS),
             ),
             ("`known_gaps.csv`", counts["known_gaps"], "gap a letter writer must know about", ", ".join(GAP_COLUMNS)),
             (
@@ -793,7 +926,7 @@ def write_readme(
         ],
     )
     sources_table = markdown_table(
-        ["Data", "File in ../shared/data", "Upstream (repository @ commit)", "Data date", "Licence"],
+        ["Data", "File in ../shared/data (or here)", "Upstream (repository @ commit)", "Data date", "Licence"],
         [tuple(str(cell).format(**sources) for cell in row) for row in SOURCES_TABLE],
     )
     text = f"""# Embedded snapshot
@@ -862,8 +995,28 @@ All CSV, UTF-8, header first, `\\n` line ends. Lists inside a cell are joined wi
   `confidence` is the constituency join's (high/medium/low; check medium and low with postcodes.io).
 - `constituencies.csv`: names with diacritics ("Ynys Môn"); `lat`/`lon` = area-weighted planar centroid
   of all parts of the ONS BUC polygon (holes subtracted; for island seats such as Orkney and Shetland it
-  can fall at sea, which is fine for distances); `hex_q`/`hex_r` from the Open Innovations
-  hex map; `constituency_id` = Members API (MNIS) constituency id.
+  falls at sea, so no distance is measured from it where a population point exists); `hex_q`/`hex_r` from the
+  Open Innovations hex map; `constituency_id` = Members API (MNIS) constituency id.
+- `point_lat`/`point_lon`, `point_method`: where the seat's people live, the point every distance in a letter is
+  measured from. `population_weighted` (England and Wales: the mean of ONS LSOA population-weighted centroids,
+  each weighted by its population in the seat) or `postcode_mean` (Scotland: the mean of its postcode units),
+  used when it lies inside the seat's own BUC boundary (clipped to the coast); otherwise `inhabited_medoid`, the
+  populated small area or postcode nearest on average to everyone in the seat (Orkney and Shetland, Na h-Eileanan
+  an Iar and seats whose mean falls outside them, e.g. York Outer); `area_centroid` for Northern Ireland, where no
+  population point was found ({centroid_seats} seats).
+- `network`, `network_centres`, `network_confidence`: the cancer alliance (England), health board and regional
+  network (Scotland), local health board (Wales) or centre catchment (Northern Ireland) that serves the seat
+  (`data/sources/seat_cancer_networks.csv`: England and Wales by the majority of the seat's LSOAs, Scotland and
+  Northern Ireland by its council areas or districts), the site ids of the radiotherapy centres that network
+  names for it (`data/sources/cancer_network_areas.csv`, each with its source), and how sure the mapping is
+  (high: one network; medium: a majority or the same network for all; low: the seat straddles networks).
+  A letter names the nearest of those centres; with a low-confidence mapping, no mapping (a snapshot refreshed
+  before these columns existed) or no population point, it names the nearest centre of all as before and is
+  flagged `centre_unconfirmed` (a person should look; not a failure).
+- For `acute_hospital` rows `notes` is the compiled list's own `type` ("major acute", "acute", "island general",
+  …): a letter calls the hospital only that (outreach/merge.py `ACUTE_TYPE_WORDS`). A stroke unit is called a
+  hospital whose acute stroke team routinely admits stroke patients, as the 2019 list says; no file here says
+  which hospitals have an emergency department, so no letter says so.
 
 ## Sources
 
@@ -914,7 +1067,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     posts = build_posts(shared)
     departments, departments_date = build_departments(shared, gaps)
     sites = build_sites(shared, gaps)
-    constituencies = build_constituencies(shared, mnis_constituency)
+    serving = build_serving(shared, REPO / "data" / SOURCES_FOLDER, sites, gaps)
+    constituencies = build_constituencies(shared, mnis_constituency, serving)
     gaps.extend({"kind": k, "name": n, "detail": d} for k, n, d in STATIC_GAPS)
     gaps = sorted(
         {(g["kind"], g["name"], g["detail"]): g for g in gaps}.values(),
@@ -938,7 +1092,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "posts": write_rows(out / "posts.csv", POST_COLUMNS, posts),
         "departments": write_rows(out / "departments.csv", DEPARTMENT_COLUMNS, departments),
         "sites": write_rows(out / "sites.csv", SITE_COLUMNS, sites),
-        "constituencies": write_rows(out / "constituencies.csv", CONSTITUENCY_COLUMNS, constituencies),
+        "constituencies": write_rows(
+            out / "constituencies.csv", CONSTITUENCY_COLUMNS + CONSTITUENCY_SERVING_COLUMNS, constituencies
+        ),
         "known_gaps": write_rows(out / "known_gaps.csv", GAP_COLUMNS, gaps),
     }
     meta = {
@@ -952,7 +1108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "snapshot.json").write_text(
         json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n"
     )
-    write_readme(out, counts, gaps, {**sources, "built": built})
+    centroid_seats = sum(1 for row in constituencies if row["point_method"] == "area_centroid")
+    write_readme(out, counts, gaps, {**sources, "built": built}, centroid_seats)
     for name, count in counts.items():
         print(f"{name}: {count} rows", file=sys.stderr)
     return 0

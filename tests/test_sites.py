@@ -94,13 +94,27 @@ def test_arthur_is_in_dwyfor_meirionnydd_and_not_an_nhs_site(snapshot: Snapshot)
 def test_linac_phrase_names_old_figures_and_skips_undated(snapshot: Snapshot) -> None:
     assert site(snapshot, "rt:SS00RY").linac_phrase(LETTER_DATE) == "4 linear accelerators"  # 2025
     assert site(snapshot, "rt:SY38XQ").linac_phrase(LETTER_DATE) == "3 linear accelerators"  # 2024: two years
-    assert site(snapshot, "rt:NN15BD").linac_phrase(LETTER_DATE) == "3 linear accelerators (2016 figure)"
-    assert site(snapshot, "rt:SW36JJ").linac_phrase(LETTER_DATE) == ("the trust's 11 linear accelerators (2015 figure)")
+    assert site(snapshot, "rt:NN15BD").linac_phrase(date(2021, 12, 1)) == "3 linear accelerators (2016 figure)"
+    trust_total = "the trust's 11 linear accelerators (2015 figure)"
+    assert site(snapshot, "rt:SW36JJ").linac_phrase(date(2019, 6, 1)) == trust_total
     assert site(snapshot, "rt:LS97TF").linac_phrase(LETTER_DATE) is None  # 12, but undated
     assert site(snapshot, "rt:M204BX").linac_phrase(LETTER_DATE) is None  # undated trust total
     assert site(snapshot, "rt:AB252ZN").linac_phrase(LETTER_DATE) is None  # no count found
     one = dataclasses.replace(site(snapshot, "rt:SS00RY"), linacs=1)
     assert one.linac_phrase(LETTER_DATE) == "1 linear accelerator"
+
+
+def test_a_linac_count_over_five_years_old_is_not_stated(snapshot: Snapshot) -> None:
+    northampton = site(snapshot, "rt:NN15BD")  # "2016-12-06": five years old on 6 December 2021
+    assert northampton.linacs_dated == date(2016, 12, 6)
+    assert northampton.linac_phrase(date(2021, 12, 6)) == "3 linear accelerators (2016 figure)"
+    assert northampton.linac_phrase(date(2021, 12, 7)) is None
+    assert site(snapshot, "rt:SW36JJ").linac_phrase(LETTER_DATE) is None  # c.2015-16: from 1 January 2015
+    carlisle = next(s for s in snapshot.sites if s.linacs_as_of == "2021-08")  # a month: from 1 August 2021
+    assert carlisle.linacs_dated == date(2021, 8, 1)
+    assert carlisle.linac_phrase(date(2026, 8, 1)) is not None and carlisle.linac_phrase(date(2026, 8, 2)) is None
+    kent = next(s for s in snapshot.sites if s.linacs_as_of.startswith("c.2009-10"))  # a span of years, not a month
+    assert kent.linacs_dated == date(2009, 1, 1)
 
 
 def test_rank_and_confidence(snapshot: Snapshot) -> None:

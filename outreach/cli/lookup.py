@@ -12,7 +12,7 @@ from outreach.cli.app import load_campaign, load_snapshot, today, user_errors
 from outreach.cli.options import CampaignOption, JsonOption, NationOption, PartyOption
 from outreach.cli.output import output_rows, print_letter_checks
 from outreach.errors import OutreachError
-from outreach.sites import Nearest
+from outreach.sites import CentreChoice
 from outreach.targeting import Selection
 
 
@@ -52,8 +52,8 @@ def preview(
                 console.out.print(
                     f"Site {rank}: {site.name} ({site.site_type}, {site.organisation}){care}", markup=False
                 )
-            if t.local.nearest_centre is not None:
-                _print_nearest(t.local.nearest_centre, markup=False)
+            if t.local.centre_choice is not None:
+                _print_nearest(t.local.centre_choice)
             if not t.local.sites:
                 console.out.print("No listed site in the constituency.")
         if t.flags:
@@ -61,10 +61,15 @@ def preview(
         print_letter_checks(checked, t.letter_id)
 
 
-def _print_nearest(near: Nearest, *, markup: bool) -> None:
-    """Print the line naming the nearest radiotherapy centre and how far it is."""
+def _print_nearest(choice: CentreChoice) -> None:
+    """Print the radiotherapy centre a seat's letter names, how far it is, the rule that chose it and the point the
+    distance is measured from."""
+    near = choice.nearest
     console.out.print(
-        f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)", markup=markup
+        f"Nearest radiotherapy centre: {near.site.name}, {near.km:.1f} km ({near.miles:.1f} miles)\n"
+        f"  chosen as {choice.rule}; measured from the seat's {choice.measured_from}"
+        + ("" if choice.confirmed else "\n  flag centre_unconfirmed: a person should check this centre"),
+        markup=False,
     )
 
 
@@ -146,4 +151,4 @@ def sites(
         ),
     )
     if near is not None and not as_json:
-        _print_nearest(near, markup=True)
+        _print_nearest(near)
