@@ -58,19 +58,20 @@ def test_one_hospital_under_several_types_appears_once(snapshot: Snapshot) -> No
 def test_seat_without_a_centre_gets_the_nearest_with_distance(snapshot: Snapshot) -> None:
     clacton = snapshot.constituencies[code_of(snapshot, "Clacton")]
     assert not any(s.site_type == "radiotherapy_centre" for s in local_sites(snapshot.sites, clacton.code))
-    found = nearest(snapshot.sites, clacton)
+    found = nearest(snapshot.sites, clacton)  # measured from where Clacton's people live, not the centroid
+    assert clacton.point_method == "population_weighted" and clacton.point_lat is not None and clacton.point_lon
     assert found.site.name == "Colchester radiotherapy (Colchester General Hospital)"
     assert found.site.lat is not None and found.site.lon is not None
     # Spherical law of cosines, independently of the haversine in the package.
-    phi1, phi2 = math.radians(clacton.lat), math.radians(found.site.lat)
-    dlon = math.radians(found.site.lon - clacton.lon)
+    phi1, phi2 = math.radians(clacton.point_lat), math.radians(found.site.lat)
+    dlon = math.radians(found.site.lon - clacton.point_lon)
     cosine = math.sin(phi1) * math.sin(phi2) + math.cos(phi1) * math.cos(phi2) * math.cos(dlon)
     by_hand = 6371.0088 * math.acos(cosine)
     assert found.km == pytest.approx(by_hand, abs=0.01)
     assert 10 < found.km < 30
     assert found.miles == pytest.approx(found.km / 1.609344)
     every_centre = [
-        great_circle_km(clacton.lat, clacton.lon, s.lat, s.lon)
+        great_circle_km(*clacton.measured_from, s.lat, s.lon)
         for s in snapshot.sites
         if s.site_type == "radiotherapy_centre" and s.lat is not None and s.lon is not None
     ]
