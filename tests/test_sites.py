@@ -89,7 +89,7 @@ def test_arthur_is_in_dwyfor_meirionnydd_and_not_an_nhs_site(snapshot: Snapshot)
     assert arthur.name.startswith("ARTHUR") and arthur.postcode == "LL41 4DT"
     assert arthur not in local_sites(snapshot.sites, "W07000096")
     assert proposed_sites(snapshot.sites, code_of(snapshot, "Ynys Môn")) == []
-    assert nearest(snapshot.sites, snapshot.constituencies["W07000096"], "proposed_isotope_reactor").km < 10
+    assert nearest(snapshot.sites, snapshot.constituencies["W07000096"], "proposed_isotope_reactor").km < 20
 
 
 def test_linac_phrase_names_old_figures_and_skips_undated(snapshot: Snapshot) -> None:
@@ -141,5 +141,5 @@ def test_nearest_agrees_with_a_full_great_circle_search_for_every_seat(snapshot:
     centres = [site for site in snapshot.sites if site.site_type == "radiotherapy_centre"]
     for seat in snapshot.constituencies.values():
         found = nearest(snapshot.sites_of_type("radiotherapy_centre"), seat)
-        best = min(centres, key=lambda s: great_circle_km(seat.lat, seat.lon, s.lat or 0.0, s.lon or 0.0))
-        assert found.km == pytest.approx(great_circle_km(seat.lat, seat.lon, best.lat or 0.0, best.lon or 0.0))
+        best = min(centres, key=lambda s: great_circle_km(*seat.measured_from, s.lat or 0.0, s.lon or 0.0))
+        assert found.km == pytest.approx(great_circle_km(*seat.measured_from, best.lat or 0.0, best.lon or 0.0))
