@@ -149,14 +149,29 @@ def _nearest(found: Nearest | None, letter_date: date, choice: CentreChoice | No
     }
 
 
+def _alliance(picture: LocalPicture) -> dict[str, Any] | None:
+    """Return the seat's Cancer Alliance and the radiotherapy centres it names (letter names), or None.
+
+    Only England's alliances (NCPES's names, "Wessex Cancer Alliance") are named in a letter; elsewhere the network
+    field describes a health board and its regional network, not a name a sentence can use.
+    """
+    if not picture.network.endswith("Cancer Alliance") or not picture.network_centres:
+        return None
+    return {"name": picture.network, "names": sorted(site.letter_name for site in picture.network_centres)}
+
+
 def _local(picture: LocalPicture | None, letter_date: date) -> dict[str, Any] | None:
     """Return what a template may say about the MPCE sites of a seat."""
     if picture is None:
         return None
-    sites = [_site(site, letter_date) for site in picture.sites[:3]]
+    sites = [
+        {**_site(site, letter_date), "in_network": site in picture.network_centres}
+        for site in picture.sites[:3]
+    ]
     return {
         "sites": sites,
         "top": sites[0] if sites else None,
+        "alliance": _alliance(picture),
         "radiotherapy": [_site(site, letter_date) for site in picture.radiotherapy],
         "nearest_centre": _nearest(picture.nearest_centre, letter_date, picture.centre_choice),
         "nearest_hospital": _nearest(picture.nearest_hospital, letter_date),

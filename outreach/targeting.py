@@ -60,6 +60,8 @@ class LocalPicture:
     # For a seat with no site of its own: the nearest acute hospital or stroke unit, unless it is the nearest centre's.
     nearest_hospital: Nearest | None = None
     centre_choice: CentreChoice | None = None  # how nearest_centre was chosen, and from where it is measured
+    network: str = ""  # the cancer network that serves the seat (data/README.md), and the centres it names
+    network_centres: tuple[Site, ...] = ()
 
     @property
     def centre_unconfirmed(self) -> bool:
@@ -194,7 +196,17 @@ def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPictur
         hospital = None  # the centre's own hospital: the letter has named it already
     proposed = tuple(proposed_sites(snapshot.sites_in(constituency.code), constituency.code))
     return LocalPicture(
-        sites=in_seat, nearest_centre=centre, proposed=proposed, nearest_hospital=hospital, centre_choice=choice
+        sites=in_seat,
+        nearest_centre=centre,
+        proposed=proposed,
+        nearest_hospital=hospital,
+        centre_choice=choice,
+        network=constituency.network,
+        network_centres=tuple(
+            site
+            for site in snapshot.sites_of_type("radiotherapy_centre")
+            if site.site_id in constituency.network_centres
+        ),
     )
 
 
