@@ -332,7 +332,13 @@ def test_the_manifest_names_the_figures_each_letter_states(tmp_path: Path) -> No
     assert any(row["figures"] for row in rows)
 
 
-def test_preview_shows_each_letters_check_results() -> None:
+def test_preview_shows_each_letters_figures_and_check_results(tmp_path: Path) -> None:
+    folder = copy_campaign(tmp_path, signatory=False)
+    minister = folder / "templates" / "minister.md.j2"
+    minister.write_text(minister.read_text(encoding="utf-8") + '\n{{ figure("old_linacs_2022")|sentence }}.\n')
+    stdout, _ = run("preview", "Rachel Reeves", "--campaign", str(folder))
+    figure = "Figure old_linacs_2022 (England, 2022-03-31): NHS England and NHS Improvement's estimate"
+    assert sum(line.startswith(figure) for line in stdout.splitlines()) == 1
     stdout, _ = run("preview", "Aberdeen South")
     assert "Check failed: unsigned: signed by 'Policy and Public Affairs Team' with no role" in " ".join(stdout.split())
 

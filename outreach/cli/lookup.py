@@ -56,6 +56,8 @@ def preview(
                 _print_nearest(t.local.centre_choice)
             if not t.local.sites:
                 console.out.print("No listed site in the constituency.")
+        for figure in item.figures:
+            console.out.print(f"Figure {figure.id} ({figure.nation}, {figure.date}): {figure.source}", markup=False)
         if t.flags:
             console.out.print(f"Flags: {', '.join(t.flags)}", markup=False)
         print_letter_checks(checked, t.letter_id)
