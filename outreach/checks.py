@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from outreach.address import office_salutation
+from outreach.errors import DataError
 from outreach.facts import Subject, letter_nation, matches
 from outreach.letters import Letter
 from outreach.sites import Site
@@ -245,6 +246,10 @@ def _campaign_check(check: CampaignCheck, where: str) -> LetterCheck:
 
 def checks_of(campaign: Campaign) -> tuple[LetterCheck, ...]:
     """Return every check a campaign's letters must pass: the built-in ones, then the campaign's own."""
+    built_in = {check.id for check in BUILT_IN}
+    for check in campaign.checks:
+        if check.id in built_in:
+            raise DataError(f"{campaign.file}:{check.line}: check '{check.id}': that id is a built-in check's")
     return BUILT_IN + tuple(_campaign_check(check, campaign.file.name) for check in campaign.checks)
 
 

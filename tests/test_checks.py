@@ -301,6 +301,14 @@ def test_a_bad_campaign_check_names_its_line(tmp_path: Path, entry: str, message
     assert f"campaign.toml:{line}: check 'bad': {message}" in stderr
 
 
+def test_a_campaign_check_cannot_take_a_built_in_checks_id(tmp_path: Path) -> None:
+    folder = copy_campaign(tmp_path, extra='\n[[checks]]\nid = "unsigned"\nmessage = "m"\nmust_match = "x"\n')
+    lines = (folder / "campaign.toml").read_text(encoding="utf-8").splitlines()
+    _, stderr = run("draft", "--campaign", str(folder), "--out", str(tmp_path / "out"), expect=ExitCode.FAILURE)
+    assert f"campaign.toml:{len(lines) - 3}: check 'unsigned': that id is a built-in check's" in stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_bad_figure_names_its_line(tmp_path: Path) -> None:
     folder = copy_campaign(
         tmp_path, extra='\n[figures.wrong]\ntext = "x"\nnation = "Cornwall"\nsource = "s"\ndate = 2020-01-01\n'
