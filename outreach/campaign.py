@@ -15,12 +15,30 @@ from pathlib import Path
 from typing import Any
 
 from outreach.errors import DataError
-from outreach.facts import CONDITIONS
+from outreach.facts import CONDITIONS, matches
 
 KINDS = ("seat", "minister", "shadow_minister")
 NATIONS = ("England", "Scotland", "Wales", "Northern Ireland", "UK")
 FIGURE_KEYS = ("text", "nation", "source", "date")
 CHECK_KEYS = ("id", "when", "must_match", "must_not_match", "message")
+
+
+def reference_line(letter_id: str) -> str:
+    """Return the reference a letter carries for replies to quote: 'Our ref: 4366-seat'."""
+    return f"Our ref: {letter_id}"
+
+
+SENDER_KEYS = (
+    "organisation",
+    "address_lines",
+    "email",
+    "reply_email",
+    "phone",
+    "website",
+    "signatory_name",
+    "signatory_role",
+    "footer",
+)
 
 
 @dataclass(frozen=True)
@@ -35,10 +53,68 @@ class Sender:
     signatory_name: str = ""
     signatory_role: str = ""
     footer: str = ""
+    reply_email: str = ""  # where replies go, printed under the signature; empty: the sending address
+    where: str = field(default="", compare=False)  # "campaign.toml:14", the [sender] table, for warnings
 
     @property
     def signed(self) -> bool:
+        """Return whether a person signs: a name and a role (a name alone reads as a team, as "Policy Team" does)."""
         return bool(self.signatory_name.strip() and self.signatory_role.strip())
+
+    @property
+    def reply_address(self) -> str:
+        """Return the e-mail address printed under the signature for replies: reply_email, else the sender's."""
+        return (self.reply_email or self.email).strip()
+
+    def unsigned(self) -> str | None:
+        """Return one line saying why the letters are unsigned, or None when a person signs them."""
+        if self.signed:
+            return None
+        name = self.signatory_name.strip()
+        if name and not self.signatory_role.strip():
+            problem = f"the signatory is a team, not a person ('{name}', with no role)"
+        elif name:
+            problem = "the signatory has no name"
+        else:
+            problem = "the letters have no signatory"
+        fix = "set [sender] signatory_name and signatory_role in campaign.toml before printing or sending"
+        return f"{self.where}: {problem}: {fix}" if self.where else f"{problem}: {fix}"
+
+    def missing_contact(self) -> str | None:
+        """Return one line naming the reply details missing under the signature (e-mail, telephone), or None."""
+        missing = [
+            (what, key)
+            for what, key, value in (
+                ("reply e-mail address", "reply_email (or email)", self.reply_address),
+                ("telephone number", "phone", self.phone),
+            )
+            if not value
+        ]
+        if not missing:
+            return None
+        what = " or ".join(item[0] for item in missing)
+        keys = " and ".join(item[1] for item in missing)
+        where = f"{self.where}: " if self.where else ""
+        return f"{where}the signature gives no {what} for replies: set [sender] {keys} in campaign.toml"
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A PDF that goes with the letters `when` matches: 'Enc.' after the signature, named in the text if `mention`."""
+
+    file: Path  # in the campaign folder
+    title: str
+    mention: bool
+    when: Mapping[str, Any]
+    line: int
+
+    @property
+    def outbox_path(self) -> str:
+        """Return where `draft` copies the file, relative to the outbox (the manifest's `enclosures` column)."""
+        return f"{ENCLOSURES_DIR}/{self.file.name}"
+
+
+ENCLOSURES_DIR = "enclosures"
 
 
 @dataclass(frozen=True)
@@ -138,6 +214,7 @@ class Campaign:
     smtp: Mapping[str, Any] = field(default_factory=dict)
     figures: Mapping[str, Figure] = field(default_factory=dict)  # [figures.<id>]: what templates' figure() states
     checks: tuple[CampaignCheck, ...] = ()  # [[checks]]: the campaign's own letter checks (outreach/checks.py)
+    enclosures: tuple[Enclosure, ...] = ()
 
     @property
     def file(self) -> Path:
@@ -147,6 +224,10 @@ class Campaign:
     def date_for(self, today: date) -> date:
         """Return the date the letters carry: the campaign's fixed date, or today."""
         return self.letter_date or today
+
+    def enclosures_for(self, facts: Mapping[str, Any]) -> tuple[Enclosure, ...]:
+        """Return the enclosures that go with a letter of these facts, in campaign.toml's order."""
+        return tuple(enclosure for enclosure in self.enclosures if matches(enclosure.when, facts))
 
 
 def _table_lines(text: str, header: str) -> list[int]:
@@ -210,6 +291,64 @@ class _Reader:
 
 
 SMTP_KEYS = ("host", "port", "security", "user")
+ENCLOSURE_KEYS = ("file", "title", "mention", "when")
+PDF_MAGIC = b"%PDF-"
+
+
+def _sender(read: _Reader, data: Mapping[str, Any]) -> Sender:
+    """Return the [sender] table as a Sender, refusing unknown keys (a misspelt signatory would sign nothing)."""
+    table = read.need(data, "sender", dict, "sender")
+    for key in table:
+        if key not in SENDER_KEYS:
+            where = read.where(read.line_of(key))
+            raise DataError(f"{where}: [sender] unknown key '{key}' (known: {', '.join(SENDER_KEYS)})")
+    text: dict[str, str] = {
+        key: read.optional(table, key, str, "", f"sender.{key}").strip()
+        for key in SENDER_KEYS
+        if key not in ("organisation", "address_lines")
+    }
+    header = re.search(r"^[ \t]*\[[ \t]*sender[ \t]*\]", read.text, re.MULTILINE)
+    return Sender(
+        organisation=read.need(table, "organisation", str, "sender.organisation"),
+        address_lines=tuple(read.need(table, "address_lines", list, "sender.address_lines")),
+        where=read.where(read.text.count("\n", 0, header.start()) + 1 if header else None),
+        **text,
+    )
+
+
+def _enclosures(read: _Reader, data: Mapping[str, Any], folder: Path) -> tuple[Enclosure, ...]:
+    """Return the [[enclosures]], each file checked to be a PDF inside the campaign folder; errors name the line."""
+    lines = _table_lines(read.text, "enclosures")
+    found: list[Enclosure] = []
+    names: dict[str, int] = {}
+    for index, table in enumerate(read.optional(data, "enclosures", list, [], "enclosures")):
+        line = lines[index] if index < len(lines) else 0
+        where = read.where(line)
+        unknown = [key for key in table if key not in ENCLOSURE_KEYS]
+        if unknown:
+            raise DataError(f"{where}: enclosure: unknown key '{unknown[0]}' (known: {', '.join(ENCLOSURE_KEYS)})")
+        name = read.need(table, "file", str, f"enclosures[{index}].file", line)
+        title = read.need(table, "title", str, f"enclosures[{index}].title", line)
+        mention = table.get("mention", False)
+        if not isinstance(mention, bool):
+            raise DataError(f"{where}: enclosure '{name}': mention must be true or false")
+        path = folder / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise DataError(f"{where}: enclosure '{name}': give a file inside the campaign folder {folder}")
+        try:
+            with path.open("rb") as handle:
+                start = handle.read(1024)
+        except OSError as exc:
+            raise DataError(f"{where}: enclosure '{name}': cannot read {path} ({exc.strerror})") from None
+        if PDF_MAGIC not in start:
+            raise DataError(f"{where}: enclosure '{name}': {path} is not a PDF (a PDF starts with %PDF-)")
+        if path.name in names:
+            earlier = names[path.name]
+            raise DataError(f"{where}: enclosure '{name}': {path.name} is already enclosed at line {earlier}")
+        names[path.name] = line
+        when = read.conditions(table.get("when", {}), f"enclosure '{name}'", line)
+        found.append(Enclosure(file=path, title=title.strip(), mention=mention, when=when, line=line))
+    return tuple(found)
 
 
 def _smtp_table(read: _Reader, data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -326,17 +465,7 @@ def load(folder: Path) -> Campaign:
     read = _Reader(path, text)
 
     meta = read.need(data, "campaign", dict, "campaign")
-    sender_table = read.need(data, "sender", dict, "sender")
-    sender = Sender(
-        organisation=read.need(sender_table, "organisation", str, "sender.organisation"),
-        address_lines=tuple(read.need(sender_table, "address_lines", list, "sender.address_lines")),
-        email=read.optional(sender_table, "email", str, "", "sender.email"),
-        phone=read.optional(sender_table, "phone", str, "", "sender.phone"),
-        website=read.optional(sender_table, "website", str, "", "sender.website"),
-        signatory_name=read.need(sender_table, "signatory_name", str, "sender.signatory_name"),
-        signatory_role=read.optional(sender_table, "signatory_role", str, "", "sender.signatory_role"),
-        footer=read.optional(sender_table, "footer", str, "", "sender.footer"),
-    )
+    sender = _sender(read, data)
 
     letter_date_value = meta.get("letter_date", "today")
     letter_date: date | None
@@ -453,4 +582,5 @@ def load(folder: Path) -> Campaign:
         smtp=_smtp_table(read, data),
         figures=_figures(read, data),
         checks=_checks(read, data),
+        enclosures=_enclosures(read, data, folder),
     )

@@ -67,7 +67,12 @@ def distinctness(merged: Sequence[Merged]) -> similarity.Similarity:
     )
 
 
-def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign_id: str) -> dict[str, str]:
+def flags_of(item: Merged, campaign: Campaign) -> tuple[str, ...]:
+    """Return what a person should look at in one letter: the target's flags, and `unsigned` when no person signs."""
+    return (*item.target.flags, *(() if campaign.sender.signed else ("unsigned",)))
+
+
+def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign: Campaign) -> dict[str, str]:
     """Return the manifest row of one letter (columns: INTERFACE.md)."""
     target, letter = item.target, item.letter
     local = target.local
@@ -88,7 +93,7 @@ def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign_id: s
         "local_sites": ";".join(site.letter_name for site in local.sites[:3]) if local else "",
         "nearest_centre": nearest.site.letter_name if nearest else "",
         "nearest_centre_km": f"{nearest.km:.1f}" if nearest else "",
-        "flags": ";".join(target.flags),
+        "flags": ";".join(flags_of(item, campaign)),
         "markdown": f"{outbox.LETTERS_DIR}/{stem}.md" if "md" in formats else "",
         "pdf": f"{outbox.LETTERS_DIR}/{stem}.pdf" if "pdf" in formats else "",
         "docx": f"{outbox.LETTERS_DIR}/{stem}.docx" if "docx" in formats else "",
@@ -96,8 +101,9 @@ def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign_id: s
         "letter_date": letter.date.isoformat(),
         "nation": target.constituency.nation if target.constituency else "",
         "party": target.member.party if target.member else "",
-        "campaign": campaign_id,
+        "campaign": campaign.id,
         "figures": ";".join(figure.id for figure in item.figures),
+        "enclosures": ";".join(enclosure.outbox_path for enclosure in item.enclosures),
     }
 
 
@@ -118,7 +124,7 @@ def write(
         for index, (item, stem) in enumerate(zip(merged, stems, strict=True), 1):
             if "md" in formats:
                 outbox.write_text(outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.md"), item.letter.markdown)
-            result.rows.append(manifest_row(item, stem, formats, campaign.id))
+            result.rows.append(manifest_row(item, stem, formats, campaign))
             if progress and (index % 50 == 0 or index == len(merged)):
                 progress("write", index, len(merged))
         if "pdf" in formats:
@@ -140,5 +146,6 @@ def write(
                 write_docx(item.letter, outbox.inside(stage, f"{outbox.LETTERS_DIR}/{stem}.docx"))
                 if progress and (index % 10 == 0 or index == len(merged)):
                     progress("docx", index, len(merged))
+        outbox.copy_enclosures(stage, [enclosure for item in merged for enclosure in item.enclosures])
         outbox.write_text(stage / outbox.MANIFEST, outbox.manifest_text(result.rows))
     return result

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
 
-from outreach.campaign import Sender
+from outreach.campaign import Sender, reference_line
 from outreach.errors import TemplateError
 
 
@@ -49,6 +49,23 @@ class Letter:
     closing: str
     sender: Sender
     markdown: str = ""
+    enclosures: tuple[str, ...] = ()  # after the signature, one "Enc. <title>" line for each
+
+    @property
+    def reference(self) -> str:
+        """Return the reference replies can quote, printed by the date: 'Our ref: 4366-seat'."""
+        return reference_line(self.letter_id)
+
+    @property
+    def signature(self) -> tuple[str, ...]:
+        """Return the lines under the closing: the signatory's name, then their role (each only when set)."""
+        return tuple(line for line in (self.sender.signatory_name, self.sender.signatory_role) if line)
+
+    @property
+    def reply(self) -> str:
+        """Return the line under the signature that says where to reply: 'Email: … · Tel: …' (empty if neither)."""
+        parts = (("Email", self.sender.reply_address), ("Tel", self.sender.phone))
+        return " · ".join(f"{label}: {value}" for label, value in parts if value)
 
 
 # Every value a template prints is wrapped in these two private-use characters, so a preview can show exactly
@@ -225,6 +242,11 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
     return Rendered(subject=subject, body=body)
 
 
+def enclosure_line(title: str) -> str:
+    """Return the line after the signature that lists one enclosure."""
+    return f"Enc. {title}"
+
+
 def assemble(
     *,
     letter_id: str,
@@ -236,32 +258,10 @@ def assemble(
     rendered: Rendered,
     closing: str,
     sender: Sender,
+    enclosures: Sequence[str] = (),
 ) -> tuple[Letter, str]:
     """Return the finished letter and its marked Markdown (for a preview that highlights what was personalised)."""
     date_text = _long_date(letter_date)
-    signature = [sender.signatory_name, sender.signatory_role, sender.organisation]
-    marked = "\n".join(
-        [
-            f"**{sender.organisation}**  ",
-            *[f"{line}  " for line in sender.address_lines],
-            "",
-            date_text,
-            "",
-            *[f"{line}  " for line in recipient_lines],
-            "",
-            f"**{rendered.subject}**",
-            "",
-            f"{salutation},",
-            "",
-            rendered.body,
-            "",
-            f"{closing},",
-            "",
-            *[f"{line}  " for line in signature if line],
-            "",
-        ]
-    )
-    markdown = strip_marks(marked)
     letter = Letter(
         letter_id=letter_id,
         kind=kind,
@@ -274,6 +274,30 @@ def assemble(
         blocks=parse_body(strip_marks(rendered.body)),
         closing=closing,
         sender=sender,
-        markdown=markdown,
+        enclosures=tuple(enclosure_line(title) for title in enclosures),
     )
+    marked = "\n".join(
+        [
+            f"**{sender.organisation}**  ",
+            *[f"{line}  " for line in sender.address_lines],
+            "",
+            f"{letter.reference}  ",
+            date_text,
+            "",
+            *[f"{line}  " for line in recipient_lines],
+            "",
+            f"**{rendered.subject}**",
+            "",
+            f"{salutation},",
+            "",
+            rendered.body,
+            "",
+            f"{closing},",
+            "",
+            *[f"{line}  " for line in (*letter.signature, sender.organisation, letter.reply) if line],
+            *(["", *[f"{line}  " for line in letter.enclosures]] if letter.enclosures else []),
+            "",
+        ]
+    )
+    letter = replace(letter, markdown=strip_marks(marked))
     return letter, marked

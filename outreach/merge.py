@@ -10,7 +10,7 @@ from typing import Any
 
 import jinja2
 
-from outreach.campaign import Campaign, Figure
+from outreach.campaign import Campaign, Enclosure, Figure
 from outreach.letters import Letter, assemble, environment, render_template
 from outreach.sites import CentreChoice, Nearest, Site
 from outreach.targeting import LocalPicture, Target, post_title
@@ -69,6 +69,7 @@ class Merged:
     letter: Letter
     marked: str
     figures: tuple[Figure, ...] = ()  # the campaign figures the letter states, in the order it first states them
+    enclosures: tuple[Enclosure, ...] = ()  # the PDFs that go with it
 
 
 class FigureCalls:
@@ -193,7 +194,9 @@ def _post_facts(sentences: Any, titles: list[str]) -> list[str]:
     return found
 
 
-def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, Any]:
+def context(
+    target: Target, campaign: Campaign, letter_date: date, enclosures: tuple[Enclosure, ...] = ()
+) -> dict[str, Any]:
     """Return everything a template can use for one letter."""
     member = target.member
     elected_on = None
@@ -262,6 +265,8 @@ def context(target: Target, campaign: Campaign, letter_date: date) -> dict[str, 
         "facts": dict(campaign.facts),
         "sender": campaign.sender,
         "letter_date": letter_date,
+        # What goes with the letter; a template names only those the campaign says to mention ("I enclose …").
+        "enclosures": [{"title": item.title, "mention": item.mention} for item in enclosures],
     }
 
 
@@ -276,7 +281,8 @@ class Merger:
     def merge(self, target: Target) -> Merged:
         """Return the finished letter for one target; raises TemplateError naming the template line."""
         figures = FigureCalls(self.campaign.figures)
-        values = {**context(target, self.campaign, self.letter_date), "figure": figures}
+        enclosures = self.campaign.enclosures_for(target.facts)
+        values = {**context(target, self.campaign, self.letter_date, enclosures), "figure": figures}
         rendered = render_template(self.env, target.template, values)
         letter, marked = assemble(
             letter_id=target.letter_id,
@@ -288,5 +294,12 @@ class Merger:
             rendered=rendered,
             closing=self.campaign.closing,
             sender=self.campaign.sender,
+            enclosures=[item.title for item in enclosures],
         )
-        return Merged(target=target, letter=letter, marked=marked, figures=tuple(figures.used.values()))
+        return Merged(
+            target=target,
+            letter=letter,
+            marked=marked,
+            figures=tuple(figures.used.values()),
+            enclosures=enclosures,
+        )

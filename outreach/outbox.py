@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from outreach.errors import DataError, OutputError
 
 if TYPE_CHECKING:  # only for hints: `send` reads the manifest without loading the targeting machinery
+    from outreach.campaign import Enclosure
     from outreach.targeting import Target
 
 MANIFEST_COLUMNS = (
@@ -50,6 +51,7 @@ MANIFEST_COLUMNS = (
     "party",
     "campaign",
     "figures",
+    "enclosures",
 )
 LETTERS_DIR = "letters"
 MERGED_PDF = "print.pdf"
@@ -118,6 +120,17 @@ def write_text(path: Path, text: str) -> None:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
 
 
+def copy_enclosures(stage: Path, enclosures: Sequence[Enclosure]) -> None:
+    """Copy each enclosure once into the outbox being written, where the manifest's `enclosures` column says."""
+    for enclosure in {item.outbox_path: item for item in enclosures}.values():
+        target = inside(stage, enclosure.outbox_path)
+        try:
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(enclosure.file, target)
+        except OSError as exc:
+            raise OutputError(f"{enclosure.file}: cannot copy the enclosure into the outbox ({exc.strerror})") from None
+
+
 def manifest_text(rows: Sequence[dict[str, str]]) -> str:
     """Return the manifest as CSV text, header first."""
     buffer = io.StringIO()
@@ -141,12 +154,16 @@ class ManifestRow:
 
     def file(self, column: str) -> Path | None:
         """Return the outbox file a path column (markdown, pdf, docx) names, or None when the cell is empty."""
-        value = self.cells.get(column, "").strip()
-        if not value:
-            return None
-        if _leaves(value):
-            raise DataError(f"{self.where}: {column} path {value!r} leaves the outbox")
-        return self.outbox / value
+        found = self.files(column)
+        return found[0] if found else None
+
+    def files(self, column: str) -> tuple[Path, ...]:
+        """Return the outbox files a `;`-separated path column (enclosures) names."""
+        paths = [value.strip() for value in self.cells.get(column, "").split(";") if value.strip()]
+        for value in paths:
+            if _leaves(value):
+                raise DataError(f"{self.where}: {column} path {value!r} leaves the outbox")
+        return tuple(self.outbox / value for value in paths)
 
 
 def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:

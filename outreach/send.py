@@ -149,6 +149,10 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Outgoing]:
             continue
         if not sender.email.strip():
             raise DataError(f"{campaign.file}: [sender] email is empty: set the address the letters are e-mailed from")
+        if not sender.signed:
+            raise DataError(str(sender.unsigned()))
+        if "unsigned" in cells.get("flags", "").split(";"):
+            raise DataError(f"{where}: the letter was drafted unsigned: draft it again now that a person signs")
         markdown_path = row.file("markdown")
         if markdown_path is None:
             raise DataError(f"{where}: no markdown file for a letter with an e-mail address (draft with --format md)")
@@ -159,6 +163,10 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Outgoing]:
         pdf = row.file("pdf")
         if pdf is not None and not pdf.is_file():
             raise DataError(f"{where}: the letter's PDF {pdf} is missing")
+        enclosures = row.files("enclosures")
+        for enclosure in enclosures:
+            if not enclosure.is_file():
+                raise DataError(f"{where}: the enclosure {enclosure} is missing")
         try:
             markdown = markdown_bytes.decode("utf-8")
         except UnicodeDecodeError:
@@ -174,6 +182,7 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Outgoing]:
             markdown=markdown,
             attachment=pdf,
             where=where,
+            enclosures=enclosures,
         )
         letters.append(
             Outgoing(

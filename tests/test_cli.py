@@ -217,7 +217,7 @@ def malformed_overrides(folder: Path) -> None:
     ("breakage", "selection", "error"),
     [
         (undefined_variable, ("--constituency", "Chorley"), r"speaker\.md\.j2:3: 'recipient.constituncy' is undefined"),
-        (missing_field, (), r"missing field 'sender\.signatory_name'"),
+        (missing_field, (), r"campaign\.toml:\d+: \[sender\] unknown key 'signatory' \(known: organisation,"),
         (malformed_overrides, (), r"address_overrides\.csv:\d+: .*abc"),
     ],
     ids=["undefined-template-variable-names-file-and-line", "missing-campaign-field", "malformed-overrides-csv"],

@@ -156,8 +156,8 @@ def test_each_letter_is_one_a4_page_with_its_own_words(tmp_path: Path) -> None:
         assert f"{item.salutation}," in text
         assert item.recipient_lines[0] in text
         assert "Fairmount House" in text and "York YO24 1ES" in text
-        assert "22 July 2024" in text
-        assert "Dr Anne Thompson" in text
+        assert f"Our ref: {item.letter_id} 22 July 2024" in text
+        assert "Yours sincerely, Dr Anne Thompson President, IPEM Email: publicaffairs@ipem.ac.uk · Tel: 01904" in text
         assert reader.metadata is not None and reader.metadata.title is not None
         assert item.recipient_lines[0] in reader.metadata.title
 
@@ -293,7 +293,9 @@ def test_docx_holds_the_same_letter_on_a4(tmp_path: Path) -> None:
     assert "Dear Mr O'Brien," in paragraphs
     assert "Markup must print as typed: # $ * _ @ <b> \\ [x] and #set page(width: 1cm) too." in paragraphs
     assert "Yours sincerely," in paragraphs
-    assert "Dr Anne Thompson" in paragraphs and "President, IPEM" in paragraphs
+    assert "Our ref: 5301-seat\n22 July 2024" in paragraphs
+    assert "Dr Anne Thompson\nPresident, IPEM" in paragraphs
+    assert paragraphs[-1] == "Email: publicaffairs@ipem.ac.uk · Tel: 01904 610821"
     bullets = [p for p in document.paragraphs if p.style is not None and p.style.name == "List Bullet"]
     assert [p.text for p in bullets] == [
         "fund more training places for clinical scientists;",

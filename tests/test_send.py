@@ -159,13 +159,14 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
 
 @pytest.fixture(scope="module")
 def campaign_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the IPEM campaign with a sender address set."""
+    """A copy of the IPEM campaign with a sender address and a signatory set."""
     folder = tmp_path_factory.mktemp("campaign") / "ipem-2024"
     shutil.copytree(default_campaign_dir(), folder)
     toml = folder / "campaign.toml"
     text = toml.read_text(encoding="utf-8")
-    assert text.count('\nemail = ""\n') == 1
-    toml.write_text(text.replace('\nemail = ""\n', f'\nemail = "{SENDER}"\n'), encoding="utf-8")
+    assert text.count('\nemail = ""\n') == 1 and text.count('\nsignatory_role = ""\n') == 1
+    text = text.replace('\nemail = ""\n', f'\nemail = "{SENDER}"\n')
+    toml.write_text(text.replace('\nsignatory_role = ""\n', '\nsignatory_role = "Head of Policy"\n'), encoding="utf-8")
     return folder
 
 

@@ -61,6 +61,13 @@ def load_campaign(folder: Path | None) -> campaigns.Campaign:
     return campaigns.load(folder or default_campaign_dir())
 
 
+def warn_unsigned(campaign: campaigns.Campaign) -> None:
+    """Say on stderr, in one line, when no person signs the letters (or the signature gives no way to reply)."""
+    problem = campaign.sender.unsigned() or campaign.sender.missing_contact()
+    if problem:
+        console.err.print(f"warning: {problem}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Run the command line."""
     app(prog_name="outreach")

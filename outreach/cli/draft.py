@@ -10,7 +10,7 @@ import typer
 
 from outreach import console
 from outreach import snapshot as snapshots
-from outreach.cli.app import load_campaign, load_snapshot, today, user_errors
+from outreach.cli.app import load_campaign, load_snapshot, today, user_errors, warn_unsigned
 from outreach.cli.options import (
     CampaignOption,
     LimitOption,
@@ -71,6 +71,7 @@ def draft(
     with user_errors():
         formats = drafting.parse_formats(format_)
         chosen = load_campaign(campaign)
+        warn_unsigned(chosen)
         snapshot = load_snapshot(uses_posts=True)
         selection = Selection(
             all=all_,

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from outreach import console
-from outreach.cli.app import load_campaign, load_snapshot, today, user_errors
+from outreach.cli.app import load_campaign, load_snapshot, today, user_errors, warn_unsigned
 from outreach.cli.options import CampaignOption, JsonOption, NationOption, PartyOption
 from outreach.cli.output import output_rows, print_letter_checks
 from outreach.errors import OutreachError
@@ -28,6 +28,7 @@ def preview(
 
     with user_errors():
         chosen = load_campaign(campaign)
+        warn_unsigned(chosen)
         snapshot = load_snapshot(uses_posts=True)
         selection = resolve_target(snapshot, target)
         day = today()

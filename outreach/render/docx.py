@@ -96,14 +96,14 @@ def write_docx(letter: Letter, path: Path) -> None:
     run.font.size = Pt(8)
     run.font.color.rgb = RGBColor(*QUIET)
 
-    dated = document.add_paragraph(_clean(letter.date_text))
+    dated = document.add_paragraph()
     dated.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    address = document.add_paragraph()
-    address.paragraph_format.space_after = Pt(24)
-    for number, line in enumerate(letter.recipient_lines):
-        line_run = address.add_run(_clean(line))
-        if number + 1 < len(letter.recipient_lines):
-            line_run.add_break()
+    if letter.reference:  # the reference for replies to quote, above the date
+        reference = dated.add_run(_clean(letter.reference))
+        reference.font.color.rgb = RGBColor(*QUIET)
+        reference.add_break()
+    dated.add_run(_clean(letter.date_text))
+    _add_lines(document, letter.recipient_lines).paragraph_format.space_after = Pt(24)
 
     if letter.subject:
         document.add_paragraph().add_run(_clean(letter.subject)).bold = True
@@ -119,11 +119,13 @@ def write_docx(letter: Letter, path: Path) -> None:
     closing = document.add_paragraph(_clean(f"{letter.closing},"))
     closing.paragraph_format.space_before = Pt(6)
     closing.paragraph_format.space_after = Pt(36)  # room to sign
-    signatory = document.add_paragraph()
-    signatory.paragraph_format.space_after = Pt(0)
-    signatory.add_run(_clean(sender.signatory_name)).bold = True
-    if sender.signatory_role:
-        document.add_paragraph(_clean(sender.signatory_role))
+    signature = _add_lines(document, letter.signature, bold_first=True)
+    if letter.reply:
+        signature.paragraph_format.space_after = Pt(0)
+        document.add_paragraph().add_run(_clean(letter.reply)).font.size = Pt(BODY_POINTS - 1)
+    if letter.enclosures:
+        document.paragraphs[-1].paragraph_format.space_after = Pt(10)
+        _add_lines(document, letter.enclosures)
 
     if sender.footer:
         footer = section.footer.paragraphs[0]
@@ -136,6 +138,17 @@ def write_docx(letter: Letter, path: Path) -> None:
         document.save(stream)
 
     write_atomically(Path(path), save)
+
+
+def _add_lines(document: Any, lines: tuple[str, ...], *, bold_first: bool = False) -> Any:
+    """Return the paragraph added with `lines`, a line break between each; the first in bold if asked."""
+    paragraph = document.add_paragraph()
+    for number, line in enumerate(lines):
+        run = paragraph.add_run(_clean(line))
+        run.bold = (bold_first and number == 0) or None
+        if number + 1 < len(lines):
+            run.add_break()
+    return paragraph
 
 
 def _add_runs(paragraph: Any, runs: tuple[Run, ...]) -> None:

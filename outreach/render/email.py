@@ -17,6 +17,7 @@ import binascii
 import html
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -24,6 +25,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from urllib.parse import quote
 
+from outreach.campaign import reference_line
 from outreach.errors import DataError
 
 # An addr-spec as mail servers accept it in practice (RFC 5321 dot-atom local part, a dotted DNS name or an IPv4
@@ -181,8 +183,9 @@ class Email:
     recipient_name: str
     recipient_address: str
     subject: str
-    body: str  # the letter's Markdown, salutation to sign-off
+    body: str  # the letter's reference for replies, then its Markdown from the salutation to the sign-off
     attachment: Path | None
+    enclosures: tuple[Path, ...] = ()  # PDFs attached after the letter's own
 
     @classmethod
     def from_letter(
@@ -198,9 +201,14 @@ class Email:
         markdown: str,
         attachment: Path | None,
         where: str,
+        enclosures: Sequence[Path] = (),
     ) -> Email:
-        """Return the e-mail for one letter, every header checked; raise DataError naming `where` otherwise."""
-        body = letter_body(markdown, salutation, where)
+        """Return the e-mail for one letter, every header checked; raise DataError naming `where` otherwise.
+
+        The body opens with the letter's reference, as the printed letter carries it by the date, so a reply
+        by e-mail can quote it too.
+        """
+        body = f"{reference_line(letter_id)}\n\n{letter_body(markdown, salutation, where)}"
         return cls(
             letter_id=letter_id,
             sender_name=check_header(sender_name, "sender name", where),
@@ -210,6 +218,7 @@ class Email:
             subject=check_header(subject, "subject", where),
             body=body,
             attachment=attachment,
+            enclosures=tuple(enclosures),
         )
 
     @property
@@ -223,17 +232,16 @@ class Email:
         return to_html(self.body)
 
     def as_bytes(self, message_id: str, when: datetime) -> bytes:
-        """Return the message as it goes on the wire (CRLF line ends), reading the PDF from disk."""
-        pdf = None
-        if self.attachment is not None:
-            try:
-                pdf = self.attachment.read_bytes()
-            except OSError as exc:
-                raise DataError(f"{self.attachment}: cannot read the letter's PDF ({exc.strerror})") from None
-        return self.build(message_id, when, pdf)
+        """Return the message as it goes on the wire (CRLF line ends), reading the PDFs from disk."""
+        pdf = _read_pdf(self.attachment, "the letter's PDF") if self.attachment is not None else None
+        enclosed = [_read_pdf(path, "the enclosure") for path in self.enclosures]
+        return self.build(message_id, when, pdf, enclosed)
 
-    def build(self, message_id: str, when: datetime, attachment: bytes | None = None) -> bytes:
-        """Return the MIME message: multipart/alternative (text, HTML) then the PDF, if given, in multipart/mixed.
+    def build(
+        self, message_id: str, when: datetime, attachment: bytes | None = None, enclosures: Sequence[bytes] = ()
+    ) -> bytes:
+        """Return the MIME message: multipart/alternative (text, HTML) then the PDF, if given, in multipart/mixed;
+        the enclosures' PDFs (their bytes in the order of `self.enclosures`) follow the letter's.
 
         Written out directly rather than through email.message.EmailMessage: the standard library's header
         registry and generator cost about 3 ms a message, most of a send's time at 650 letters, while the
@@ -259,23 +267,36 @@ class Email:
             _quoted_printable(to_html(self.body)),
             f"\r\n--{alternative}--\r\n".encode(),
         ]
-        if attachment is None or self.attachment is None:
+        files = list(zip(self.enclosures, enclosures, strict=True))
+        if attachment is not None and self.attachment is not None:
+            files.insert(0, (self.attachment, attachment))
+        if not files:
             headers.append(f'Content-Type: multipart/alternative; boundary="{alternative}"')
             return ("\r\n".join(headers) + "\r\n\r\n").encode("ascii") + b"".join(alternatives)
         headers.append(f'Content-Type: multipart/mixed; boundary="{mixed}"')
-        filename = _parameter("filename", self.attachment.name)
         parts = [
             ("\r\n".join(headers) + "\r\n\r\n").encode("ascii"),
             f"--{mixed}\r\n".encode(),
             f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n'.encode(),
             *alternatives,
-            f"\r\n--{mixed}\r\n".encode(),
-            b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n",
-            f"Content-Disposition: attachment; {filename}\r\n\r\n".encode("ascii"),
-            _base64_lines(attachment),
-            f"\r\n--{mixed}--\r\n".encode(),
         ]
+        for path, data in files:
+            parts += [
+                f"\r\n--{mixed}\r\n".encode(),
+                b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n",
+                f"Content-Disposition: attachment; {_parameter('filename', path.name)}\r\n\r\n".encode("ascii"),
+                _base64_lines(data),
+            ]
+        parts.append(f"\r\n--{mixed}--\r\n".encode())
         return b"".join(parts)
+
+
+def _read_pdf(path: Path, what: str) -> bytes:
+    """Return a PDF's bytes, raising DataError naming the file when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what} ({exc.strerror})") from None
 
 
 def _base64_lines(data: bytes) -> bytes:

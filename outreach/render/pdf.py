@@ -199,6 +199,10 @@ def _letter_data(letter: Letter, step: int) -> dict[str, Any]:
         "subject": letter.subject,
         "blocks": _blocks_data(letter.blocks),
         "closing": letter.closing,
+        "reference": letter.reference,
+        "signature": list(letter.signature),
+        "reply": letter.reply,
+        "enclosures": list(letter.enclosures),
         "sender": {
             "organisation": sender.organisation,
             "address_lines": list(sender.address_lines),
