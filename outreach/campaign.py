@@ -73,7 +73,7 @@ class Sender:
         name = self.signatory_name.strip()
         if name and not self.signatory_role.strip():
             problem = f"the signatory is a team, not a person ('{name}', with no role)"
-        elif name:
+        elif self.signatory_role.strip():
             problem = "the signatory has no name"
         else:
             problem = "the letters have no signatory"

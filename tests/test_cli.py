@@ -62,6 +62,7 @@ def test_every_pdf_is_one_a4_page_naming_salutation_and_site(full_outbox: Path) 
         assert (round(float(box.width)), round(float(box.height))) == A4
         text = flat(reader.pages[0].extract_text())
         assert f"{row['salutation']}," in text, row["letter_id"]
+        assert f"Our ref: {row['letter_id']} " in text, row["letter_id"]
         site = row["local_sites"].split(";")[0] or row["nearest_centre"]
         if site:  # as the letter names it, perhaps at the start of a sentence
             assert site[1:] in text, row["letter_id"]

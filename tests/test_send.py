@@ -269,9 +269,10 @@ def test_every_letter_arrives_once_with_headers_bodies_and_pdf(
         # The server's copy keeps the wire's CRLF line ends; compare lines.
         text = text_part.get_content().replace("\r\n", "\n")
         html = html_part.get_content().replace("\r\n", "\n")
-        # The letter from its salutation to its sign-off; the letterhead and address block stay on paper.
-        assert text.startswith(f"{row['salutation']},\n")
-        assert text.rstrip().endswith(ORGANISATION)
+        # The letter's reference, then the letter from its salutation to the reply details under the signature;
+        # the letterhead and address block stay on paper.
+        assert text.startswith(f"Our ref: {row['letter_id']}\n\n{row['salutation']},\n")
+        assert text.rstrip().endswith(f"Head of Policy\n{ORGANISATION}\nEmail: {SENDER}")
         assert "Fairmount House" not in text and "House of Commons" not in text.split("\n")[0]
         assert "**" not in text
         first_paragraph = letter.split(f"{row['salutation']},\n\n", 1)[1].split("\n\n", 1)[0]
@@ -598,6 +599,71 @@ def test_a_campaign_without_a_sender_address_refuses_naming_campaign_toml(
         == f"error: {bare / 'campaign.toml'}: [sender] email is empty: set the address the letters are e-mailed from"
     )
     assert server.mails == 0
+
+
+def test_an_unsigned_campaign_refuses_in_one_line_as_without_a_sender_address(
+    server: Recorder, outbox: Path, campaign_dir: Path, tmp_path: Path
+) -> None:
+    unsigned = tmp_path / "campaign"
+    shutil.copytree(campaign_dir, unsigned)
+    toml = unsigned / "campaign.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('signatory_role = "Head of Policy"', 'signatory_role = ""'),
+        encoding="utf-8",
+    )
+    for flags in ((), ("--no-dry-run", "--yes")):
+        code, _, stderr = send(outbox, unsigned, *flags)
+        assert code == 1
+        (line,) = stderr.strip().splitlines()
+        sender_line = toml.read_text(encoding="utf-8").splitlines().index("[sender]") + 1
+        assert line.startswith(f"error: {toml}:{sender_line}: the signatory is a team, not a person")
+        assert line.endswith("signatory_name and signatory_role in campaign.toml before printing or sending")
+    assert server.mails == 0
+
+
+def test_a_letter_drafted_unsigned_is_refused_once_the_campaign_is_signed(
+    server: Recorder, outbox: Path, campaign_dir: Path
+) -> None:
+    rows = manifest(outbox)
+    rows[1]["flags"] = ";".join(filter(None, (rows[1]["flags"], "unsigned")))
+    write_manifest(outbox, rows)
+    code, _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert code == 1
+    assert stderr.strip() == (
+        f"error: {outbox / 'manifest.csv'}:3 (letter {rows[1]['letter_id']}): "
+        "the letter was drafted unsigned: draft it again now that a person signs"
+    )
+    assert server.mails == 0
+
+
+def test_enclosures_are_attached_after_the_letters_pdf(
+    server: Recorder, campaign_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import typst
+
+    folder = tmp_path / "campaign"
+    shutil.copytree(campaign_dir, folder)
+    for name in ("manifesto", "asks"):
+        (folder / f"{name}.typ").write_text(f"= IPEM's {name}\n", encoding="utf-8")
+        typst.compile(str(folder / f"{name}.typ"), output=str(folder / f"{name}.pdf"))
+    with (folder / "campaign.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[enclosures]]\nfile = "manifesto.pdf"\ntitle = "IPEM\'s manifesto"\n')
+        handle.write('when = { kind = ["seat"] }\n')
+        handle.write('\n[[enclosures]]\nfile = "asks.pdf"\ntitle = "IPEM\'s six asks"\n')
+    outbox = _draft(tmp_path_factory, folder, "--member", "Stephen Kinnock")
+    code, _, stderr = send(outbox, folder, "--no-dry-run", "--yes")
+    assert code == 0, stderr
+    rows = manifest(outbox)
+    assert [row["kind"] for row in rows] == ["seat", "minister"] and len(server.received) == 2
+    for row, got in zip(rows, server.received, strict=True):
+        attachments = list(got.message.iter_attachments())
+        names = [Path(row["pdf"]).name, *(["manifesto.pdf"] if row["kind"] == "seat" else []), "asks.pdf"]
+        assert [part.get_filename() for part in attachments] == names
+        assert [part.get_content_type() for part in attachments] == ["application/pdf"] * len(names)
+        assert attachments[-1].get_content() == (folder / "asks.pdf").read_bytes()
+        assert attachments[0].get_content() == (outbox / row["pdf"]).read_bytes()
+        text = got.message.get_body(("plain",))
+        assert text is not None and "Enc. IPEM's six asks" in text.get_content()
 
 
 def test_missing_manifest_column_names_the_line(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
