@@ -7,7 +7,7 @@ expression), so a second campaign's author gets the same protection with no code
 failure with its letter id, and `--strict` makes any failure an error; `outreach preview` shows them for its letters.
 
 A flag that asks a person to look (`low_confidence_site`, `address_unconfirmed`, `no_email`, `office_changed`,
-`stale_posts`) is not a failure: the letter may be right. An unsigned letter is always wrong.
+`stale_posts`, `centre_unconfirmed`) is not a failure: the letter may be right. An unsigned letter is always wrong.
 """
 
 from __future__ import annotations
@@ -21,14 +21,12 @@ from outreach.address import office_salutation
 from outreach.errors import DataError
 from outreach.facts import Subject, letter_nation, matches
 from outreach.letters import Letter
-from outreach.sites import Site
+from outreach.sites import LINAC_FIGURE_MAX_AGE_YEARS, Site
 from outreach.targeting import LocalPicture, Target, post_title
 
 if TYPE_CHECKING:
     from outreach.campaign import Campaign, CampaignCheck
     from outreach.merge import Merged
-
-STALE_LINAC_YEARS = 5  # INTERFACE.md, Dates: a linac count over five years older than the letter is not stated
 
 
 @dataclass(frozen=True)
@@ -147,6 +145,7 @@ def _sites_named(target: Target) -> Iterator[Site]:
         if picture is None:
             continue
         yield from picture.sites
+        yield from picture.network_centres
         for near in (picture.nearest_centre, picture.nearest_hospital):
             if near is not None:
                 yield near.site
@@ -159,17 +158,15 @@ def _stale_counts(item: Merged, campaign: Campaign) -> Iterator[str]:
     seen: set[str] = set()
     years: set[int] = set()
     for site in _sites_named(item.target):
-        if site.linacs is None or site.linacs_year is None or site.letter_name in seen:
+        if site.linacs is None or site.letter_name in seen or not site.linac_count_too_old(letter.date):
             continue
         seen.add(site.letter_name)
-        if letter.date.year - site.linacs_year <= STALE_LINAC_YEARS:
-            continue
         count = re.compile(rf"(?<![\d,.]){site.linacs}\s+(?:linear accelerators?|linacs?)\b", re.IGNORECASE)
         if any(site.letter_name in sentence and count.search(sentence) for sentence in _sentences(body)):
-            years.add(site.linacs_year)
+            years.add(site.linacs_year or 0)
             yield f"{site.letter_name}: its {site.linacs_year} count of {site.linacs} linacs is stated"
     for year in sorted({int(found) for found in re.findall(r"\((\d{4}) figure\)", body)} - years):
-        if letter.date.year - year > STALE_LINAC_YEARS:
+        if letter.date.year - year > LINAC_FIGURE_MAX_AGE_YEARS:  # its month unknown: over five years by year alone
             yield f"a count of {year} is stated ('({year} figure)')"
 
 
@@ -184,13 +181,18 @@ def _unsigned(item: Merged, campaign: Campaign) -> Iterator[str]:
 
 
 def _office_salutations(target: Target) -> set[str]:
-    """Return the salutations a government post holder's letter may open with: that of their senior office (any of
-    them, where two posts share the senior rank)."""
+    """Return the salutations a government post holder's letter may open with: their senior office's, by
+    `office_salutation` given all their posts with a most senior one first (any of them, where several share the
+    senior rank)."""
     top = min(post.seniority for post in target.posts)
     senior = [post for post in target.posts if post.seniority == top]
     if any(post.cabinet for post in senior):
         senior = [post for post in senior if post.cabinet]
-    return {f"Dear {office_salutation([post_title(post)], post.rank)}" for post in senior}
+    titles = [post_title(post) for post in target.posts]
+    return {
+        f"Dear {office_salutation([post_title(post), *(t for t in titles if t != post_title(post))], post.rank)}"
+        for post in senior
+    }
 
 
 def _salutation(item: Merged, campaign: Campaign) -> Iterator[str]:
