@@ -101,7 +101,10 @@ def typst_floor_once() -> float:
     snapshot = snapshots.newest(home())
     today = date.today()
     letters = [
-        m.letter for m in merge_all(targets_for(snapshot, campaign, Selection(all=True), today), campaign, today)
+        m.letter
+        for m in merge_all(
+            targets_for(snapshot, campaign, Selection(all=True, allow_stale_posts=True), today).targets, campaign, today
+        )
     ]
     pdf, seconds = typeset_timed(letters, campaign.layout)
     assert pdf.startswith(b"%PDF")
@@ -153,12 +156,16 @@ def main() -> None:
         return lambda: shutil.rmtree(outbox, ignore_errors=True)  # untimed: replacing an old outbox is not drafting
 
     try:
-        full = timed([*outreach_command(), "draft", "--all", "--out", str(work / "full")], env, clear(work / "full"))
+        full = timed(
+            [*outreach_command(), "draft", "--all", "--allow-stale-posts", "--out", str(work / "full")],
+            env,
+            clear(work / "full"),
+        )
         with (work / "full" / "manifest.csv").open(encoding="utf-8") as handle:
             letters = sum(1 for _ in handle) - 1
         floor = typst_floor(env)
         markdown = timed(
-            [*outreach_command(), "draft", "--all", "--format", "md", "--out", str(work / "md")],
+            [*outreach_command(), "draft", "--all", "--allow-stale-posts", "--format", "md", "--out", str(work / "md")],
             env,
             clear(work / "md"),
         )

@@ -38,7 +38,7 @@ def main() -> None:
         environment = {**os.environ, "OUTREACH_HOME": str(work / "home")}
         outreach = [sys.executable, "-m", "outreach"]
         subprocess.run(
-            [*outreach, "draft", "--all", "--format", "md", "--out", str(work / "outbox")],
+            [*outreach, "draft", "--all", "--allow-stale-posts", "--format", "md", "--out", str(work / "outbox")],
             check=True,
             capture_output=True,
             env=environment,
@@ -52,7 +52,9 @@ def main() -> None:
 
         campaign = load(default_campaign_dir())
         today = date.today()
-        targets = draft.targets_for(snapshot.newest(None), campaign, Selection(all=True), today)
+        targets = draft.targets_for(
+            snapshot.newest(None), campaign, Selection(all=True, allow_stale_posts=True), today
+        ).targets
         merged = draft.merge_all(targets, campaign, today)
         started = time.perf_counter()
         found = draft.distinctness(merged)

@@ -177,7 +177,18 @@ def prepare(work: Path) -> tuple[Path, Path, int]:
     outbox = work / "outbox"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OUTREACH_HOME": str(work / "draft-home")}
     subprocess.run(
-        [sys.executable, "-m", "outreach", "draft", "--all", "--out", str(outbox), "--campaign", str(campaign)],
+        [
+            sys.executable,
+            "-m",
+            "outreach",
+            "draft",
+            "--all",
+            "--allow-stale-posts",
+            "--out",
+            str(outbox),
+            "--campaign",
+            str(campaign),
+        ],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from outreach import address, outbox, settings, similarity
+from outreach import address, changes, outbox, settings, similarity
 from outreach.campaign import Campaign
 from outreach.errors import OutreachError
 from outreach.merge import Merged, Merger
+from outreach.resources import embedded_snapshot_dir
 from outreach.snapshot import Snapshot
-from outreach.targeting import Selection, Target, select
+from outreach.targeting import Chosen, Selection, Target, select
 
 FORMATS = ("md", "pdf", "docx")
 Progress = Callable[[str, int, int], None]
@@ -38,10 +39,13 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return formats
 
 
-def targets_for(snapshot: Snapshot, campaign: Campaign, selection: Selection, today: date) -> list[Target]:
-    """Return the targets a selection names, with the campaign's address overrides applied."""
+def targets_for(snapshot: Snapshot, campaign: Campaign, selection: Selection, today: date) -> Chosen:
+    """Return the targets a selection names, with the campaign's address overrides and the changes of office
+    reported since the posts' date (the embedded list, the campaign's and the user's own) applied."""
     overrides = address.load_overrides(campaign.overrides) if campaign.overrides else None
-    return select(snapshot, campaign, selection, today, overrides)
+    reported = changes.load([embedded_snapshot_dir(), campaign.folder, settings.home()])
+    changed = changes.since(reported, snapshot.posts_as_of)
+    return select(snapshot, campaign, selection, today, overrides, changed)
 
 
 def merge_all(

@@ -11,12 +11,13 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from outreach import address as forms
 from outreach.campaign import Ask, Campaign, Rule
+from outreach.changes import KnownChange
 from outreach.errors import DataError, TargetError
 from outreach.facts import Subject, facts_of, matches
 from outreach.members import Department, Member, Post
@@ -102,6 +103,7 @@ class Target:
     facts: Mapping[str, Any] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()  # the campaign rules that matched, in file order
     home: LocalPicture | None = None  # a post holder's own seat: the local hook of a letter about their office
+    changes: tuple[KnownChange, ...] = ()  # changes of office reported after the posts' date
 
     @property
     def sort_key(self) -> tuple[int, str, str, int]:
@@ -367,6 +369,31 @@ class Selection:
     nation: str | None = None
     party: str | None = None
     limit: int | None = None
+    allow_stale_posts: bool = False  # draft post holders' letters from posts over STALE_POSTS_DAYS old (flagged)
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The letters a selection gives, in manifest order, and what was left out and why (one line each, for people)."""
+
+    targets: list[Target]
+    notes: tuple[str, ...] = ()
+
+
+def _stale_note(snapshot: Snapshot, today: date, withheld: int) -> str:
+    """Return the line saying post holders' letters were left out because the snapshot's posts are stale."""
+    age = snapshot.posts_age_days(today)
+    return (
+        f"Left out {withheld} post holders' letters: their posts are as at {snapshot.posts_as_of} ({age} days old, "
+        f"over {STALE_POSTS_DAYS}); run 'outreach refresh' for current posts, or add --allow-stale-posts to draft "
+        "them (flagged stale_posts)."
+    )
+
+
+def _one_letter_each(targets: list[Target]) -> list[Target]:
+    """Return the targets with a post holder's seat letter dropped: their post letter speaks of their seat."""
+    holders = {target.member_id for target in targets if target.kind != "seat"}
+    return [target for target in targets if target.kind != "seat" or target.member_id not in holders]
 
 
 def select(
@@ -375,11 +402,23 @@ def select(
     selection: Selection,
     today: date,
     overrides: Mapping[int, Any] | None = None,
-) -> list[Target]:
-    """Return the targets a draft writes, in manifest order."""
+    changed: Mapping[int, Sequence[KnownChange]] | None = None,
+) -> Chosen:
+    """Return the targets a draft writes, in manifest order, with notes on what was left out.
+
+    Post holders' letters need current posts: with posts over STALE_POSTS_DAYS old they are left out unless
+    `allow_stale_posts` (then flagged). Outside --all a person gets one letter: a post holder's seat letter is
+    dropped (the post letter names their seat's sites), unless their post letter was left out. A member with a
+    change of office reported after the posts' date (`changed`) is flagged office_changed, and left out of the
+    campaign's default audience.
+    """
+    changed = changed or {}
     narrowed = selection.new or selection.ministers or selection.members or selection.constituencies
     seats: list[Member] = []
+    notes: list[str] = []
     holders = post_holders(snapshot)
+    age = snapshot.posts_age_days(today)
+    stale = age is not None and age > STALE_POSTS_DAYS
     posts_wanted: set[tuple[str, int]] = set()
     if selection.all:
         seats = list(snapshot.members)
@@ -413,17 +452,41 @@ def select(
             if key[0] in post_kinds and not all(post.department in left_out for post in held)
         }
     wanted = _member_filter(selection)
+    posts_wanted = {key for key in posts_wanted if wanted(snapshot.member(key[1]))}
+    if stale and posts_wanted and not selection.allow_stale_posts:
+        notes.append(_stale_note(snapshot, today, len(posts_wanted)))
+        posts_wanted = set()
     unique_seats = {member.member_id: member for member in seats if wanted(member)}
     targets = [seat_target(snapshot, campaign, member, overrides) for member in unique_seats.values()]
     targets += [
         post_target(snapshot, campaign, kind, holders[(kind, member_id)], today, overrides)
         for kind, member_id in posts_wanted
-        if wanted(snapshot.member(member_id))
     ]
+    if not selection.all:
+        targets = _one_letter_each(targets)
+    targets = [_with_changes(target, changed.get(target.member_id, ())) for target in targets]
+    default_audience = not selection.all and not narrowed
+    moved = [target for target in targets if "office_changed" in target.flags]
+    if default_audience and moved:
+        targets = [target for target in targets if "office_changed" not in target.flags]
+        reported = "; ".join(
+            change.describe() for member_id in sorted({t.member_id for t in moved}) for change in changed[member_id]
+        )
+        notes.append(
+            f"Left out {len(moved)} letters to members whose office changed after the posts' date "
+            f"({snapshot.posts_as_of}): {reported}. Name them with --member to draft them (flagged office_changed)."
+        )
     targets.sort(key=lambda target: target.sort_key)
     if selection.limit is not None:
         targets = targets[: selection.limit]
-    return targets
+    return Chosen(targets, tuple(notes))
+
+
+def _with_changes(target: Target, changes: Sequence[KnownChange]) -> Target:
+    """Return the target flagged office_changed when its member's office changed after the posts' date."""
+    if not changes:
+        return target
+    return replace(target, flags=(*target.flags, "office_changed"), changes=tuple(changes))
 
 
 def members_matching(snapshot: Snapshot, selection: Selection) -> list[Member]:

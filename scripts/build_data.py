@@ -17,6 +17,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # One schema for the builder and the loader: the column lists live in outreach/snapshot.py.
+from outreach import changes  # noqa: E402
 from outreach.parliament import is_email, office_lines  # noqa: E402  (shared with outreach refresh)
 from outreach.sites import CONSTITUENCY_SERVING_COLUMNS  # noqa: E402  (optional columns when loading)
 from outreach.snapshot import (  # noqa: E402
@@ -43,6 +45,7 @@ DFE_DATE = "2026-06-27"
 CONTACTS_DATE = "2026-05-03"
 GENERAL_ELECTION = "2024-07-04"
 POSTS_AS_OF = "2026-06-19"
+KNOWN_CHANGES_FILE = "known-changes-after-2026-06-19.csv"
 SITES_DATE = "2025-10-30"  # newest site list: GOV.UK CDC map data, last updated 2025-10-30
 DFE_SOURCE = f"dfe-{DFE_DATE}"
 CONTACTS_SOURCE = f"members-api-{CONTACTS_DATE}"
@@ -719,6 +722,13 @@ ONS_CREDIT = (
 # (data, file under ../shared/data, upstream repository @ commit, data date, licence)
 SOURCES_TABLE = [
     (
+        "Changes of office after the posts' date",
+        f"government/{KNOWN_CHANGES_FILE}",
+        "compiled from dated news reports (each row names its source)",
+        "2026-07-20",
+        "facts; each row cites its report",
+    ),
+    (
         "Current MPs, titles, e-mail",
         "mp-lookup-dfe-2026-06-27.csv",
         "dfe-analytical-services/mp-lookup `mp_lookup.csv` @ 793ea661826202d050e95291e6f64021ce6c94d1 (from MNIS)",
@@ -917,6 +927,13 @@ def write_readme(
             ),
             ("`known_gaps.csv`", counts["known_gaps"], "gap a letter writer must know about", ", ".join(GAP_COLUMNS)),
             (
+                "`known_changes.csv`",
+                counts["known_changes"],
+                "change of office reported after `posts_as_of`, dated and sourced (letters to these members are "
+                "flagged `office_changed` and left out of a campaign's default audience)",
+                ", ".join(changes.COLUMNS),
+            ),
+            (
                 "`snapshot.json`",
                 "–",
                 "–",
@@ -1096,6 +1113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             out / "constituencies.csv", CONSTITUENCY_COLUMNS + CONSTITUENCY_SERVING_COLUMNS, constituencies
         ),
         "known_gaps": write_rows(out / "known_gaps.csv", GAP_COLUMNS, gaps),
+        "known_changes": write_rows(
+            out / changes.FILE,
+            changes.COLUMNS,
+            changes.embedded_rows(shared / "government" / KNOWN_CHANGES_FILE, date.fromisoformat(POSTS_AS_OF)),
+        ),
     }
     meta = {
         "kind": "embedded",

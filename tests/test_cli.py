@@ -33,7 +33,7 @@ def full_outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Module-scoped, so the autouse OUTREACH_HOME fixture does not apply yet: give it a home of its own.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
-        run("draft", "--all", "--out", str(out))
+        run("draft", "--all", "--allow-stale-posts", "--out", str(out))
     return out
 
 

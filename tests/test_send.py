@@ -174,7 +174,7 @@ def _draft(tmp_path_factory: pytest.TempPathFactory, campaign_dir: Path, *select
     out = tmp_path_factory.mktemp("drafted") / "outbox"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
-        run("draft", *selection, "--out", str(out), "--campaign", str(campaign_dir))
+        run("draft", "--allow-stale-posts", *selection, "--out", str(out), "--campaign", str(campaign_dir))
     return out
 
 

@@ -12,6 +12,7 @@ from outreach import console
 from outreach import snapshot as snapshots
 from outreach.cli.app import load_campaign, load_snapshot, today, user_errors, warn_unsigned
 from outreach.cli.options import (
+    AllowStalePostsOption,
     CampaignOption,
     LimitOption,
     MembersOption,
@@ -19,7 +20,7 @@ from outreach.cli.options import (
     OutOption,
     PartyOption,
 )
-from outreach.cli.output import pairs, print_checks
+from outreach.cli.output import pairs, print_checks, print_notes
 from outreach.errors import OutreachError
 from outreach.targeting import Selection
 
@@ -58,6 +59,7 @@ def draft(
         bool,
         typer.Option("--strict", help="Fail (exit 1, nothing written) if any letter fails a letter check."),
     ] = False,
+    allow_stale_posts: AllowStalePostsOption = False,
 ) -> None:
     """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
 
@@ -82,9 +84,12 @@ def draft(
             nation=nation,
             party=party,
             limit=None,  # applied below, once letters already sent are left out
+            allow_stale_posts=allow_stale_posts,
         )
         day = today()
-        targets = drafting.targets_for(snapshot, chosen, selection, day)
+        drafted = drafting.targets_for(snapshot, chosen, selection, day)
+        print_notes(drafted.notes)
+        targets = drafted.targets
         if not targets:
             raise OutreachError("no letters match that selection")
         skips = contact_log.skip_logged(targets, chosen.id, include_sent=include_sent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -9,8 +10,8 @@ from rich.markup import escape
 
 from outreach import console
 from outreach.cli.app import load_campaign, load_snapshot, today, user_errors, warn_unsigned
-from outreach.cli.options import CampaignOption, JsonOption, NationOption, PartyOption
-from outreach.cli.output import output_rows, print_letter_checks
+from outreach.cli.options import AllowStalePostsOption, CampaignOption, JsonOption, NationOption, PartyOption
+from outreach.cli.output import output_rows, print_letter_checks, print_notes
 from outreach.errors import OutreachError
 from outreach.sites import CentreChoice
 from outreach.targeting import Selection
@@ -20,6 +21,7 @@ def preview(
     target: Annotated[str, typer.Argument(help="Member id, name or constituency.")],
     *,
     campaign: CampaignOption = None,
+    allow_stale_posts: AllowStalePostsOption = False,
 ) -> None:
     """Print one recipient's letter with the personalised words highlighted, then the asks and sites chosen and why."""
     from outreach import checks
@@ -30,9 +32,11 @@ def preview(
         chosen = load_campaign(campaign)
         warn_unsigned(chosen)
         snapshot = load_snapshot(uses_posts=True)
-        selection = resolve_target(snapshot, target)
+        selection = replace(resolve_target(snapshot, target), allow_stale_posts=allow_stale_posts)
         day = today()
-        merged = drafting.merge_all(drafting.targets_for(snapshot, chosen, selection, day), chosen, day)
+        drafted = drafting.targets_for(snapshot, chosen, selection, day)
+        print_notes(drafted.notes)
+        merged = drafting.merge_all(drafted.targets, chosen, day)
         if not merged:  # a constituency with no MP: a refresh found the seat vacant
             raise OutreachError(f"no letter for '{target}': the seat has no MP in {snapshot.describe()}")
         checked = checks.run(merged, chosen)

@@ -42,3 +42,11 @@ LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="At most
 DayOption = Annotated[
     datetime | None, typer.Option("--date", formats=DAY_FORMATS, help="The day, YYYY-MM-DD. Default: today.")
 ]
+
+AllowStalePostsOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-stale-posts",
+        help="Also draft post holders' letters when the snapshot's posts are over 60 days old (flagged stale_posts).",
+    ),
+]

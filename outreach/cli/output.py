@@ -72,3 +72,9 @@ def print_letter_checks(checked: Results, letter_id: str) -> None:
         console.out.print(f"Letter checks: all {len(checked.checks)} pass", markup=False)
     for failure in failures:
         console.out.print(f"Check failed: {failure.check}: {failure.detail}", markup=False, style="bold red")
+
+
+def print_notes(notes: Sequence[str]) -> None:
+    """Print what a selection left out and why, one line each, on stderr."""
+    for note in notes:
+        console.err.print(note, style="yellow", markup=False, soft_wrap=True)

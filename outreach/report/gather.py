@@ -127,7 +127,7 @@ def gather_seats(
     from outreach.targeting import Selection
 
     # Every letter the campaign would write: a seat letter per MP, one per post holder (peers have no seat).
-    targets = draft.targets_for(snapshot, campaign, Selection(all=True), today)
+    targets = draft.targets_for(snapshot, campaign, Selection(all=True, allow_stale_posts=True), today).targets
     would_ask = {
         t.constituency.code: tuple(a.ask.id for a in t.asks) for t in targets if t.kind == "seat" and t.constituency
     }
