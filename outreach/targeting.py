@@ -390,6 +390,16 @@ def _stale_note(snapshot: Snapshot, today: date, withheld: int) -> str:
     )
 
 
+def _left_out_of_audience(snapshot: Snapshot, campaign: Campaign) -> set[int]:
+    """Return the members a campaign's default audience leaves out: those whose every post is in one of its
+    `except_departments` (e.g. whips, who manage business and are not lobbied on policy)."""
+    departments = set(campaign.audience.except_departments)
+    held: dict[int, set[str]] = {}
+    for post in snapshot.posts:
+        held.setdefault(post.member_id, set()).add(post.department)
+    return {member_id for member_id, found in held.items() if found <= departments} if departments else set()
+
+
 def _one_letter_each(targets: list[Target]) -> list[Target]:
     """Return the targets with a post holder's seat letter dropped: their post letter speaks of their seat."""
     holders = {target.member_id for target in targets if target.kind != "seat"}
@@ -445,12 +455,9 @@ def select(
             ):
                 seats.append(member)
         post_kinds = {KIND_OF_POST[group] for group in campaign.audience.posts}
-        left_out = set(campaign.audience.except_departments)
-        posts_wanted = {
-            key
-            for key, held in holders.items()
-            if key[0] in post_kinds and not all(post.department in left_out for post in held)
-        }
+        left_out = _left_out_of_audience(snapshot, campaign)
+        seats = [member for member in seats if member.member_id not in left_out]
+        posts_wanted = {key for key in holders if key[0] in post_kinds and key[1] not in left_out}
     wanted = _member_filter(selection)
     posts_wanted = {key for key in posts_wanted if wanted(snapshot.member(key[1]))}
     if stale and posts_wanted and not selection.allow_stale_posts:

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from outreach import campaign as campaigns
+from outreach.changes import KnownChange
 from outreach.errors import TargetError
 from outreach.resources import default_campaign_dir
 from outreach.snapshot import Snapshot
@@ -148,12 +149,58 @@ def test_all_is_every_seat_and_every_post_holder_in_order(snapshot: Snapshot, ip
     assert len({t.letter_id for t in targets}) == len(targets)
 
 
-def test_bare_draft_is_the_campaign_audience(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
-    targets = select(snapshot, ipem, Selection(allow_stale_posts=True), TODAY).targets
+def test_bare_draft_with_stale_posts_writes_seat_letters_only_and_says_why(
+    snapshot: Snapshot, ipem: campaigns.Campaign
+) -> None:
+    chosen = select(snapshot, ipem, Selection(), TODAY)
+    assert chosen.targets and all(t.kind == "seat" for t in chosen.targets)
+    [stale] = [note for note in chosen.notes if "post holders' letters" in note]
+    assert f"as at {snapshot.posts_as_of}" in stale and "outreach refresh" in stale and "--allow-stale-posts" in stale
+    audience = {m.member_id for m in snapshot.members if m.is_new or m.by_election_date}
+    assert {t.member_id for t in chosen.targets} <= audience
+
+
+def test_bare_draft_is_the_audience_one_letter_each_with_office_changes_left_out(
+    snapshot: Snapshot, ipem: campaigns.Campaign
+) -> None:
+    changed = {1427: [_change(1427, "Andy Burnham", "took office (as Prime Minister)")], 4514: [_change(4514, "Keir Starmer", "left office")]}
+    chosen = select(snapshot, ipem, Selection(allow_stale_posts=True), TODAY, changed=changed)
+    targets = chosen.targets
+    by_member: dict[int, list[str]] = {}
+    for target in targets:
+        by_member.setdefault(target.member_id, []).append(target.kind)
+    assert all(len(kinds) == 1 for kinds in by_member.values())  # one person, one letter
+    holders = {post.member_id for post in snapshot.posts}
     seats = [t for t in targets if t.kind == "seat"]
     assert all(t.member and (t.member.is_new or t.member.by_election_date) for t in seats)
-    assert len(seats) == sum(1 for m in snapshot.members if m.is_new or m.by_election_date)
-    assert any(t.kind == "minister" for t in targets)
+    # A new MP who holds a post gets the post letter, which speaks of their seat.
+    assert not any(t.member_id in holders and t.member_id in by_member and t.kind == "seat" for t in seats)
+    assert any(t.kind == "minister" and t.member and t.member.is_new and t.home for t in targets)
+    # Commons whips whose only posts are whips' posts are not lobbied; post holders with another post are.
+    whips_only = {
+        member_id
+        for member_id in holders
+        if all(p.department.startswith("Whip") for p in snapshot.posts_of(member_id)) and snapshot.posts_of(member_id)
+    }
+    assert whips_only and not whips_only & set(by_member)
+    # Andy Burnham (Makerfield by-election) took office after the posts' date; Keir Starmer left it: neither is written
+    # to as what the snapshot says they are, and the note says so.
+    assert 1427 not in by_member and 4514 not in by_member
+    [note] = [note for note in chosen.notes if "office changed" in note]
+    assert "Andy Burnham" in note and "Keir Starmer" in note and "--member" in note
+
+
+def test_office_changes_are_flagged_under_all(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
+    changed = {1427: [_change(1427, "Andy Burnham", "took office (as Prime Minister)")]}
+    targets = select(snapshot, ipem, Selection(all=True, allow_stale_posts=True), TODAY, changed=changed).targets
+    flagged = {t.letter_id for t in targets if "office_changed" in t.flags}
+    assert flagged == {"1427-seat"}
+    kinds = [t.kind for t in targets if t.member_id == 4514]
+    assert sorted(kinds) == ["minister", "seat"]  # --all: every seat and every post holder
+
+
+def _change(member_id: int, name: str, change: str) -> KnownChange:
+    return KnownChange(date(2026, 7, 20), member_id, name, change, "Prime Minister", "reported", "a report", "test:2")
 
 
 def test_filters_and_limit(snapshot: Snapshot, ipem: campaigns.Campaign) -> None:
