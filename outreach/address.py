@@ -12,9 +12,11 @@ Conventions (see ../shared/docs/CONTEXT.md, "Conventions for writing to MPs"), i
 6. An explicit title + surname: "Dr Mullan", "Professor Smith" (written out: "Prof" is an abbreviation
    for envelopes), and the "Mr"/"Ms"/"Mrs" an MP puts in their own display name ("Mr Lammy", "Mrs
    Badenoch").
-7. Otherwise style ``formal`` gives the display name without honours ("Alex Baker"); style ``honorific``
-   gives Mr/Ms from the recorded gender + surname ("Ms Baker") — never by default, since a guess can be
-   wrong.
+7. Otherwise Mr or Ms from the member's recorded gender + surname ("Dear Mr Kinnock", "Dear Ms Lewell"): the
+   honorific and surname of a formal letter (CONTEXT.md: the display name, "Dear Stephen Kinnock", reads as mail
+   merge). "Ms" is the form for a woman whose own preference is not recorded; a member who styles herself "Mrs"
+   in her display name keeps it by rule 6, and anyone can be pinned in the overrides file. Styles ``formal`` and
+   ``honorific`` are the same here; only ``first_name`` differs ("Dear Stephen").
 
 "MP" and "Rt Hon" never appear in a salutation; post-nominals (KC, CBE, ...) never either.
 
@@ -343,7 +345,9 @@ def _derived_salutation(person: Person, style: str) -> tuple[str, str]:
             return first, "first name"
     if person.address_as:
         cleaned = _clean_salutation(person.address_as)
-        if cleaned:
+        # The Members API gives some members' bare names as nameAddressAs ("Debbie Abrahams"): that is the display
+        # name, never a salutation, so only a form that starts with a title or a rank is taken as it stands.
+        if cleaned and _split_titles(cleaned)[0] or (cleaned and cleaned.split(" ")[0].lower() in _PEER_RANKS):
             return cleaned, "nameAddressAs"
     if peer is not None:
         rank, name = peer
@@ -362,9 +366,9 @@ def _derived_salutation(person: Person, style: str) -> tuple[str, str]:
     display = _split_titles(_bare_name(person.display_name or person.full_title))[1]
     if best in ("Sir", "Dame"):  # a knight whose first name cannot be found: "Sir John Smith", never "Mr"
         return f"{best} {display}", "display name"
-    if style == "honorific" and surname and person.gender.upper() in ("M", "F"):
+    if surname and person.gender.upper() in ("M", "F"):
         return ("Mr " if person.gender.upper() == "M" else "Ms ") + surname, "gender honorific + surname"
-    return display, "display name"
+    return display, "display name"  # no gender or surname recorded: the letter checks fail it until overridden
 
 
 def salutation_name(
@@ -434,28 +438,49 @@ def address_mp(
     return Address(salutation=f"Dear {name}", name_line=name_line, rule=_with_note(rule, note))
 
 
-def office_salutation(post_titles: Sequence[str], rank: str = "") -> str:
-    """Return the office a minister is addressed by after "Dear": "Secretary of State", "Minister", ...
+# The office a minister is addressed by after "Dear", by Civil Service convention for letters to ministers: the first
+# phrase a post title starts with gives the office; a lower number is the more senior office, and the most senior
+# office a person holds decides ("Deputy Prime Minister and Secretary of State for Justice" is "Dear Deputy Prime
+# Minister"). The Leader of either House is written to as Leader of the House, not by the sinecure that often goes
+# with it (Lord Privy Seal, Lord President of the Council). Every other minister, whips and Lords in waiting among
+# them, is "Dear Minister".
+_OFFICES: tuple[tuple[str, str, int], ...] = (
+    ("Prime Minister", "Prime Minister", 0),
+    ("Deputy Prime Minister", "Deputy Prime Minister", 1),
+    ("Chancellor of the Exchequer", "Chancellor", 2),
+    ("Secretary of State", "Secretary of State", 3),
+    ("Leader of the House of Commons", "Leader of the House", 3),
+    ("Leader of the House of Lords", "Leader of the House", 3),
+    ("Chief Secretary to the Treasury", "Chief Secretary", 4),
+    ("Attorney General", "Attorney General", 4),
+    ("Solicitor General", "Solicitor General", 4),
+    ("Advocate General", "Advocate General", 4),
+    ("Chief Whip", "Chief Whip", 5),
+    ("Paymaster General", "Paymaster General", 5),
+)
+_MINISTER = ("Minister", 9)
 
-    The first post title is the one the letter is written to (the caller orders them): David Lammy, Deputy
-    Prime Minister and Secretary of State for Justice, is "Deputy Prime Minister" or "Secretary of State"
-    depending on which post comes first. `rank` (IfG rank_equivalence: PM, DPM, SoS, MoS, PUSS, Parl.) is
-    used only when no post title is given. Whips and Lords-in-waiting, who speak for the Government, are
-    "Minister".
+
+def _office(title: str) -> tuple[str, int]:
+    """Return the office one post title is addressed by, and its seniority."""
+    for phrase, office, rank in _OFFICES:
+        if title.startswith(phrase):
+            return office, rank
+    return _MINISTER
+
+
+def office_salutation(post_titles: Sequence[str], rank: str = "") -> str:
+    """Return the office a minister is addressed by after "Dear": "Secretary of State", "Chancellor", "Minister" ...
+
+    The most senior office among all the person's posts decides (see _OFFICES); among equals, the first title (the
+    caller orders them most senior first). `rank` (IfG rank_equivalence: PM, DPM, SoS, MoS, PUSS, Parl.) is used only
+    when no post title is given.
     """
-    post = _squash(post_titles[0]) if post_titles else ""
-    if post.startswith("Prime Minister") or (not post and rank == "PM"):
-        return "Prime Minister"
-    if post.startswith("Deputy Prime Minister") or (not post and rank == "DPM"):
-        return "Deputy Prime Minister"
-    if post.startswith("Secretary of State"):
-        return "Secretary of State"
-    if post == "Chancellor of the Exchequer":
-        return "Chancellor"
-    for law_officer in ("Attorney General", "Solicitor General", "Advocate General"):
-        if post.startswith(law_officer):
-            return law_officer
-    return "Minister"
+    titles = [_squash(title) for title in post_titles if title.strip()]
+    if not titles:
+        return {"PM": "Prime Minister", "DPM": "Deputy Prime Minister"}.get(rank, "Minister")
+    offices = [_office(title) for title in titles]
+    return min(offices, key=lambda office: office[1])[0]
 
 
 def address_minister(
