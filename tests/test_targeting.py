@@ -163,7 +163,10 @@ def test_bare_draft_with_stale_posts_writes_seat_letters_only_and_says_why(
 def test_bare_draft_is_the_audience_one_letter_each_with_office_changes_left_out(
     snapshot: Snapshot, ipem: campaigns.Campaign
 ) -> None:
-    changed = {1427: [_change(1427, "Andy Burnham", "took office (as Prime Minister)")], 4514: [_change(4514, "Keir Starmer", "left office")]}
+    changed = {
+        1427: [_change(1427, "Andy Burnham", "took office (as Prime Minister)")],
+        4514: [_change(4514, "Keir Starmer", "left office")],
+    }
     chosen = select(snapshot, ipem, Selection(allow_stale_posts=True), TODAY, changed=changed)
     targets = chosen.targets
     by_member: dict[int, list[str]] = {}
