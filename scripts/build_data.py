@@ -333,7 +333,10 @@ def build_members(shared: Path, gaps: list[dict[str, str]]) -> tuple[list[dict[s
             is_new = seat.new_to_commons_2024 == "Yes"
 
         member_since = election_date
-        if contact and contact.get("membershipStart") and election_date <= CONTACTS_DATE:
+        # Service is dated from the start of continuous membership: a member re-elected at a by-election in the seat
+        # they won in 2024 (Clacton, 2026) has served since before it, so their recorded start stands.
+        re_elected = by_election is not None and seat.member_mnis_id == member_id
+        if contact and contact.get("membershipStart") and (election_date <= CONTACTS_DATE or re_elected):
             member_since = str(contact["membershipStart"])[:10]
 
         email, email_source = "", ""
@@ -980,9 +983,9 @@ All CSV, UTF-8, header first, `\\n` line ends. Lists inside a cell are joined wi
 - `first_name`, `surname`, `gender` (M/F): the election file of the member's election.
 - `is_new`: never an MP before this Parliament (`new_to_commons_2024`; for a by-election winner, neither
   "Sitting MP" nor "Former MP" in the by-election candidacies).
-- `member_since`: Members API `membershipStart`, unless the member's by-election postdates that record
-  (then the by-election date: Nigel Farage's Clacton seat was re-contested on 2026-08-13); else the
-  election date.
+- `member_since`: the start of continuous membership: Members API `membershipStart`, unless the member won a
+  by-election after that record in a seat they did not hold before (then the by-election date); a member
+  re-elected at a by-election in their own seat (Nigel Farage, Clacton, 2026-08-13) keeps their earlier start.
 - `email`: DfE `member_email` wins ("No email found" counts as none), else the first Members API e-mail;
   `email_source` says which (`{DFE_SOURCE}`, `{CONTACTS_SOURCE}` or empty). Some addresses are a
   member's office staff (e.g. boxj@, davieshm@) as MNIS gives them.
