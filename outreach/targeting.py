@@ -431,8 +431,11 @@ def select(
     stale = age is not None and age > STALE_POSTS_DAYS
     posts_wanted: set[tuple[str, int]] = set()
     if selection.all:
-        seats = list(snapshot.members)
-        posts_wanted = set(holders)
+        # Every seat and every post holder; named members or seats narrow it to all of their letters.
+        ids, codes = set(selection.members), set(selection.constituencies)
+        named = bool(ids or codes)
+        seats = [m for m in snapshot.members if not named or m.member_id in ids or m.constituency_code in codes]
+        posts_wanted = {key for key in holders if not named or key[1] in ids}
     elif narrowed:
         if selection.new:
             seats += [m for m in snapshot.members if m.is_new]

@@ -139,7 +139,9 @@ def welsh_outbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
         out = tmp_path_factory.mktemp("drafted") / "outbox"
-        _, stderr = run("draft", "--all", "--allow-stale-posts", "--nation", "Wales", "--format", "md", "--out", str(out))
+        _, stderr = run(
+            "draft", "--all", "--allow-stale-posts", "--nation", "Wales", "--format", "md", "--out", str(out)
+        )
         yield out
 
 

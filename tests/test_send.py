@@ -184,6 +184,7 @@ def ministers_outbox(tmp_path_factory: pytest.TempPathFactory, campaign_dir: Pat
     return _draft(
         tmp_path_factory,
         campaign_dir,
+        "--all",  # every letter of these members: a minister's seat letter too
         *("--member", "Stephen Kinnock", "--member", "5282", "--member", "4559", "--member", "Douglas Lumsden"),
     )
 

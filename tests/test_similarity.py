@@ -96,7 +96,15 @@ def test_draft_lists_near_identical_pairs_and_strict_distinct_refuses(tmp_path: 
     out = tmp_path / "outbox"
     members = [arg for member in LORDS_IN_WAITING for arg in ("--member", member)]
     stdout, stderr = run(
-        "draft", "--allow-stale-posts", *members, "--format", "md", "--out", str(out), "--strict-distinct", expect=ExitCode.FAILURE
+        "draft",
+        "--allow-stale-posts",
+        *members,
+        "--format",
+        "md",
+        "--out",
+        str(out),
+        "--strict-distinct",
+        expect=ExitCode.FAILURE,
     )
     assert "--strict-distinct: 1 pair of letters are more than 0.85 alike" in stderr
     assert "5386-minister" in stdout and "1603-minister" in stdout
@@ -116,7 +124,11 @@ def test_the_ipem_campaign_has_no_near_identical_letters(tmp_path: Path) -> None
 
 def test_every_seat_and_post_holder_differs_but_the_lords_in_waiting(snapshot: Snapshot) -> None:
     campaign = load_campaign(default_campaign_dir())
-    letters = drafting.merge_all(drafting.targets_for(snapshot, campaign, Selection(all=True, allow_stale_posts=True), TODAY).targets, campaign, TODAY)
+    letters = drafting.merge_all(
+        drafting.targets_for(snapshot, campaign, Selection(all=True, allow_stale_posts=True), TODAY).targets,
+        campaign,
+        TODAY,
+    )
     found = drafting.distinctness(letters)
     assert found.letters == len(letters) > 750
     assert found.median < 0.5

@@ -68,7 +68,8 @@ def test_by_election_winners_replace_the_2024_winners(snapshot: Snapshot) -> Non
     clacton = seat(snapshot, "Clacton")  # re-contested 2026-08-13, after every other source
     assert (clacton.member_id, clacton.name, clacton.party) == (5091, "Nigel Farage", "Reform UK")
     assert clacton.by_election_date == date(2026, 8, 13)
-    assert clacton.member_since == date(2026, 8, 13)
+    # Re-elected in his own seat: his service is dated from the start of his continuous membership, in 2024.
+    assert clacton.member_since == date(2024, 7, 4)
     assert not clacton.is_new  # a sitting MP when he stood again
 
     makerfield = seat(snapshot, "Makerfield")

@@ -27,7 +27,13 @@ from outreach.targeting import Selection
 
 def draft(
     *,
-    all_: Annotated[bool, typer.Option("--all", help="Every seat and every current post holder.")] = False,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every seat and every current post holder (with --member or --constituency: all of their letters).",
+        ),
+    ] = False,
     new: Annotated[bool, typer.Option("--new", help="Seat letters to MPs new to this Parliament.")] = False,
     ministers: Annotated[
         bool, typer.Option("--ministers", help="Letters to post holders (ministers, shadows).")
