@@ -1,0 +1,33 @@
+"""The contact log's vocabulary: a contact's states, the channels a letter goes by, the outcomes of a reply.
+
+`State` is a StrEnum: each member equals the text stored in SQLite and printed by `outreach log --json`, so rows
+and JSON read the same whether a state was written as `State.SENT` or as "sent".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """Where a contact is in the state machine (see the design in `outreach.ledger`)."""
+
+    QUEUED = "queued"  # in the log with its Message-ID fixed, not yet tried
+    SENDING = "sending"  # committed before the transaction with the server starts
+    SENT = "sent"  # the server accepted it, or it was posted or handed over
+    FAILED = "failed"  # refused, or kept failing: tried again on the next run
+    UNCERTAIN = "uncertain"  # may have arrived (the server's reply was lost, or a run died mid-send)
+
+
+STATES: tuple[State, ...] = tuple(State)
+# Letters in these states count as sent for `outreach draft` (an uncertain letter may well have arrived).
+DELIVERED_STATES = (State.SENT, State.UNCERTAIN)
+# A letter may be (re)tried from these states; any other is left be.
+SENDABLE_STATES = (State.QUEUED, State.FAILED)
+CHANNELS = ("email", "post", "other")
+OUTCOMES = ("substantive", "acknowledgement", "meeting", "declined", "none")
+
+
+def sql_list(values: tuple[str, ...]) -> str:
+    """Return values as an SQL list of quoted literals, for a CHECK constraint or an IN clause: 'a', 'b'."""
+    return ", ".join(f"'{value}'" for value in values)

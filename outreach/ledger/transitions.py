@@ -1,0 +1,286 @@
+"""The contact log's state machine: queue, send, settle; and letters recorded as sent by post or by hand.
+
+Every move is a conditional UPDATE in its own committed transaction (see the design in `outreach.ledger`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from outreach.ledger.reading import LedgerReader
+from outreach.ledger.records import Contact, LedgerError, NewContact, Queued, check_asks, check_channel, now, utc_text
+from outreach.ledger.schema import KEY, ORDER, SELECT
+from outreach.ledger.states import SENDABLE_STATES, State
+
+
+class LedgerTransitions(LedgerReader):
+    """The contact log's writes that move a letter through its states, each one committed transaction."""
+
+    # -- the e-mail state machine ---------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        *,
+        campaign: str,
+        letter_id: str,
+        channel: str,
+        member_id: int,
+        name: str,
+        recipient: str,
+        asks: Sequence[str],
+        content_sha256: str,
+        message_id: str | None,
+    ) -> Contact:
+        """Return the contact queued for sending: inserted as queued, or the existing row.
+
+        A queued or failed row takes the new recipient, name, asks and letter hash (the draft may have been fixed);
+        a Message-ID, once set, never changes. Rows in any other state are returned unchanged.
+        """
+        entry = Queued(
+            campaign, letter_id, channel, member_id, name, recipient, tuple(asks), content_sha256, message_id
+        )
+        return self.enqueue_all([entry])[0]
+
+    def enqueue_all(self, entries: Sequence[Queued]) -> list[Contact]:
+        """Return the contacts of `entries` queued as `enqueue` does each, all in one committed transaction.
+
+        A send run queues its whole batch up front: every Message-ID is fixed before the first letter goes, at
+        the cost of one commit instead of one a letter.
+        """
+        for entry in entries:
+            check_channel(entry.channel)
+        stamp = utc_text(now())
+        contacts = []
+        with self._transaction() as db:
+            for entry in entries:
+                contacts.append(self._enqueue_in(db, entry, check_asks(entry.asks), stamp))
+        return contacts
+
+    def _enqueue_in(self, db: sqlite3.Connection, entry: Queued, asks_text: str, stamp: str) -> Contact:
+        key = (entry.campaign, entry.letter_id, entry.channel)
+        row = db.execute(f"SELECT state, message_id FROM contacts WHERE {KEY}", key).fetchone()
+        if row is None:
+            try:
+                db.execute(
+                    """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
+                           content_sha256, message_id, queued_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        *key,
+                        entry.member_id,
+                        entry.name,
+                        entry.recipient,
+                        State.QUEUED,
+                        asks_text,
+                        entry.content_sha256,
+                        entry.message_id,
+                        stamp,
+                        stamp,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise LedgerError(
+                    f"{entry.campaign}/{entry.letter_id} ({entry.channel}): cannot queue ({exc})"
+                ) from None
+        elif row["state"] in SENDABLE_STATES:
+            db.execute(
+                f"""UPDATE contacts SET member_id = ?, name = ?, recipient = ?, asks = ?, content_sha256 = ?,
+                        message_id = COALESCE(message_id, ?), updated_at = ?
+                    WHERE {KEY}""",
+                (
+                    entry.member_id,
+                    entry.name,
+                    entry.recipient,
+                    asks_text,
+                    entry.content_sha256,
+                    entry.message_id,
+                    stamp,
+                    *key,
+                ),
+            )
+        contact = self._one(*key)
+        assert contact is not None
+        return contact
+
+    def _move(
+        self,
+        key: tuple[str, str, str],
+        allowed: Sequence[State],
+        to: State,
+        sets: str = "",
+        values: Sequence[Any] = (),
+        guard: str = "",
+    ) -> Contact:
+        """Move one row from an allowed state to `to` in one committed transaction; refuse any other state."""
+        with self._transaction() as db:
+            return self._move_in(db, key, allowed, to, sets, values, guard)
+
+    def _move_in(
+        self,
+        db: sqlite3.Connection,
+        key: tuple[str, str, str],
+        allowed: Sequence[State],
+        to: State,
+        sets: str = "",
+        values: Sequence[Any] = (),
+        guard: str = "",
+    ) -> Contact:
+        """Move one row from an allowed state to `to` inside the caller's transaction; refuse any other state."""
+        marks = ", ".join("?" for _ in allowed)
+        changed = db.execute(
+            f"UPDATE contacts SET state = ?, updated_at = ?{sets} WHERE {KEY} AND state IN ({marks}){guard}",
+            (to, utc_text(now()), *values, *key, *allowed),
+        ).rowcount
+        contact = self._one(*key)
+        if changed != 1:
+            campaign, letter_id, channel = key
+            if contact is None:
+                raise LedgerError(f"{campaign}/{letter_id} ({channel}): not in the contact log")
+            if contact.state in allowed and self.is_suppressed(contact.member_id):
+                raise LedgerError(
+                    f"{contact.describe()}: {contact.name or contact.member_id} is on the suppression list"
+                )
+            choices = " or ".join(f"'{state}'" for state in allowed)
+            raise LedgerError(
+                f"{contact.describe()}: cannot move from '{contact.state}' to '{to}' (only from {choices})"
+            )
+        assert contact is not None
+        return contact
+
+    def begin_sending(
+        self,
+        campaign: str,
+        letter_id: str,
+        channel: str,
+        *,
+        after_sent: tuple[tuple[str, str, str], datetime] | None = None,
+    ) -> Contact:
+        """Return the contact moved queued|failed → sending (attempts + 1), committed before any SMTP transaction.
+
+        Refused (LedgerError) in any other state, or if the member is on the suppression list: the UPDATE is
+        conditional, so of two processes racing for one row exactly one wins. `after_sent` (the previous letter's
+        key and the moment the server accepted it) is marked sent in the same transaction: an uncapped run then
+        pays one commit a letter, and still has at most one row in `sending` at any moment.
+        """
+        with self._transaction() as db:
+            if after_sent is not None:
+                self._mark_sent_in(db, after_sent[0], after_sent[1])
+            return self._move_in(
+                db,
+                (campaign, letter_id, channel),
+                SENDABLE_STATES,
+                State.SENDING,
+                ", attempts = attempts + 1",
+                guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
+            )
+
+    def mark_sent(self, campaign: str, letter_id: str, channel: str, *, sent_at: datetime | None = None) -> None:
+        """Record that the server accepted the letter: sending → sent."""
+        with self._transaction() as db:
+            self._mark_sent_in(db, (campaign, letter_id, channel), sent_at or now())
+
+    def _mark_sent_in(self, db: sqlite3.Connection, key: tuple[str, str, str], sent_at: datetime) -> None:
+        self._move_in(db, key, (State.SENDING,), State.SENT, ", sent_at = ?, error = NULL", (utc_text(sent_at),))
+
+    def mark_uncertain(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
+        """Record that the server may or may not have accepted the letter (its reply was lost): sending → uncertain."""
+        self._move((campaign, letter_id, channel), (State.SENDING,), State.UNCERTAIN, ", error = ?", (reason,))
+
+    def mark_failed(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
+        """Record a failure with its reason: sending → failed (tried again on the next run)."""
+        self._move((campaign, letter_id, channel), (State.SENDING,), State.FAILED, ", error = ?", (reason,))
+
+    def settle_interrupted(self) -> list[Contact]:
+        """Return the contacts moved sending → uncertain: a previous run died during their SMTP transaction.
+
+        The caller must hold the send lock, so that no live run is sending any of them.
+        """
+        with self._transaction() as db:
+            rows = db.execute(SELECT + " WHERE c.state = ?" + ORDER, (State.SENDING,))
+            keys = [Contact.from_row(row).key for row in rows]
+            db.execute(
+                "UPDATE contacts SET state = ?, updated_at = ?, "
+                "error = 'interrupted during sending: the server may have accepted it' WHERE state = ?",
+                (State.UNCERTAIN, utc_text(now()), State.SENDING),
+            )
+            settled = [self._one(*key) for key in keys]
+        return [contact for contact in settled if contact is not None]
+
+    def requeue_uncertain(self, campaign: str, letter_id: str, channel: str) -> None:
+        """Put an uncertain letter back in the queue (send --resend-uncertain): uncertain → queued, Message-ID kept."""
+        self._move((campaign, letter_id, channel), (State.UNCERTAIN,), State.QUEUED)
+
+    # -- letters sent by post or by hand -------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        campaign: str,
+        letter_id: str,
+        channel: str,
+        member_id: int,
+        name: str,
+        recipient: str,
+        asks: Sequence[str],
+        content_sha256: str,
+        sent_at: datetime,
+        postal_reference: str | None = None,
+    ) -> Contact:
+        """Return the contact recorded as sent (post or by hand); a row already under its key is refused."""
+        entry = NewContact(
+            campaign,
+            letter_id,
+            channel,
+            member_id,
+            name,
+            recipient,
+            tuple(asks),
+            content_sha256,
+            sent_at,
+            postal_reference,
+        )
+        recorded, existing = self.record_all([entry])
+        if existing:
+            found = existing[0]
+            raise LedgerError(f"{found.describe()}: already in the log as '{found.state}'")
+        return recorded[0]
+
+    def record_all(self, entries: Iterable[NewContact]) -> tuple[list[Contact], list[Contact]]:
+        """Return (recorded, already logged): every new entry recorded as sent in one transaction, all or none."""
+        recorded: list[Contact] = []
+        existing: list[Contact] = []
+        with self._transaction() as db:
+            for entry in entries:
+                check_channel(entry.channel)
+                found = self._one(entry.campaign, entry.letter_id, entry.channel)
+                if found is not None:
+                    existing.append(found)
+                    continue
+                stamp = utc_text(entry.sent_at)
+                db.execute(
+                    """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
+                           content_sha256, postal_reference, attempts, queued_at, sent_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
+                    (
+                        entry.campaign,
+                        entry.letter_id,
+                        entry.channel,
+                        entry.member_id,
+                        entry.name,
+                        entry.recipient,
+                        State.SENT,
+                        check_asks(entry.asks),
+                        entry.content_sha256,
+                        entry.postal_reference or None,
+                        stamp,
+                        stamp,
+                        utc_text(now()),
+                    ),
+                )
+                contact = self._one(entry.campaign, entry.letter_id, entry.channel)
+                assert contact is not None
+                recorded.append(contact)
+        return recorded, existing
