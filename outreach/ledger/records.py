@@ -152,8 +152,8 @@ class Suppression:
 
 
 @dataclass(frozen=True)
-class NewContact:
-    """A letter sent by post or by hand, to be recorded as sent (see `Ledger.record_all`)."""
+class Entry:
+    """A letter the log is asked to write down: its key, its recipient and what it said."""
 
     campaign: str
     letter_id: str
@@ -163,22 +163,25 @@ class NewContact:
     recipient: str
     asks: tuple[str, ...]
     content_sha256: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Return the ledger key: (campaign, letter_id, channel)."""
+        return (self.campaign, self.letter_id, self.channel)
+
+
+@dataclass(frozen=True)
+class NewContact(Entry):
+    """A letter sent by post or by hand, to be recorded as sent (see `Ledger.record_all`)."""
+
     sent_at: datetime
     postal_reference: str | None = None
 
 
 @dataclass(frozen=True)
-class Queued:
+class Queued(Entry):
     """A letter about to be e-mailed, to be queued with its Message-ID fixed (see `Ledger.enqueue_all`)."""
 
-    campaign: str
-    letter_id: str
-    channel: str
-    member_id: int
-    name: str
-    recipient: str
-    asks: tuple[str, ...]
-    content_sha256: str
     message_id: str | None
 
 

@@ -60,7 +60,7 @@ class LedgerTransitions(LedgerReader):
         return contacts
 
     def _enqueue_in(self, db: sqlite3.Connection, entry: Queued, asks_text: str, stamp: str) -> Contact:
-        key = (entry.campaign, entry.letter_id, entry.channel)
+        key = entry.key
         row = db.execute(f"SELECT state, message_id FROM contacts WHERE {KEY}", key).fetchone()
         if row is None:
             try:
@@ -255,7 +255,7 @@ class LedgerTransitions(LedgerReader):
         with self._transaction() as db:
             for entry in entries:
                 check_channel(entry.channel)
-                found = self._one(entry.campaign, entry.letter_id, entry.channel)
+                found = self._one(*entry.key)
                 if found is not None:
                     existing.append(found)
                     continue
@@ -280,7 +280,7 @@ class LedgerTransitions(LedgerReader):
                         utc_text(now()),
                     ),
                 )
-                contact = self._one(entry.campaign, entry.letter_id, entry.channel)
+                contact = self._one(*entry.key)
                 assert contact is not None
                 recorded.append(contact)
         return recorded, existing
