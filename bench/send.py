@@ -321,7 +321,7 @@ def crash_round(
 def crash_loop(outbox: Path, campaign: Path, homes: Path, sink: Sink, kills_wanted: int, seed: int) -> list[str]:
     """Return one line per round of crash_round, fresh log each round, until `kills_wanted` kills in all."""
     chance = random.Random(seed)
-    lines = []
+    lines: list[str] = []
     kills = 0
     while kills < kills_wanted:
         killed, line = crash_round(outbox, campaign, homes / f"crash-{len(lines)}", sink, chance, kills_wanted - kills)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import os
 import random
@@ -18,7 +19,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -35,7 +37,9 @@ from aiosmtpd.smtp import AuthResult
 from commands import manifest, run
 from pypdf import PdfReader
 
+from outreach import outbox as outboxes
 from outreach import settings
+from outreach.delivery.channel import Letter, Outcome, Verdict
 from outreach.errors import ExitCode
 from outreach.ledger import Ledger
 from outreach.resources import default_campaign_dir
@@ -371,7 +375,8 @@ def test_a_letter_already_posted_is_not_e_mailed(server: Recorder, outbox: Path,
 def test_per_minute_spaces_the_letters(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
     """The cap asks for a pause before each letter after the first (the pauses are recorded, not slept)."""
     from outreach import campaign as campaigns
-    from outreach.send import Mailer, deliver, plan, read_manifest
+    from outreach.delivery.email import Mailer, read_manifest
+    from outreach.delivery.run import deliver, plan
 
     chosen = campaigns.load(campaign_dir)
     letters = read_manifest(outbox, chosen)
@@ -552,7 +557,7 @@ def test_password_never_appears_in_any_output(
 
 
 def test_a_second_concurrent_run_is_refused(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
-    from outreach.send import send_lock
+    from outreach.delivery.run import send_lock
 
     with send_lock():
         _, stderr = send(outbox, campaign_dir, "--no-dry-run", "--yes", expect=ExitCode.FAILURE)
@@ -669,6 +674,120 @@ def test_missing_manifest_column_names_the_line(server: Recorder, outbox: Path, 
     write_manifest(outbox, rows)
     _, stderr = send(outbox, campaign_dir, expect=ExitCode.FAILURE)
     assert "manifest.csv:1: missing column subject" in stderr
+
+
+# -- another channel -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A letter as a tiny postal channel takes it: the address block and the letter's text."""
+
+    letter_id: str
+    address: str
+    text: str
+
+
+@dataclass
+class MemoryPost:
+    """A postal channel held in memory: it 'posts' by keeping the letter, answering as each letter's script says."""
+
+    script: dict[str, list[Outcome]]  # letter id → the outcomes of its attempts in turn (then: sent)
+    name: str = "post"
+    attempts: int = 2
+    backoff_seconds: tuple[float, ...] = (0.0,)
+    posted: list[Printed] = field(default_factory=list)
+    opened: int = 0
+    closed: int = 0
+
+    def open(self) -> None:
+        self.opened += 1
+
+    def new_reference(self, message: Printed) -> str:
+        return f"<{message.letter_id}.post@ipem.example.org>"
+
+    def prepare(self, message: Printed, reference: str) -> tuple[str, Printed]:
+        return reference, message
+
+    def deliver(self, ready: tuple[str, Printed], meanwhile: Callable[[], None]) -> Outcome:
+        meanwhile()
+        steps = self.script.get(ready[1].letter_id, [])
+        outcome = steps.pop(0) if steps else Outcome.sent()
+        if outcome.verdict == Verdict.SENT:
+            self.posted.append(ready[1])
+        return outcome
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def read_for_post(outbox: Path) -> list[Letter[Printed]]:
+    """Return the outbox's letters as the postal channel reads them: by address, the letter's Markdown as text."""
+    letters = []
+    for row in outboxes.read_manifest(outbox, ("letter_id", "member_id", "name", "address", "asks", "markdown")):
+        markdown = row.file("markdown")
+        assert markdown is not None
+        text = markdown.read_text(encoding="utf-8")
+        address = row.cells["address"]
+        printed = Printed(row.letter_id, address, text) if address else None
+        sha = hashlib.sha256(markdown.read_bytes()).hexdigest()
+        letters.append(
+            Letter(row.line, row.letter_id, row.member_id, row.cells["name"], address, row.asks, sha, "post", printed)
+        )
+    return letters
+
+
+def test_the_run_drives_any_channel_through_the_log(server: Recorder, outbox: Path, campaign_dir: Path) -> None:
+    """The plan, lock, loop and log are the channel's to use: a postal channel in memory, on a real draft's letters."""
+    from outreach import campaign as campaigns
+    from outreach.delivery import email as mail
+    from outreach.delivery import run as delivery
+
+    letters = read_for_post(outbox)
+    first, second, third, *rest = [letter.letter_id for letter in letters]
+    post = MemoryPost(
+        {
+            first: [Outcome.retry("the franking machine jammed")],
+            second: [Outcome.failed("address unknown")],
+            third: [Outcome.uncertain("the courier lost the receipt")],
+        }
+    )
+    reports: list[tuple[str, str, str]] = []
+    _, result = delivery.run(
+        outbox,
+        "ipem-2024",
+        letters,
+        post,
+        per_minute=0,
+        report=lambda v, item, why: reports.append((v, item.letter.letter_id, why)),
+    )
+    assert result.sent == [first, *rest] and result.uncertain == [third]
+    assert [(failure.letter_id, failure.reason) for failure in result.failures] == [(second, "address unknown")]
+    assert [printed.letter_id for printed in post.posted] == [first, *rest]
+    assert (post.opened, post.closed) == (2, 1)  # once to start, once again after the retry
+    assert reports[:2] == [("retry", first, "the franking machine jammed"), ("sent", first, "")]
+    assert ("uncertain", third, "the courier lost the receipt") in reports
+    assert server.mails == 0
+    with Ledger.open_default() as ledger:
+        contacts = {contact.letter_id: contact for contact in ledger.contacts(channel="post")}
+    assert {letter: contact.state for letter, contact in contacts.items()} == {
+        first: "sent",
+        second: "failed",
+        third: "uncertain",
+        **dict.fromkeys(rest, "sent"),
+    }
+    assert contacts[first].attempts == 1 and contacts[first].message_id == f"<{first}.post@ipem.example.org>"
+    assert post.posted[0].address == contacts[first].recipient == letters[0].recipient != ""
+    assert hashlib.sha256(post.posted[0].text.encode()).hexdigest() == contacts[first].content_sha256
+    assert contacts[third].error == "the courier lost the receipt: the server may have accepted it"
+    with (outbox / "failures.csv").open(encoding="utf-8", newline="") as handle:
+        assert [row["letter_id"] for row in csv.DictReader(handle)] == [second]
+    # Run again: the failed letter goes, the sent and uncertain ones do not; and e-mail knows they were posted.
+    planned, again = delivery.run(outbox, "ipem-2024", letters, post, per_minute=0)
+    assert again.sent == [second] and not (outbox / "failures.csv").exists()
+    assert Counter(reason for _, reason in planned.skipped) == {"already sent": len(letters) - 2, delivery.UNCERTAIN: 1}
+    emailed = mail.dry_run(outbox, campaigns.load(campaign_dir))
+    assert emailed.to_send == [] and {reason for _, reason in emailed.skipped} == {"already sent by post"}
 
 
 # -- the crash test --------------------------------------------------------------------------------------------

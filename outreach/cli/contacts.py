@@ -56,17 +56,20 @@ def send(
     SMTP settings come from the smtp table of campaign.toml and OUTREACH_SMTP_HOST, _PORT, _SECURITY, _USER,
     _PASSWORD (the environment wins). Letters the server refuses are listed in OUTBOX/failures.csv; exit code 4.
     """
-    from outreach import send as sending
+    from outreach.delivery import email as mail
+    from outreach.delivery import run as sending
+    from outreach.delivery.channel import Verdict
+    from outreach.render.email import Email
 
     with user_errors():
         chosen = load_campaign(campaign)
         if not no_dry_run:
-            planned = sending.dry_run(outbox, chosen, limit=limit, resend_uncertain=resend_uncertain)
+            planned = mail.dry_run(outbox, chosen, limit=limit, resend_uncertain=resend_uncertain)
             _print_send_plan(planned)
             return
         smtp = settings.smtp(chosen.smtp, source=str(chosen.file))
 
-        def confirm(planned: sending.Plan) -> None:
+        def confirm(planned: sending.Plan[Email]) -> None:
             _print_send_plan(planned, listing=False)
             if not yes:
                 typer.confirm(
@@ -74,17 +77,17 @@ def send(
                     abort=True,
                 )
 
-        def report(event: str, item: sending.Planned, detail: str) -> None:
+        def report(event: Verdict, item: sending.Planned[Email], detail: str) -> None:
             letter = item.letter
-            text = f"{event:<9} {letter.letter_id} <{letter.email}>" + (f": {detail}" if detail else "")
-            if event == "sent":
+            text = f"{event:<9} {letter.letter_id} <{letter.recipient}>" + (f": {detail}" if detail else "")
+            if event == Verdict.SENT:
                 # A plain write: rich's print costs a quarter of a millisecond, a fifth of a letter's time uncapped.
                 console.err.file.write(text + "\n")
             else:
-                console.err.print(text, markup=False, style="yellow" if event == "retry" else "red")
+                console.err.print(text, markup=False, style="yellow" if event == Verdict.RETRY else "red")
 
         try:
-            _, result = sending.send_outbox(
+            _, result = mail.send_outbox(
                 outbox,
                 chosen,
                 smtp,

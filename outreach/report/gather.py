@@ -16,7 +16,7 @@ from outreach import outbox as outboxes
 from outreach import similarity as similarities
 from outreach.campaign import Campaign
 from outreach.errors import DataError
-from outreach.ledger import Contact, Ledger
+from outreach.ledger import Contact, Ledger, State
 from outreach.report.model import CONTACT_RANK, FollowUp, Report, Seat
 from outreach.sites import local_sites
 from outreach.snapshot import Snapshot
@@ -28,9 +28,9 @@ def contact_state(contact: Contact) -> str:
     """Return the CONTACT_STATES key one contact (one letter by one channel) is in."""
     if contact.reply_outcome:
         return f"replied_{contact.reply_outcome}"
-    if contact.state == "sent":
+    if contact.state == State.SENT:
         return "sent"
-    if contact.state == "queued":  # queued for e-mail, not yet tried: still only drafted
+    if contact.state == State.QUEUED:  # queued for e-mail, not yet tried: still only drafted
         return "drafted"
     return "failed"  # failed, uncertain, or sending (in flight, or left by a crash)
 
