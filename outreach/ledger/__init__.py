@@ -62,8 +62,9 @@ is refused with one line rather than misread. Timestamps are UTC ISO 8601 text (
 
 **The parts.** ``states.py``: the vocabulary (``State``, a StrEnum whose members equal the text stored, so rows and
 JSON are the same as before it); ``records.py``: ``Contact`` and the entries written; ``schema.py``: the migrations
-and the connection; ``reading.py``: every query; ``transitions.py``: the state machine; ``log.py``: ``Ledger``, which
-adds replies, suppressions and forgetting a campaign.
+and the connection; ``reading.py``: every query; ``transitions.py``: the state machine of a letter sent;
+``log.py``: ``Ledger``, which adds letters recorded by post or by hand, replies, suppressions and forgetting a
+campaign.
 """
 
 from outreach.ledger.log import Ledger

@@ -1,17 +1,92 @@
-"""The `Ledger`: the contact log read and moved through its states, and what people record: replies, opt-outs."""
+"""The `Ledger`: the log's queries and state machine, and what people record: letters posted, replies, opt-outs."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 
-from outreach.ledger.records import Contact, LedgerError, now, utc_text
+from outreach.ledger.records import Contact, LedgerError, NewContact, check_asks, check_channel, now, utc_text
 from outreach.ledger.schema import KEY
-from outreach.ledger.states import DELIVERED_STATES, OUTCOMES
+from outreach.ledger.states import DELIVERED_STATES, OUTCOMES, State
 from outreach.ledger.transitions import LedgerTransitions
 
 
 class Ledger(LedgerTransitions):
     """The contact log in one SQLite file; every state change is its own committed transaction."""
+
+    # -- letters sent by post or by hand -------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        campaign: str,
+        letter_id: str,
+        channel: str,
+        member_id: int,
+        name: str,
+        recipient: str,
+        asks: Sequence[str],
+        content_sha256: str,
+        sent_at: datetime,
+        postal_reference: str | None = None,
+    ) -> Contact:
+        """Return the contact recorded as sent (post or by hand); a row already under its key is refused."""
+        entry = NewContact(
+            campaign,
+            letter_id,
+            channel,
+            member_id,
+            name,
+            recipient,
+            tuple(asks),
+            content_sha256,
+            sent_at,
+            postal_reference,
+        )
+        recorded, existing = self.record_all([entry])
+        if existing:
+            found = existing[0]
+            raise LedgerError(f"{found.describe()}: already in the log as '{found.state}'")
+        return recorded[0]
+
+    def record_all(self, entries: Iterable[NewContact]) -> tuple[list[Contact], list[Contact]]:
+        """Return (recorded, already logged): every new entry recorded as sent in one transaction, all or none."""
+        recorded: list[Contact] = []
+        existing: list[Contact] = []
+        with self._transaction() as db:
+            for entry in entries:
+                check_channel(entry.channel)
+                found = self._one(*entry.key)
+                if found is not None:
+                    existing.append(found)
+                    continue
+                stamp = utc_text(entry.sent_at)
+                db.execute(
+                    """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
+                           content_sha256, postal_reference, attempts, queued_at, sent_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
+                    (
+                        entry.campaign,
+                        entry.letter_id,
+                        entry.channel,
+                        entry.member_id,
+                        entry.name,
+                        entry.recipient,
+                        State.SENT,
+                        check_asks(entry.asks),
+                        entry.content_sha256,
+                        entry.postal_reference or None,
+                        stamp,
+                        stamp,
+                        utc_text(now()),
+                    ),
+                )
+                contact = self._one(*entry.key)
+                assert contact is not None
+                recorded.append(contact)
+        return recorded, existing
+
+    # -- the end of a campaign's retention period ---------------------------------------------------------------
 
     def forget_campaign(self, campaign: str) -> int:
         """Return how many contacts were deleted with their replies: the end of a campaign's retention period."""

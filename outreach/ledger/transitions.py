@@ -1,4 +1,4 @@
-"""The contact log's state machine: queue, send, settle; and letters recorded as sent by post or by hand.
+"""The contact log's state machine for letters it sends: queue, send, settle.
 
 Every move is a conditional UPDATE in its own committed transaction (see the design in `outreach.ledger`).
 """
@@ -6,12 +6,12 @@ Every move is a conditional UPDATE in its own committed transaction (see the des
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from outreach.ledger.reading import LedgerReader
-from outreach.ledger.records import Contact, LedgerError, NewContact, Queued, check_asks, check_channel, now, utc_text
+from outreach.ledger.records import Contact, LedgerError, Queued, check_asks, check_channel, now, utc_text
 from outreach.ledger.schema import KEY, ORDER, SELECT
 from outreach.ledger.states import SENDABLE_STATES, State
 
@@ -212,75 +212,3 @@ class LedgerTransitions(LedgerReader):
     def requeue_uncertain(self, campaign: str, letter_id: str, channel: str) -> None:
         """Put an uncertain letter back in the queue (send --resend-uncertain): uncertain → queued, Message-ID kept."""
         self._move((campaign, letter_id, channel), (State.UNCERTAIN,), State.QUEUED)
-
-    # -- letters sent by post or by hand -------------------------------------------------------------------------
-
-    def record(
-        self,
-        *,
-        campaign: str,
-        letter_id: str,
-        channel: str,
-        member_id: int,
-        name: str,
-        recipient: str,
-        asks: Sequence[str],
-        content_sha256: str,
-        sent_at: datetime,
-        postal_reference: str | None = None,
-    ) -> Contact:
-        """Return the contact recorded as sent (post or by hand); a row already under its key is refused."""
-        entry = NewContact(
-            campaign,
-            letter_id,
-            channel,
-            member_id,
-            name,
-            recipient,
-            tuple(asks),
-            content_sha256,
-            sent_at,
-            postal_reference,
-        )
-        recorded, existing = self.record_all([entry])
-        if existing:
-            found = existing[0]
-            raise LedgerError(f"{found.describe()}: already in the log as '{found.state}'")
-        return recorded[0]
-
-    def record_all(self, entries: Iterable[NewContact]) -> tuple[list[Contact], list[Contact]]:
-        """Return (recorded, already logged): every new entry recorded as sent in one transaction, all or none."""
-        recorded: list[Contact] = []
-        existing: list[Contact] = []
-        with self._transaction() as db:
-            for entry in entries:
-                check_channel(entry.channel)
-                found = self._one(*entry.key)
-                if found is not None:
-                    existing.append(found)
-                    continue
-                stamp = utc_text(entry.sent_at)
-                db.execute(
-                    """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
-                           content_sha256, postal_reference, attempts, queued_at, sent_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
-                    (
-                        entry.campaign,
-                        entry.letter_id,
-                        entry.channel,
-                        entry.member_id,
-                        entry.name,
-                        entry.recipient,
-                        State.SENT,
-                        check_asks(entry.asks),
-                        entry.content_sha256,
-                        entry.postal_reference or None,
-                        stamp,
-                        stamp,
-                        utc_text(now()),
-                    ),
-                )
-                contact = self._one(*entry.key)
-                assert contact is not None
-                recorded.append(contact)
-        return recorded, existing
