@@ -36,6 +36,8 @@ from pathlib import Path
 
 from mailmerge_venv import mailmerge_binary
 
+from outreach.ledger import DELIVERED_STATES, State
+
 ROOT = Path(__file__).resolve().parents[1]
 SENDER = "policy@ipem.example.org"
 
@@ -244,8 +246,8 @@ def _settled(home: Path) -> int:
         return 0
     database = sqlite3.connect(f"file:{home / 'outreach.db'}?mode=ro", uri=True)
     try:
-        query = "SELECT COUNT(*) FROM contacts WHERE channel = 'email' AND state IN ('sent', 'uncertain')"
-        return int(database.execute(query).fetchone()[0])
+        query = "SELECT COUNT(*) FROM contacts WHERE channel = 'email' AND state IN (?, ?)"
+        return int(database.execute(query, DELIVERED_STATES).fetchone()[0])
     finally:
         database.close()
 
@@ -297,16 +299,16 @@ def crash_round(
     rows = database.execute("SELECT letter_id, state, message_id FROM contacts WHERE channel = 'email'").fetchall()
     database.close()
     states = [state for _, state, _ in rows]
-    uncertain = states.count("uncertain")
+    uncertain = states.count(State.UNCERTAIN)
     arrived = set(ids)
-    sent_missing = [letter for letter, state, message_id in rows if state == "sent" and message_id not in arrived]
+    sent_missing = [letter for letter, state, message_id in rows if state == State.SENT and message_id not in arrived]
     problems = []
     if duplicates:
         problems.append(f"{duplicates} Message-IDs arrived twice")
     if sorted(letter for letter, _, _ in rows) != letters:
         problems.append("the log does not have exactly one row per letter")
-    if set(states) - {"sent", "uncertain"}:
-        problems.append(f"letters left in {sorted(set(states) - {'sent', 'uncertain'})}")
+    if set(states) - set(DELIVERED_STATES):
+        problems.append(f"letters left in {sorted(set(states) - set(DELIVERED_STATES))}")
     if uncertain > kills:
         problems.append(f"{uncertain} uncertain > {kills} kills")
     if sent_missing:

@@ -90,7 +90,7 @@ class Result:
 
     def summary(self) -> list[tuple[str, int]]:
         """Return (outcome, letters) rows for the summary table."""
-        rows: list[tuple[str, int]] = [("sent", len(self.sent)), ("failed", len(self.failures))]
+        rows: list[tuple[str, int]] = [(Verdict.SENT, len(self.sent)), (Verdict.FAILED, len(self.failures))]
         if self.uncertain:
             rows.append(("uncertain (reply lost)", len(self.uncertain)))
         rows.extend((f"skipped: {reason}", count) for reason, count in sorted(self.skipped.items()))
