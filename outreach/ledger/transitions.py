@@ -107,19 +107,6 @@ class LedgerTransitions(LedgerReader):
 
     def _move(
         self,
-        key: tuple[str, str, str],
-        allowed: Sequence[State],
-        to: State,
-        sets: str = "",
-        values: Sequence[Any] = (),
-        guard: str = "",
-    ) -> Contact:
-        """Move one row from an allowed state to `to` in one committed transaction; refuse any other state."""
-        with self._transaction() as db:
-            return self._move_in(db, key, allowed, to, sets, values, guard)
-
-    def _move_in(
-        self,
         db: sqlite3.Connection,
         key: tuple[str, str, str],
         allowed: Sequence[State],
@@ -168,7 +155,7 @@ class LedgerTransitions(LedgerReader):
         with self._transaction() as db:
             if after_sent is not None:
                 self._mark_sent_in(db, after_sent[0], after_sent[1])
-            return self._move_in(
+            return self._move(
                 db,
                 (campaign, letter_id, channel),
                 SENDABLE_STATES,
@@ -183,15 +170,17 @@ class LedgerTransitions(LedgerReader):
             self._mark_sent_in(db, (campaign, letter_id, channel), sent_at or now())
 
     def _mark_sent_in(self, db: sqlite3.Connection, key: tuple[str, str, str], sent_at: datetime) -> None:
-        self._move_in(db, key, (State.SENDING,), State.SENT, ", sent_at = ?, error = NULL", (utc_text(sent_at),))
+        self._move(db, key, (State.SENDING,), State.SENT, ", sent_at = ?, error = NULL", (utc_text(sent_at),))
 
     def mark_uncertain(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record that the server may or may not have accepted the letter (its reply was lost): sending → uncertain."""
-        self._move((campaign, letter_id, channel), (State.SENDING,), State.UNCERTAIN, ", error = ?", (reason,))
+        with self._transaction() as db:
+            self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.UNCERTAIN, ", error = ?", (reason,))
 
     def mark_failed(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record a failure with its reason: sending → failed (tried again on the next run)."""
-        self._move((campaign, letter_id, channel), (State.SENDING,), State.FAILED, ", error = ?", (reason,))
+        with self._transaction() as db:
+            self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.FAILED, ", error = ?", (reason,))
 
     def settle_interrupted(self) -> list[Contact]:
         """Return the contacts moved sending → uncertain: a previous run died during their SMTP transaction.
@@ -211,4 +200,5 @@ class LedgerTransitions(LedgerReader):
 
     def requeue_uncertain(self, campaign: str, letter_id: str, channel: str) -> None:
         """Put an uncertain letter back in the queue (send --resend-uncertain): uncertain → queued, Message-ID kept."""
-        self._move((campaign, letter_id, channel), (State.UNCERTAIN,), State.QUEUED)
+        with self._transaction() as db:
+            self._move(db, (campaign, letter_id, channel), (State.UNCERTAIN,), State.QUEUED)
