@@ -654,7 +654,7 @@ def test_enclosures_are_attached_after_the_letters_pdf(
         handle.write('\n[[enclosures]]\nfile = "manifesto.pdf"\ntitle = "IPEM\'s manifesto"\n')
         handle.write('when = { kind = ["seat"] }\n')
         handle.write('\n[[enclosures]]\nfile = "asks.pdf"\ntitle = "IPEM\'s six asks"\n')
-    outbox = _draft(tmp_path_factory, folder, "--member", "Stephen Kinnock")
+    outbox = _draft(tmp_path_factory, folder, "--all", "--member", "Stephen Kinnock")
     send(outbox, folder, "--no-dry-run", "--yes")
     rows = manifest(outbox)
     assert [row["kind"] for row in rows] == ["seat", "minister"] and len(server.received) == 2

@@ -99,7 +99,7 @@ def signed_all(tmp_path_factory: pytest.TempPathFactory, signed: Path) -> tuple[
     out = tmp_path_factory.mktemp("signed-all") / "outbox"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("signed-home")))
-        _, stderr = run("draft", "--all", "--campaign", str(signed), "--out", str(out))
+        _, stderr = run("draft", "--all", "--allow-stale-posts", "--campaign", str(signed), "--out", str(out))
     return out, stderr
 
 
@@ -150,7 +150,19 @@ def test_every_letter_of_a_signed_campaign_is_signed_with_reply_details_referenc
 
 def test_docx_letters_carry_reference_signature_reply_details_and_enclosures(tmp_path: Path, signed: Path) -> None:
     out = tmp_path / "outbox"
-    run("draft", "--all", "--nation", "Wales", "--format", "docx", "--campaign", str(signed), "--out", str(out))
+    run(
+        "draft",
+        "--all",
+        "--allow-stale-posts",
+        "--nation",
+        "Wales",
+        "--format",
+        "docx",
+        "--campaign",
+        str(signed),
+        "--out",
+        str(out),
+    )
     rows = manifest(out)
     assert len([row for row in rows if row["kind"] == "seat"]) == 32 and {row["kind"] for row in rows} == {
         "seat",
@@ -171,7 +183,7 @@ def test_every_letter_of_the_shipped_campaign_is_flagged_unsigned_and_carries_it
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "outbox"
-    _, stderr = run("draft", "--all", "--format", "md", "--out", str(out))
+    _, stderr = run("draft", "--all", "--allow-stale-posts", "--format", "md", "--out", str(out))
     warning = f"warning: {sender_table(default_campaign_dir())}: {UNSIGNED}"
     assert [line for line in stderr.splitlines() if "signatory" in line] == [warning]
     rows = manifest(out)
@@ -249,8 +261,15 @@ def line_of(folder: Path, text: str) -> int:
         ('file = "manifesto.pdf"\nwhen = { seat = true }', None, "enclosure 'manifesto.pdf': unknown condition 'seat'"),
         ('file = "asks.pdf"', None, "enclosure 'asks.pdf': asks.pdf is already enclosed at line"),
     ],
-    ids=["missing", "not-a-pdf", "outside-the-folder", "mention-not-a-boolean", "unknown-key", "unknown-condition",
-         "repeated"],
+    ids=[
+        "missing",
+        "not-a-pdf",
+        "outside-the-folder",
+        "mention-not-a-boolean",
+        "unknown-key",
+        "unknown-condition",
+        "repeated",
+    ],
 )
 def test_a_bad_enclosure_is_one_line_naming_campaign_toml_and_nothing_is_written(
     tmp_path: Path, enclosure: str, make: str | None, complaint: str
@@ -266,8 +285,10 @@ def test_a_bad_enclosure_is_one_line_naming_campaign_toml_and_nothing_is_written
     _, stderr = run(
         "draft", "--constituency", "Ynys Môn", "--campaign", str(folder), "--out", str(out), expect=ExitCode.FAILURE
     )
-    assert stderr.strip().splitlines()[-1].startswith(
-        f"error: {folder / 'campaign.toml'}:{line}: {complaint.format(folder=folder)}"
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: {folder / 'campaign.toml'}:{line}: {complaint.format(folder=folder)}")
     ), stderr
     assert len([line for line in stderr.splitlines() if line.startswith("error:")]) == 1
     assert not out.exists()
