@@ -22,13 +22,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the stand-in server lives in tests/, which is not installed
 
-from parliament_server import ParliamentServer, serving, world_from_snapshot  # noqa: E402
-
+from outreach import campaign as campaigns  # noqa: E402
 from outreach import snapshot as snapshots  # noqa: E402
-from outreach.resources import embedded_snapshot_dir  # noqa: E402
+from outreach.resources import default_campaign_dir, embedded_snapshot_dir  # noqa: E402
+from tests.parliament_server import ParliamentServer, serving, world_from_snapshot  # noqa: E402
 
 
 def timed_refresh(server: ParliamentServer, home: Path, *flags: str) -> tuple[float, int]:
@@ -49,20 +48,23 @@ def timed_refresh(server: ParliamentServer, home: Path, *flags: str) -> tuple[fl
 
 def sweep(server: ParliamentServer, sizes: list[int]) -> None:
     """Print cold uncapped refresh times at several thread-pool sizes, run in this process."""
-    from outreach.refresh import Origins, refresh
-    from outreach.web import Politeness
+    from outreach.sources.http import Politeness
+    from outreach.sources.refresh import Origins, refresh
 
     previous = snapshots.load(embedded_snapshot_dir())
     origins = Origins(server.url, server.url, server.url)
+    committees = campaigns.load(default_campaign_dir()).committees  # as `outreach refresh` follows them
     for size in sizes:
         with tempfile.TemporaryDirectory() as home:
             started = time.perf_counter()
-            refresh(Path(home), previous, origins, full=True, politeness=Politeness(max_rps=0, concurrency=size))
+            politeness = Politeness(max_rps=0, concurrency=size)
+            refresh(Path(home), previous, origins, committees=committees, full=True, politeness=politeness)
             print(f"  concurrency {size:>3}: {time.perf_counter() - started:6.2f} s")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Return 0 after printing the refresh timings."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every response (0.1)")
     parser.add_argument("--sweep", action="store_true", help="also time thread-pool sizes 4, 8, 16, 32")
     args = parser.parse_args()

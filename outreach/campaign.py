@@ -215,6 +215,8 @@ class Campaign:
     figures: Mapping[str, Figure] = field(default_factory=dict)  # [figures.<id>]: what templates' figure() states
     checks: tuple[CampaignCheck, ...] = ()  # [[checks]]: the campaign's own letter checks (outreach/checks.py)
     enclosures: tuple[Enclosure, ...] = ()
+    # [refresh] committees: the Committees API ids whose members `outreach refresh` brings into the snapshot.
+    committees: tuple[int, ...] = ()
 
     @property
     def file(self) -> Path:
@@ -449,6 +451,15 @@ def _checks(read: _Reader, data: Mapping[str, Any]) -> tuple[CampaignCheck, ...]
     return tuple(checks)
 
 
+def _refresh_committees(read: _Reader, data: Mapping[str, Any]) -> tuple[int, ...]:
+    """Return the [refresh] committees: Committees API ids, whole numbers."""
+    table = read.optional(data, "refresh", dict, {}, "refresh")
+    ids = read.optional(table, "committees", list, [], "refresh.committees")
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in ids):
+        raise DataError(f"{read.where(read.line_of('committees'))}: refresh.committees: Committees API ids, numbers")
+    return tuple(ids)
+
+
 def load(folder: Path) -> Campaign:
     """Return the campaign in `folder`, checked: every field present, every rule's asks and conditions known."""
     path = folder / "campaign.toml"
@@ -583,4 +594,5 @@ def load(folder: Path) -> Campaign:
         figures=_figures(read, data),
         checks=_checks(read, data),
         enclosures=_enclosures(read, data, folder),
+        committees=_refresh_committees(read, data),
     )

@@ -1,7 +1,7 @@
 """The snapshot: every MP, post, department, NHS site and constituency outreach writes about, typed.
 
 A snapshot is a folder of CSV files plus `snapshot.json`. The embedded one ships in `data/` (built by
-`scripts/build_data.py` from public sources; see `data/README.md`); `outreach refresh` writes newer
+`scripts/build_data.py` with outreach/sources/embedded.py; see `data/README.md`); `outreach refresh` writes newer
 ones under `$OUTREACH_HOME/snapshots/<YYYY-MM-DDTHHMMSS>/` with the same files, and `newest` picks the
 latest. Loading uses the standard library only and is fast enough to run on every command.
 
@@ -19,20 +19,20 @@ Files (CSV, UTF-8, header first; lists joined with " | "; true/false; empty = un
 A refreshed snapshot also records `refreshed_at`, `origins` (the sources' origins), `committees` ({name: members}),
 `vacant_seats` (ONS codes with no MP) and `previous` (the snapshot it was refreshed from); with
 `--verify-sites` it holds `site_checks.csv` too: each site whose constituency postcodes.io disagreed with
-(outreach/refresh.py).
+(outreach/sources/refresh.py).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
+from outreach.csvfile import read_rows
 from outreach.errors import DataError
 from outreach.members import Department, Member, Post
 from outreach.resources import embedded_snapshot_dir
@@ -122,22 +122,7 @@ CONSTITUENCY_COLUMNS = (
 GAP_COLUMNS = ("kind", "name", "detail")
 
 Record = TypeVar("Record")
-
-
-def write_rows(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> int:
-    """Write one snapshot CSV file (header first, None as an empty cell) and return how many rows it has.
-
-    The one writer of the format `load` reads: `scripts/build_data.py` builds the embedded snapshot with it and
-    `outreach refresh` refreshed ones.
-    """
-    count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if row.get(column) is None else str(row[column]) for column in columns])
-            count += 1
-    return count
+_MISSING = "missing from the snapshot"
 
 
 @dataclass(frozen=True)
@@ -214,42 +199,9 @@ class Snapshot:
         return f"{self.kind} snapshot of {self.built.isoformat()} ({where})"
 
 
-def _read_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[dict[str, str | None], str]]:
-    """Yield each data row of a CSV file with its "file:line" label, after checking the header.
-
-    A row with fewer cells than the header maps the missing columns to None, so reading one names it.
-    """
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing from the snapshot") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        for column in columns:
-            if column not in header:
-                raise DataError(f"{path.name}:1: missing column '{column}'")
-        width = len(header)
-        for cells in reader:
-            if not cells:
-                continue
-            where = f"{path.name}:{reader.line_num}"
-            if len(cells) > width:
-                raise DataError(f"{where}: {len(cells)} cells, but the header has {width} columns")
-            row: dict[str, str | None] = dict(zip(header, cells, strict=False))
-            for column in header[len(cells) :]:
-                row[column] = None
-            yield row, where
-
-
 def _load_records(path: Path, columns: tuple[str, ...], factory: Callable[..., Record]) -> list[tuple[Record, str]]:
     """Return each row of a CSV file as a record, with its "file:line" label."""
-    try:
-        return [(factory(row, where=where), where) for row, where in _read_rows(path, columns)]
-    except csv.Error as exc:
-        raise DataError(f"{path.name}: not a readable CSV file ({exc})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path.name}: not UTF-8 text") from None
+    return [(factory(row, where=where), where) for row, where in read_rows(path, columns, missing=_MISSING)]
 
 
 def _meta_date(meta: Mapping[str, object], key: str, where: str, *, required: bool) -> date | None:

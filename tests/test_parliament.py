@@ -13,10 +13,11 @@ import pytest
 
 from outreach import settings
 from outreach.errors import OutreachError, SourceError
-from outreach.parliament import ApiMember, Contact, MembersApi, PostHolding
-from outreach.postcodes import PostcodesApi
-from outreach.refresh import CachedContact, names_from_list_as, rank_of, refetch_reason
-from outreach.web import JsonClient, Politeness, RateCap
+from outreach.sources.build import names_from_list_as, rank_of
+from outreach.sources.contacts import CachedContact, refetch_reason
+from outreach.sources.http import JsonClient, Politeness, RateCap
+from outreach.sources.parliament import ApiMember, Contact, MembersApi, PostHolding
+from outreach.sources.postcodes import PostcodesApi
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "members-api"
 ORIGIN = "https://members-api.parliament.uk"

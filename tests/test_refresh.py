@@ -22,9 +22,10 @@ from parliament_server import ParliamentServer, World, member_value, serving, wo
 
 from outreach import snapshot as snapshots
 from outreach.errors import ExitCode
-from outreach.refresh import CONTACTS_CACHE, Origins, refresh
 from outreach.resources import embedded_snapshot_dir
-from outreach.web import Politeness
+from outreach.sources.contacts import CONTACTS_CACHE
+from outreach.sources.http import Politeness
+from outreach.sources.refresh import Origins, refresh
 
 MP_FIELDS = {
     "member_id",

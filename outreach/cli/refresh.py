@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from outreach import console, settings
-from outreach.cli.app import load_snapshot, user_errors
-from outreach.cli.options import JsonOption
+from outreach.cli.app import load_campaign, load_snapshot, user_errors
+from outreach.cli.options import CampaignOption, JsonOption
 from outreach.cli.output import print_json
+
+if TYPE_CHECKING:
+    from outreach.sources.diff import Who
+    from outreach.sources.refresh import RefreshResult
 
 
 def refresh(
@@ -33,6 +37,7 @@ def refresh(
         bool, typer.Option("--verify-sites", help="Check every site's constituency with postcodes.io.")
     ] = False,
     as_json: JsonOption = False,
+    campaign: CampaignOption = None,
 ) -> None:
     """Fetch current MPs, contacts, ministers, shadow ministers and committees from Parliament into a new snapshot.
 
@@ -40,10 +45,11 @@ def refresh(
     it was, exit 3), then prints what changed: seats, new and departed MPs, parties, posts, contact details.
     Contact details are cached for 7 days per member; --full refetches them all.
     """
-    from outreach import refresh as refreshing
-    from outreach.web import Politeness
+    from outreach.sources import refresh as refreshing
+    from outreach.sources.http import Politeness, user_agent
 
     with user_errors():
+        chosen = load_campaign(campaign)
         home = settings.home()
         previous = load_snapshot(uses_posts=False)
         origins = refreshing.Origins(
@@ -56,6 +62,8 @@ def refresh(
                 home,
                 previous,
                 origins,
+                committees=chosen.committees,
+                agent=user_agent(chosen.sender.organisation),
                 full=full,
                 verify_sites=verify_sites,
                 politeness=Politeness(max_rps=max_rps),
@@ -67,73 +75,69 @@ def refresh(
     _print_refresh(result)
 
 
-def _print_refresh(result: Any) -> None:
+def _print_refresh(result: RefreshResult) -> None:
     """Print a refresh's changes as tables, then where the new snapshot is."""
     changes = result.diff
 
-    def who(side: dict[str, Any] | None) -> str:
-        return f"{side['name']} ({side['party']})" if side else "vacant"
+    def who(side: Who | None) -> str:
+        return f"{side.name} ({side.party})" if side else "vacant"
 
     sections: list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]] = [
         (
             "Seats that changed hands",
             ("constituency", "before", "after"),
-            [(r["constituency"], who(r["before"]), who(r["after"])) for r in changes.seats_changed],
+            [(r.constituency, who(r.before), who(r.after)) for r in changes.seats_changed],
         ),
         (
             "New MPs",
             ("id", "name", "party", "constituency", "new to the Commons", "by-election"),
             [
-                (r["member_id"], r["name"], r["party"], r["constituency"], "yes" if r["is_new"] else "no")
-                + (r["by_election_date"] or "",)
+                (r.member_id, r.name, r.party, r.constituency, "yes" if r.is_new else "no", r.by_election_date or "")
                 for r in changes.new_members
             ],
         ),
         (
             "Departed MPs",
             ("id", "name", "party", "constituency"),
-            [(r["member_id"], r["name"], r["party"], r["constituency"]) for r in changes.departed_members],
+            [(r.member_id, r.name, r.party, r.constituency) for r in changes.departed_members],
         ),
         (
             "Party changes",
             ("name", "constituency", "before", "after"),
-            [(r["name"], r["constituency"], r["before"], r["after"]) for r in changes.party_changes],
+            [(r.name, r.constituency, r.before, r.after) for r in changes.party_changes],
         ),
         (
             "Name changes",
             ("id", "field", "before", "after"),
-            [(r["member_id"], r["field"], r["before"], r["after"]) for r in changes.name_changes],
+            [(r.member_id, r.field, r.before, r.after) for r in changes.name_changes],
         ),
     ]
     for kind, label in (("government", "Ministers"), ("opposition", "Shadow ministers")):
-        for rows, verb in ((changes.posts_appointed, "appointed"), (changes.posts_ended, "gone")):
+        for posts, verb in ((changes.posts_appointed, "appointed"), (changes.posts_ended, "gone")):
             sections.append(
                 (
                     f"{label} {verb}",
                     ("name", "post", "department", "since"),
-                    [(r["name"], r["post"], r["department"], r["start_date"] or "") for r in rows if r["kind"] == kind],
+                    [(r.name, r.post, r.department, r.start_date or "") for r in posts if r.kind == kind],
                 )
             )
     sections.append(
         (
             "Posts retitled (same member and department)",
             ("name", "before", "after", "department"),
-            [(r["name"], r["before"], r["post"], r["department"]) for r in changes.posts_retitled],
+            [(r.name, r.before, r.post, r.department) for r in changes.posts_retitled],
         )
     )
     sections += [
         (
             "Changed contact details",
             ("name", "constituency", "field", "before", "after"),
-            [
-                (r["name"], r["constituency"], r["field"], r["before"] or "", r["after"] or "")
-                for r in changes.contact_changes
-            ],
+            [(r.name, r.constituency, r.field, r.before or "", r.after or "") for r in changes.contact_changes],
         ),
         (
             "Site constituencies checked with postcodes.io",
             ("site", "postcode", "before", "after", "outcome"),
-            [(r["name"], r["postcode"], r["before"], r["after"] or "", r["outcome"]) for r in changes.site_corrections],
+            [(r.name, r.postcode, r.before, r.after or "", r.outcome) for r in changes.site_corrections],
         ),
     ]
     for title, columns, rows in sections:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from outreach.errors import SourceError
-from outreach.parliament import clean, json_type
-from outreach.web import JsonClient, Progress, fetch_all
+from outreach.sources.http import JsonClient, Progress, fetch_all
+from outreach.sources.parliament import clean, json_type
 
 BATCH = 100  # postcodes.io's limit for one bulk lookup
 

@@ -36,7 +36,12 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 Progress = Callable[[str, int, int], None]
 
-USER_AGENT = "outreach (IPEM public affairs; https://www.ipem.ac.uk)"
+USER_AGENT = "outreach"
+
+
+def user_agent(organisation: str = "") -> str:
+    """Return the User-Agent header: outreach, and the organisation it writes for when the caller names one."""
+    return f"{USER_AGENT} ({organisation})" if organisation else USER_AGENT
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,7 @@ class JsonClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        agent: str = USER_AGENT,
     ) -> None:
         self.origin = origin.rstrip("/")
         self.politeness = politeness or Politeness()
@@ -138,7 +144,7 @@ class JsonClient:
             transport=transport,
             timeout=httpx.Timeout(self.politeness.timeout),
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            headers={"Accept": "application/json", "User-Agent": agent},
             follow_redirects=True,
         )
         self.requests = 0

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from outreach.errors import SourceError
-from outreach.web import JsonClient, Progress, fetch_all
+from outreach.sources.http import JsonClient, Progress, fetch_all
 
 PAGE_SIZE = 20  # the Members API's largest `take`
 HISTORY_BATCH = 20  # member ids per /api/Members/History request, keeping the URL short

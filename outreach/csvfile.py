@@ -1,0 +1,50 @@
+"""Reading CSV files: the one reader outreach uses, naming file and line in every error."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from outreach.errors import DataError
+
+Row = dict[str, str | None]
+
+
+def read_rows(path: Path, columns: Sequence[str] = (), *, missing: str = "no such file") -> list[tuple[Row, str]]:
+    """Return each data row of a CSV file with its "file:line" label, after checking the header has `columns`.
+
+    A row with fewer cells than the header maps the missing columns to None, so reading one names it; a row with
+    more cells, a file that is not CSV or not UTF-8, or a missing file is a DataError naming the file (and line).
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return _rows(csv.reader(handle), path.name, columns)
+    except FileNotFoundError:
+        raise DataError(f"{path}: {missing}") from None
+    except csv.Error as exc:
+        raise DataError(f"{path.name}: not a readable CSV file ({exc})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path.name}: not UTF-8 text") from None
+
+
+def _rows(reader: Any, name: str, columns: Sequence[str]) -> list[tuple[Row, str]]:
+    """Return the rows of an open reader, labelled `name:line`."""
+    header: list[str] = next(reader, [])
+    for column in columns:
+        if column not in header:
+            raise DataError(f"{name}:1: missing column '{column}'")
+    width = len(header)
+    rows: list[tuple[Row, str]] = []
+    for cells in reader:
+        if not cells:
+            continue
+        where = f"{name}:{reader.line_num}"
+        if len(cells) > width:
+            raise DataError(f"{where}: {len(cells)} cells, but the header has {width} columns")
+        row: Row = dict(zip(header, cells, strict=False))
+        for column in header[len(cells) :]:
+            row[column] = None
+        rows.append((row, where))
+    return rows
