@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.letters import Block, Letter, Run, Sender  # noqa: E402
+from outreach.campaign import Sender  # noqa: E402
+from outreach.letters import Block, Letter, Run  # noqa: E402
 from outreach.render.pdf import letters_json, render_pdfs, typeset  # noqa: E402
 
 SENDER = Sender(
