@@ -7,7 +7,6 @@ import csv
 import json
 import re
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,9 +17,7 @@ from outreach.merge import category
 from outreach.resources import embedded_snapshot_dir
 from outreach.sites import Site, great_circle_km, local_sites, serving_centre
 from outreach.snapshot import CONSTITUENCY_COLUMNS, Snapshot, load
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from build_data import inside as _inside  # noqa: E402  (the builder's own test of a point against a boundary)
+from outreach.sources.embedded import inside as _inside  # the builder's own test of a point against a boundary
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 # A site's count ("the trust's 11 linear accelerators (2021 figure)"); the campaign's national figures say "about 20".
