@@ -171,11 +171,10 @@ def _stale_counts(item: Merged, campaign: Campaign) -> Iterator[str]:
 
 
 def _unsigned(item: Merged, campaign: Campaign) -> Iterator[str]:
-    """Yield why a letter is unsigned: the campaign names no signatory with a role, or targeting flagged it."""
-    sender = item.letter.sender
-    if not sender.signed:
-        who = f"'{sender.signatory_name.strip()}' with no role" if sender.signatory_name.strip() else "no one"
-        yield f"signed by {who}: set [sender] signatory_name and signatory_role (a person and their role)"
+    """Yield why a letter is unsigned: no person with a role signs it (Sender.unsigned), or targeting flagged it."""
+    why = item.letter.sender.unsigned()
+    if why is not None:
+        yield why
     elif "unsigned" in item.target.flags:
         yield "flagged unsigned"
 

@@ -27,13 +27,12 @@ from outreach.targeting import Selection, post_title
 
 TODAY = date(2026, 12, 1)
 BUILT_IN = [check.id for check in checks.BUILT_IN]
-# Checks the shipped letters still fail while issue 11's content work lands (the lead developer's nation wording,
-# forms of address, posts named once). Empty this as each lands: the
+# Checks the shipped letters still fail while issue 11's content work lands (the lead developer's nation wording and
+# posts named once). Empty this as each lands: the
 # shipped campaign must then fail `draft --strict` on `unsigned` alone.
 PENDING = {
     "post-named-once",
     "figure-nation",
-    "salutation",
     "nhs-scotland-named",
     "nhs-wales-named",
     "not-the-nhs-in-northern-ireland",
@@ -213,7 +212,10 @@ def test_the_shipped_campaign_fails_strict_on_unsigned_and_pending_work_alone(tm
     failed = set(found.group(1).split(", "))
     assert "unsigned" in failed and failed - {"unsigned"} <= PENDING
     assert re.search(
-        r"^  unsigned  all \d+ letters: signed by 'Policy and Public Affairs Team' with no role", stdout, re.M
+        r"^  unsigned  all \d+ letters: \S*campaign\.toml:\d+: the signatory is a team, not a person "
+        r"\('Policy and Public Affairs Team', with no role\)",
+        stdout,
+        re.M,
     )
 
 
@@ -226,6 +228,7 @@ def copy_campaign(tmp_path: Path, signatory: bool = True, extra: str = "") -> Pa
         text = text.replace('signatory_name = "Policy and Public Affairs Team"', 'signatory_name = "A. Person"')
         text = text.replace('signatory_role = ""', 'signatory_role = "Head of Policy"')
         text = text.replace('email = ""', 'email = "policy@example.org"', 1)
+        text = text.replace('phone = ""', 'phone = "01632 960000"', 1)  # an Ofcom number reserved for drama
     toml.write_text(text + extra, encoding="utf-8")
     return folder
 
@@ -350,7 +353,9 @@ def test_preview_shows_each_letters_figures_and_check_results(tmp_path: Path) ->
     figure = "Figure old_linacs_2022 (England, 2022-03-31): NHS England and NHS Improvement's estimate"
     assert sum(line.startswith(figure) for line in stdout.splitlines()) == 1
     stdout, _ = run("preview", "Aberdeen South")
-    assert "Check failed: unsigned: signed by 'Policy and Public Affairs Team' with no role" in " ".join(stdout.split())
+    said = " ".join(stdout.split())
+    assert "Check failed: unsigned: " in said
+    assert "the signatory is a team, not a person ('Policy and Public Affairs Team', with no role)" in said
 
 
 def test_a_second_campaign_gets_the_same_protection(tmp_path: Path) -> None:
