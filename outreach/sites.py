@@ -142,7 +142,7 @@ class Site:
         """Return the site's name as a sentence in a letter can use it.
 
         Radiotherapy sites are listed as "centre (hospital)"; a generic centre name ("Coventry radiotherapy")
-        becomes "the radiotherapy department at University Hospital Coventry", a named one "Rosemere Cancer
+        becomes "the radiotherapy department at University Hospital Coventry", a named one "the Rosemere Cancer
         Centre at Royal Preston Hospital". Other sites keep their own names, without the street of a listed address.
         """
         if self.site_type != "radiotherapy_centre":
@@ -166,7 +166,9 @@ class Site:
             return hospital
         if " at " in centre or "(" in hospital:
             return centre
-        return f"{centre} at {hospital}"
+        # A centre's own name takes the article ("the Lingen Davies Cancer Centre at ..."), a possessive one does not.
+        article = "" if centre.split()[0].endswith("'s") else "the "
+        return f"{article}{centre} at {hospital}"
 
     @property
     def linacs_dated(self) -> date | None:
