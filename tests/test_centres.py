@@ -30,7 +30,7 @@ def every_letter(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict[st
     out = tmp_path_factory.mktemp("centres") / "outbox"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("centres-home")))
-        run("draft", "--all", "--format", "md", "--out", str(out))
+        run("draft", "--all", "--allow-stale-posts", "--format", "md", "--out", str(out))
     rows = manifest(out)
     assert len([row for row in rows if row["kind"] == "seat"]) == 650
     return [(row, (out / row["markdown"]).read_text(encoding="utf-8")) for row in rows]
@@ -206,3 +206,14 @@ def test_a_snapshot_without_points_or_networks_keeps_the_centroid_and_flags(tmp_
     assert seat.measured_from == (seat.lat, seat.lon) and seat.network_centres == ()
     choice = serving_centre(old.sites, seat)
     assert not choice.confirmed and "no network mapping" in choice.rule and "centroid" in choice.measured_from
+
+
+def test_preview_and_sites_say_which_rule_chose_the_centre_and_the_point_measured_from() -> None:
+    stdout, _ = run("preview", "Orkney and Shetland")
+    assert "Nearest radiotherapy centre: Aberdeen radiotherapy (Anchor Centre)" in stdout
+    assert "NHS Orkney" in stdout and "inhabited medoid" in stdout and "centre_unconfirmed" not in stdout
+    stdout, _ = run("sites", "--constituency", "Belfast East")
+    assert "Northern Ireland Cancer Centre" in stdout and "centroid of its area" in stdout
+    assert "flag centre_unconfirmed" in stdout
+    stdout, _ = run("sites", "--constituency", "Ynys Môn")
+    assert "North Wales Cancer Treatment Centre" in stdout and "population-weighted point" in stdout
