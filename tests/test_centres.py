@@ -154,6 +154,11 @@ def test_every_radiotherapy_centre_in_a_seat_is_named_in_its_letter(
         for site in centres:
             assert site.letter_name[1:] in text, (row["constituency"], site.letter_name)
     assert seats_with_two >= 1  # Chelsea and Fulham: Charing Cross and the Royal Marsden
+    for row, text in every_letter:  # a post holder's letter names the centres of their own seat too
+        if row["kind"] != "seat" and row["constituency_code"]:
+            for site in local_sites(snapshot.sites, row["constituency_code"]):
+                if site.rank == 0:
+                    assert site.letter_name[1:] in text, (row["letter_id"], site.letter_name)
 
 
 ISLAND_SEATS = ("Orkney and Shetland", "Na h-Eileanan an Iar", "Ynys Môn", "Isle of Wight East", "Isle of Wight West")
