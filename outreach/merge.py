@@ -135,15 +135,23 @@ def _site(site: Site, letter_date: date) -> dict[str, Any]:
 def _nearest(found: Nearest | None, letter_date: date, choice: CentreChoice | None = None) -> dict[str, Any] | None:
     """Return what a template may say about the radiotherapy centre that serves a seat, or the nearest hospital.
 
-    `which` names the centre truthfully: one chosen among the centres the seat's cancer network names is "the
-    radiotherapy centre" of the seat's people (Orkney's is Aberdeen, though Inverness is nearer); one chosen by
-    distance alone is their "nearest radiotherapy centre".
+    `which` names the centre as truly as its source allows: a Scottish, Welsh or Northern Irish board or catchment
+    says which centre serves it, so that is the people's "radiotherapy centre" (Orkney's is Aberdeen, though
+    Inverness is nearer); an English Cancer Alliance only holds its centres, so one is their "nearest radiotherapy
+    centre in the Wessex Cancer Alliance" when another centre is nearer; one chosen by distance alone, or also the
+    nearest of all, is their "nearest radiotherapy centre".
     """
     if found is None:
         return None
+    which = "nearest radiotherapy centre"
+    if choice is not None and choice.by_network:
+        if not choice.network.endswith("Cancer Alliance"):
+            which = "radiotherapy centre"
+        elif not choice.nearest_of_all:
+            which = f"nearest radiotherapy centre in the {choice.network}"
     return {
         **_site(found.site, letter_date),
-        "which": "radiotherapy centre" if choice is not None and choice.by_network else "nearest radiotherapy centre",
+        "which": which,
         "km": round(found.km),
         "miles": round(found.miles),
         "direction": found.direction,

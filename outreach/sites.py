@@ -448,6 +448,8 @@ class CentreChoice:
     measured_from: str
     confirmed: bool  # False: a person should look before relying on it (the letter's flag `centre_unconfirmed`)
     by_network: bool = False  # chosen among the centres the seat's network names (not by distance alone)
+    network: str = ""  # that network's name, as the snapshot gives it
+    nearest_of_all: bool = True  # it is also the nearest centre of all
 
 
 def serving_centre(centres: Iterable[Site], constituency: Constituency) -> CentreChoice:
@@ -467,7 +469,16 @@ def serving_centre(centres: Iterable[Site], constituency: Constituency) -> Centr
         found = nearest(mapped, constituency)
         count = "the one centre" if len(mapped) == 1 else f"the nearest of the {len(mapped)} centres"
         rule = f"{count} that {constituency.network} names for the seat ({constituency.network_confidence} confidence)"
-        return CentreChoice(found, rule, where, confirmed=method != "area_centroid", by_network=True)
+        of_all = nearest(every, constituency).site == found.site
+        return CentreChoice(
+            found,
+            rule,
+            where,
+            confirmed=method != "area_centroid",
+            by_network=True,
+            network=constituency.network,
+            nearest_of_all=of_all,
+        )
     reason = f"its network mapping is low-confidence: {constituency.network}" if mapped else "no network mapping"
     return CentreChoice(nearest(every, constituency), f"the nearest centre of all ({reason})", where, confirmed=False)
 

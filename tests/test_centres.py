@@ -135,7 +135,9 @@ def test_island_and_border_seats_name_the_centre_that_serves_them(
     for seat, hospital in SERVED_BY.items():
         row, text = by_seat[seat]
         assert hospital in row["nearest_centre"], (seat, row["nearest_centre"])
-        assert "centre_unconfirmed" not in row["flags"] and "nearest radiotherapy centre" not in text, seat
+        assert "centre_unconfirmed" not in row["flags"], seat
+        if row["nation"] != "England":  # the board's own centre, not merely the nearest
+            assert "nearest radiotherapy centre" not in text and "radiotherapy centre is" in text, seat
     for seat in ("Argyll, Bute and South Lochaber", "Dunfermline and Dollar"):  # straddling networks: flagged
         assert "centre_unconfirmed" in by_seat[seat][0]["flags"]
     for seat in ("Belfast East", "Belfast North", "North Down", "Newry and Armagh"):  # no population point in NI
@@ -211,6 +213,15 @@ def test_a_snapshot_without_points_or_networks_keeps_the_centroid_and_flags(tmp_
     assert seat.measured_from == (seat.lat, seat.lon) and seat.network_centres == ()
     choice = serving_centre(old.sites, seat)
     assert not choice.confirmed and "no network mapping" in choice.rule and "centroid" in choice.measured_from
+
+
+def test_an_english_seat_served_past_a_nearer_centre_names_its_alliance(
+    every_letter: list[tuple[dict[str, str], str]],
+) -> None:
+    """Salisbury's alliance (SWAG) holds Swindon, not Southampton, which is nearer: the letter says both truths."""
+    row, text = next((row, text) for row, text in _seat_letters(every_letter) if row["constituency"] == "Salisbury")
+    assert "Great Western Hospital" in row["nearest_centre"]
+    assert "nearest radiotherapy centre in the Somerset, Wiltshire, Avon and Gloucestershire Cancer Alliance" in text
 
 
 def test_preview_and_sites_say_which_rule_chose_the_centre_and_the_point_measured_from() -> None:
