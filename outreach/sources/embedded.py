@@ -917,9 +917,11 @@ All CSV, UTF-8, header first, `\\n` line ends. Lists inside a cell are joined wi
   Northern Ireland by its council areas or districts), the site ids of the radiotherapy centres that network
   names for it (`data/sources/cancer_network_areas.csv`, each with its source), and how sure the mapping is
   (high: one network; medium: a majority or the same network for all; low: the seat straddles networks).
-  A letter names the nearest of those centres; with a low-confidence mapping, no mapping (a snapshot refreshed
-  before these columns existed) or no population point, it names the nearest centre of all as before and is
-  flagged `centre_unconfirmed` (a person should look; not a failure).
+  A letter names the nearest of those centres: a board's or catchment's centre as the seat's radiotherapy centre
+  (Orkney and Shetland: Aberdeen), an English seat's as its nearest centre in its Cancer Alliance (an alliance
+  holds centres; it does not say who is treated where). With a low-confidence mapping or none (a snapshot
+  refreshed before these columns existed) it names the nearest centre of all as before; that, or a distance from
+  the area centroid, flags the letter `centre_unconfirmed` (a person should look; not a failure).
 - For `acute_hospital` rows `notes` is the compiled list's own `type` ("major acute", "acute", "island general",
   …): a letter calls the hospital only that (outreach/merge.py `ACUTE_TYPE_WORDS`). A stroke unit is called a
   hospital whose acute stroke team routinely admits stroke patients, as the 2019 list says; no file here says
