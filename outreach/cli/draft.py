@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,10 +20,16 @@ from outreach.cli.options import (
     NationOption,
     OutOption,
     PartyOption,
+    StrictOption,
 )
 from outreach.cli.output import pairs, print_checks, print_notes
 from outreach.errors import OutreachError
 from outreach.targeting import Selection
+
+if TYPE_CHECKING:
+    from outreach.campaign import Campaign
+    from outreach.checks import Results
+    from outreach.merge import Merged
 
 
 def draft(
@@ -61,10 +68,7 @@ def draft(
             help="Fail (exit 1, nothing written) if any two letters' bodies are more than 85% alike.",
         ),
     ] = False,
-    strict: Annotated[
-        bool,
-        typer.Option("--strict", help="Fail (exit 1, nothing written) if any letter fails a letter check."),
-    ] = False,
+    strict: StrictOption = False,
     allow_stale_posts: AllowStalePostsOption = False,
 ) -> None:
     """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
@@ -72,7 +76,7 @@ def draft(
     With no selection it drafts the campaign's audience (for IPEM 2024: new MPs, by-election winners, ministers
     and shadow ministers); --all drafts a letter for every seat and every post holder.
     """
-    from outreach import checks, contact_log
+    from outreach import contact_log
     from outreach import draft as drafting
     from outreach.targeting import resolve_constituencies, resolve_members
 
@@ -111,10 +115,7 @@ def draft(
                 f"--strict-distinct: {pairs(len(distinct.above))} of letters are more than "
                 f"{distinct.threshold:.2f} alike (word 5-gram Jaccard); nothing was written to {out}/"
             )
-        checked = checks.run(merged, chosen)
-        if strict and checked.failures:
-            print_checks(checked, merged)
-            raise OutreachError(f"--strict: {checked.verdict()}; nothing was written to {out}/")
+        checked = _letter_checks(merged, chosen, strict=strict, out=out)
         with console.progress_bar() as progress:
             result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
     _print_summary(result, snapshot)
@@ -122,6 +123,17 @@ def draft(
     print_checks(checked, merged)
     if skips.sent or skips.suppressed:
         console.out.print(_skipped_text(skips, chosen.id), markup=False)
+
+
+def _letter_checks(merged: Sequence[Merged], campaign: Campaign, *, strict: bool, out: Path) -> Results:
+    """Return the letter checks' results; with --strict, print the failures and refuse, before anything is written."""
+    from outreach import checks
+
+    checked = checks.run(merged, campaign)
+    if strict and checked.failures:
+        print_checks(checked, merged)
+        raise OutreachError(f"--strict: {checked.verdict()}; nothing was written to {out}/")
+    return checked
 
 
 def _print_distinct(distinct: Any, merged: Any) -> None:

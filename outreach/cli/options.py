@@ -50,3 +50,7 @@ AllowStalePostsOption = Annotated[
         help="Also draft post holders' letters when the snapshot's posts are over 60 days old (flagged stale_posts).",
     ),
 ]
+
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="Fail (exit 1, nothing written) if any letter fails a letter check.")
+]
