@@ -109,7 +109,12 @@ def _posts_named_twice(item: Merged, campaign: Campaign) -> Iterator[str]:
     """Yield each post title printed more than once in the body, or more than once in the address block."""
     titles = sorted({post_title(post) for post in item.target.posts}, key=len, reverse=True)
     places = (("the body", body_text(item.letter)), ("the address block", "\n".join(item.letter.recipient_lines)))
+    # A department whose name holds a post's title ("the Office of the Secretary of State for Wales") names the
+    # department, not the post.
+    departments = sorted({post.department_name for post in item.target.posts if post.department_name}, key=len)
     for place, text in places:
+        for name in reversed(departments):
+            text = text.replace(name, "\x01")
         # Longest first, each blanked once counted, so a title inside a longer one is not counted again; a possessive
         # ("the Attorney General's Office") names a department, not the post.
         for title in titles:

@@ -13,7 +13,7 @@ import jinja2
 from outreach.campaign import Campaign, Enclosure, Figure
 from outreach.letters import Letter, assemble, environment, render_template
 from outreach.sites import CentreChoice, Nearest, Site
-from outreach.targeting import LocalPicture, Target, post_title
+from outreach.targeting import LocalPicture, Target, post_title, with_article
 
 SITE_LABELS = {
     "radiotherapy_centre": "radiotherapy centre",
@@ -87,11 +87,6 @@ class FigureCalls:
             raise jinja2.TemplateRuntimeError(f"unknown figure '{figure_id}' (campaign.toml [figures]: {known})")
         self.used.setdefault(figure_id, figure)
         return figure.text
-
-
-def _with_article(name: str) -> str:
-    """Return an organisation's name as a sentence uses it: 'the Department of Health', but 'HM Treasury'."""
-    return name if name.startswith(("HM ", "The ", "the ")) else f"the {name}"
 
 
 def _area(nation: str, region: str) -> str:
@@ -247,7 +242,7 @@ def context(
         {
             "code": target.department.department,
             "name": target.department.name,
-            "the_name": _with_article(target.department.name),
+            "the_name": with_article(target.department.name),
         }
         if target.department
         else None
@@ -255,6 +250,7 @@ def context(
     return {
         "recipient": recipient,
         "kind": target.kind,
+        "nation": str(target.facts.get("letter_nation") or ""),  # the seat's nation, a territorial office's, or UK
         "template": target.template,
         "posts": posts if target.kind != "seat" else [],
         "held_posts": posts,

@@ -262,7 +262,7 @@ def post_target(
     overrides: Mapping[int, Any] | None = None,
 ) -> Target:
     """Return the one letter to a post holder, naming all their posts, sent to the department of the senior one."""
-    ordered = sorted(posts, key=lambda post: (post.seniority, post.post))
+    ordered = _joint_posts(sorted(posts, key=lambda post: (post.seniority, post.post)))
     senior = ordered[0]
     member = snapshot.member(senior.member_id)
     department = snapshot.departments.get(senior.department)
@@ -323,6 +323,32 @@ def post_target(
         flags=tuple(flags),
         facts=facts,
     )
+
+
+def _joint_posts(posts: Sequence[Post]) -> list[Post]:
+    """Return the posts with a post held jointly in several departments named once, as GOV.UK names it: "Minister
+    for Industry (jointly with the Department for Energy Security and Net Zero)", under its first department."""
+    by_title: dict[str, list[Post]] = {}
+    for post in posts:
+        by_title.setdefault(post.post, []).append(post)
+    joint = []
+    for first, *others in by_title.values():
+        also = [other.department_name or other.department for other in others if other.department != first.department]
+        if also:
+            first = replace(first, post=f"{first.post} (jointly with {_and_list(with_article(name) for name in also)})")
+        joint.append(first)
+    return joint
+
+
+def with_article(name: str) -> str:
+    """Return a department's name as a sentence uses it: 'the Department for Education', but 'HM Treasury'."""
+    return name if name.startswith(("HM ", "The ", "the ")) else f"the {name}"
+
+
+def _and_list(items: Iterable[str]) -> str:
+    """Return items joined as English lists them: 'a', 'a and b', 'a, b and c'."""
+    listed = list(items)
+    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
 
 
 def _without_repeats(lines: Iterable[str], titles: Sequence[str]) -> tuple[str, ...]:
