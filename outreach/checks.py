@@ -111,7 +111,14 @@ def _posts_named_twice(item: Merged, campaign: Campaign) -> Iterator[str]:
     places = (("the body", body_text(item.letter)), ("the address block", "\n".join(item.letter.recipient_lines)))
     # A department whose name holds a post's title ("the Office of the Secretary of State for Wales") names the
     # department, not the post.
-    departments = sorted({post.department_name for post in item.target.posts if post.department_name}, key=len)
+    departments = sorted(
+        {
+            post.department_name
+            for post in item.target.posts
+            if post.department_name and any(title in post.department_name for title in titles)
+        },
+        key=len,
+    )
     for place, text in places:
         for name in reversed(departments):
             text = text.replace(name, "\x01")

@@ -230,7 +230,7 @@ def test_a_commons_minister_letter_knows_their_seat(snapshot: Snapshot, ipem: ca
     assert target.home is not None and target.constituency is not None
     letter = Merger(ipem, TODAY).merge(target).letter
     assert f"As the Member for {target.constituency.name}" in letter.markdown
-    assert "The NHS employs most of our members" in letter.markdown  # the department's own hook
+    assert "Your department answers for the NHS in England" in letter.markdown  # the department's own hook
     holders = post_holders(snapshot, ["government"])
     lords = next(posts for posts in holders.values() if posts[0].house == "Lords")
     assert post_target(snapshot, ipem, "minister", lords, TODAY).home is None
