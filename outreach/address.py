@@ -60,7 +60,7 @@ from outreach.errors import DataError
 STYLES = ("formal", "honorific", "first_name")
 """Salutation styles a campaign may choose."""
 
-OVERRIDE_COLUMNS = ("member_id", "salutation", "name_line", "note")
+OVERRIDE_COLUMNS = ("member_id", "salutation", "name_line", "note", "address")
 
 # Titles a person may carry before their name, and how each is written after "Dear".
 _PERSONAL_TITLES = {
@@ -173,7 +173,8 @@ class OverrideRow:
     member_id: int
     salutation: str = ""  # the name after "Dear": "Sir Lindsay"
     name_line: str = ""  # the first line of the address block: "Rt Hon Sir Lindsay Hoyle MP"
-    note: str = ""  # why the override exists
+    note: str = ""  # why the override exists, with the source of any address
+    address: tuple[str, ...] = ()  # where the member's letters go, lines joined " | " in the file (a seat letter)
 
 
 @dataclass(frozen=True)
@@ -561,10 +562,11 @@ def load_overrides(path: Path) -> dict[int, OverrideRow]:
         if _FORBIDDEN_IN_SALUTATION.search(salutation):
             raise DataError(f"{name}:{line}: salutation {salutation!r} must not contain 'MP' or 'Rt Hon'")
         name_line = cells.get("name_line", "")
-        if not salutation and not name_line:
+        postal = tuple(part.strip() for part in cells.get("address", "").split("|") if part.strip())
+        if not salutation and not name_line and not postal:
             raise DataError(
-                f"{name}:{line}: member_id {member_id} overrides nothing (salutation and name_line are empty)"
+                f"{name}:{line}: member_id {member_id} overrides nothing (salutation, name_line and address are empty)"
             )
-        rows[member_id] = OverrideRow(member_id, salutation, name_line, cells.get("note", ""))
+        rows[member_id] = OverrideRow(member_id, salutation, name_line, cells.get("note", ""), postal)
         lines[member_id] = line
     return rows

@@ -176,6 +176,7 @@ class TemplateChoice:
     name: str
     when: Mapping[str, Any]
     line: int
+    address: str = "parliament"  # where a seat letter goes: "parliament", or "constituency" (its constituency office)
 
 
 @dataclass(frozen=True)
@@ -539,7 +540,11 @@ def load(folder: Path) -> Campaign:
         template_file = folder / "templates" / f"{name}.md.j2"
         if not template_file.is_file():
             raise DataError(f"{read.where(line)}: template '{name}': no file {template_file}")
-        templates.append(TemplateChoice(name, read.conditions(table.get("when", {}), f"template '{name}'", line), line))
+        where = read.optional(table, "address", str, "parliament", f"templates[{index}].address")
+        if where not in ("parliament", "constituency"):
+            raise DataError(f"{read.where(line)}: template '{name}': address must be 'parliament' or 'constituency'")
+        conditions = read.conditions(table.get("when", {}), f"template '{name}'", line)
+        templates.append(TemplateChoice(name, conditions, line, where))
 
     audience_table = read.need(data, "audience", dict, "audience")
     audience = Audience(

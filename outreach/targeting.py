@@ -212,6 +212,23 @@ def local_picture(snapshot: Snapshot, constituency: Constituency) -> LocalPictur
     )
 
 
+def _seat_postal(
+    campaign: Campaign, template: str, member: Member, overrides: Mapping[int, Any] | None
+) -> tuple[tuple[str, ...], list[str]]:
+    """Return where a seat letter goes and its flags: an address in the campaign's overrides; else the member's
+    parliamentary office, or, for a template the campaign sends to the constituency (a member who does not take
+    their seat), the constituency office; with none known there, the House, flagged address_unconfirmed."""
+    row = (overrides or {}).get(member.member_id)
+    if row is not None and row.address:
+        return row.address, []
+    choice = next((c for c in campaign.templates if c.name == template), None)
+    if choice is not None and choice.address == "constituency":
+        if member.constituency_office:
+            return member.constituency_office, []
+        return member.parliamentary_address or COMMONS_ADDRESS, ["address_unconfirmed"]
+    return member.parliamentary_address or COMMONS_ADDRESS, []
+
+
 def seat_target(
     snapshot: Snapshot, campaign: Campaign, member: Member, overrides: Mapping[int, Any] | None = None
 ) -> Target:
@@ -223,8 +240,7 @@ def seat_target(
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))
     address = forms.address_mp(person_of_member(member), style=campaign.salutation_style, overrides=overrides)
-    postal = member.parliamentary_address or COMMONS_ADDRESS
-    flags = []
+    postal, flags = _seat_postal(campaign, template, member, overrides)
     if local.low_confidence:
         flags.append("low_confidence_site")
     if local.centre_unconfirmed:

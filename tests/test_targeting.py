@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from outreach import campaign as campaigns
+from outreach.address import OverrideRow
 from outreach.changes import KnownChange
 from outreach.errors import TargetError
 from outreach.resources import default_campaign_dir
@@ -234,3 +235,25 @@ def test_a_commons_minister_letter_knows_their_seat(snapshot: Snapshot, ipem: ca
     holders = post_holders(snapshot, ["government"])
     lords = next(posts for posts in holders.values() if posts[0].house == "Lords")
     assert post_target(snapshot, ipem, "minister", lords, TODAY).home is None
+
+
+def test_abstentionist_mps_are_written_to_at_their_constituency_office(
+    snapshot: Snapshot, ipem: campaigns.Campaign
+) -> None:
+    targets = select(snapshot, ipem, Selection(all=True, allow_stale_posts=True), TODAY).targets
+    abstentionists = [t for t in targets if t.template == "abstentionist"]
+    assert len(abstentionists) == 7
+    for target in abstentionists:
+        assert target.member is not None
+        if target.member.constituency_office:
+            assert target.address_lines[1:] == target.member.constituency_office
+            assert "address_unconfirmed" not in target.flags
+        else:  # no office known: the House, flagged for a person to find one
+            assert target.address_lines[1:] == target.member.parliamentary_address
+            assert "address_unconfirmed" in target.flags
+    assert any(not t.flags.count("address_unconfirmed") for t in abstentionists)
+    # A row of the campaign's overrides with an address (and its source in the note) is used as it stands.
+    overrides = {5261: OverrideRow(5261, "", "", "a source", ("Constituency Office", "1 High Street", "BT74 1AA"))}
+    [cullen] = select(snapshot, ipem, Selection(members=(5261,)), TODAY, overrides).targets
+    assert cullen.address_lines[1:] == ("Constituency Office", "1 High Street", "BT74 1AA")
+    assert "address_unconfirmed" not in cullen.flags
