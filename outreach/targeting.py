@@ -525,7 +525,8 @@ def select(
             change.describe() for member_id in sorted({t.member_id for t in moved}) for change in changed[member_id]
         )
         notes.append(
-            f"Left out {len(moved)} letters to members whose office changed after the posts' date "
+            f"Left out {len(moved)} letter{'' if len(moved) == 1 else 's'} to members whose office changed after the "
+            "posts' date "
             f"({snapshot.posts_as_of}): {reported}. Name them with --member to draft them (flagged office_changed)."
         )
     targets.sort(key=lambda target: target.sort_key)
