@@ -149,6 +149,7 @@ def _nearest(found: Nearest | None, letter_date: date, choice: CentreChoice | No
         "which": which,
         "km": round(found.km),
         "miles": round(found.miles),
+        "miles_text": f"{round(found.miles)} mile{'' if round(found.miles) == 1 else 's'}",
         "direction": found.direction,
     }
 

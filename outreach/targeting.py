@@ -278,11 +278,12 @@ def post_target(
     overrides: Mapping[int, Any] | None = None,
 ) -> Target:
     """Return the one letter to a post holder, naming all their posts, sent to the department of the senior one."""
-    ordered = _joint_posts(sorted(posts, key=lambda post: (post.seniority, post.post)))
+    every = sorted(posts, key=lambda post: (post.seniority, post.post))
+    ordered = _joint_posts(every)
     senior = ordered[0]
     member = snapshot.member(senior.member_id)
     department = snapshot.departments.get(senior.department)
-    facts = facts_of(Subject(kind, member, posts=ordered))
+    facts = facts_of(Subject(kind, member, posts=every))  # a joint post counts in each of its departments
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))
