@@ -466,47 +466,13 @@ def select(
     campaign's default audience.
     """
     changed = changed or {}
-    narrowed = selection.new or selection.ministers or selection.members or selection.constituencies
-    seats: list[Member] = []
     notes: list[str] = []
     holders = post_holders(snapshot)
-    age = snapshot.posts_age_days(today)
-    stale = age is not None and age > STALE_POSTS_DAYS
-    posts_wanted: set[tuple[str, int]] = set()
-    if selection.all:
-        # Every seat and every post holder; named members or seats narrow it to all of their letters.
-        ids, codes = set(selection.members), set(selection.constituencies)
-        named = bool(ids or codes)
-        seats = [m for m in snapshot.members if not named or m.member_id in ids or m.constituency_code in codes]
-        posts_wanted = {key for key in holders if not named or key[1] in ids}
-    elif narrowed:
-        if selection.new:
-            seats += [m for m in snapshot.members if m.is_new]
-        if selection.ministers:
-            posts_wanted |= set(holders)
-        if selection.members:
-            ids = set(selection.members)
-            seats += [m for m in snapshot.members if m.member_id in ids]
-            posts_wanted |= {key for key in holders if key[1] in ids}
-        if selection.constituencies:
-            codes = set(selection.constituencies)
-            seats += [m for m in snapshot.members if m.constituency_code in codes]
-    else:
-        groups = set(campaign.audience.seats)
-        for member in snapshot.members:
-            if (
-                "all" in groups
-                or ("new" in groups and member.is_new)
-                or ("by_election" in groups and member.by_election_date is not None)
-            ):
-                seats.append(member)
-        post_kinds = {KIND_OF_POST[group] for group in campaign.audience.posts}
-        left_out = _left_out_of_audience(snapshot, campaign)
-        seats = [member for member in seats if member.member_id not in left_out]
-        posts_wanted = {key for key in holders if key[0] in post_kinds and key[1] not in left_out}
+    seats, posts_wanted = _wanted(snapshot, campaign, selection, holders)
     wanted = _member_filter(selection)
     posts_wanted = {key for key in posts_wanted if wanted(snapshot.member(key[1]))}
-    if stale and posts_wanted and not selection.allow_stale_posts:
+    age = snapshot.posts_age_days(today)
+    if age is not None and age > STALE_POSTS_DAYS and posts_wanted and not selection.allow_stale_posts:
         notes.append(_stale_note(snapshot, today, len(posts_wanted)))
         posts_wanted = set()
     unique_seats = {member.member_id: member for member in seats if wanted(member)}
@@ -518,22 +484,67 @@ def select(
     if not selection.all:
         targets = _one_letter_each(targets)
     targets = [_with_changes(target, changed.get(target.member_id, ())) for target in targets]
-    default_audience = not selection.all and not narrowed
     moved = [target for target in targets if "office_changed" in target.flags]
-    if default_audience and moved:
+    if _is_default_audience(selection) and moved:
         targets = [target for target in targets if "office_changed" not in target.flags]
-        reported = "; ".join(
-            change.describe() for member_id in sorted({t.member_id for t in moved}) for change in changed[member_id]
-        )
-        notes.append(
-            f"Left out {len(moved)} letter{'' if len(moved) == 1 else 's'} to members whose office changed after the "
-            "posts' date "
-            f"({snapshot.posts_as_of}): {reported}. Name them with --member to draft them (flagged office_changed)."
-        )
+        notes.append(_changed_note(snapshot, moved, changed))
     targets.sort(key=lambda target: target.sort_key)
     if selection.limit is not None:
         targets = targets[: selection.limit]
     return Chosen(targets, tuple(notes))
+
+
+def _is_default_audience(selection: Selection) -> bool:
+    """Return whether a selection is the campaign's default audience (no --all, no narrowing)."""
+    return not (selection.all or selection.new or selection.ministers or selection.members or selection.constituencies)
+
+
+def _wanted(
+    snapshot: Snapshot, campaign: Campaign, selection: Selection, holders: Mapping[tuple[str, int], list[Post]]
+) -> tuple[list[Member], set[tuple[str, int]]]:
+    """Return the members whose seat letters, and the (kind, member id) of the post letters, a selection names."""
+    seats: list[Member] = []
+    posts_wanted: set[tuple[str, int]] = set()
+    ids, codes = set(selection.members), set(selection.constituencies)
+    if selection.all:
+        # Every seat and every post holder; named members or seats narrow it to all of their letters.
+        named = bool(ids or codes)
+        seats = [m for m in snapshot.members if not named or m.member_id in ids or m.constituency_code in codes]
+        return seats, {key for key in holders if not named or key[1] in ids}
+    if not _is_default_audience(selection):
+        seats = [
+            m
+            for m in snapshot.members
+            if (selection.new and m.is_new) or m.member_id in ids or m.constituency_code in codes
+        ]
+        posts_wanted = {key for key in holders if selection.ministers or key[1] in ids}
+        return seats, posts_wanted
+    groups = set(campaign.audience.seats)
+    left_out = _left_out_of_audience(snapshot, campaign)
+    seats = [
+        member
+        for member in snapshot.members
+        if member.member_id not in left_out
+        and (
+            "all" in groups
+            or ("new" in groups and member.is_new)
+            or ("by_election" in groups and member.by_election_date is not None)
+        )
+    ]
+    post_kinds = {KIND_OF_POST[group] for group in campaign.audience.posts}
+    return seats, {key for key in holders if key[0] in post_kinds and key[1] not in left_out}
+
+
+def _changed_note(snapshot: Snapshot, moved: Sequence[Target], changed: Mapping[int, Sequence[KnownChange]]) -> str:
+    """Return the line naming the letters left out because their members' office changed after the posts' date."""
+    reported = "; ".join(
+        change.describe() for member_id in sorted({t.member_id for t in moved}) for change in changed[member_id]
+    )
+    letters = f"{len(moved)} letter{'' if len(moved) == 1 else 's'}"
+    return (
+        f"Left out {letters} to members whose office changed after the posts' date ({snapshot.posts_as_of}): "
+        f"{reported}. Name them with --member to draft them (flagged office_changed)."
+    )
 
 
 def _with_changes(target: Target, changes: Sequence[KnownChange]) -> Target:
