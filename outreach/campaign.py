@@ -461,9 +461,8 @@ def _refresh_committees(read: _Reader, data: Mapping[str, Any]) -> tuple[int, ..
     return tuple(ids)
 
 
-def load(folder: Path) -> Campaign:
-    """Return the campaign in `folder`, checked: every field present, every rule's asks and conditions known."""
-    path = folder / "campaign.toml"
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """Return the text of the campaign file at `path` and its parsed TOML."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -474,25 +473,26 @@ def load(folder: Path) -> Campaign:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{path}: {exc}") from None
-    read = _Reader(path, text)
+    return text, data
 
-    meta = read.need(data, "campaign", dict, "campaign")
-    sender = _sender(read, data)
 
+def _letter_date(read: _Reader, meta: Mapping[str, Any]) -> date | None:
+    """Return the campaign's fixed letter date, or None when letters are dated the day they are made."""
     letter_date_value = meta.get("letter_date", "today")
-    letter_date: date | None
     if isinstance(letter_date_value, date):
-        letter_date = letter_date_value
-    elif letter_date_value == "today":
-        letter_date = None
-    else:
-        try:
-            letter_date = date.fromisoformat(str(letter_date_value))
-        except ValueError:
-            where = read.where(read.line_of("letter_date"))
-            raise DataError(f'{where}: campaign.letter_date must be YYYY-MM-DD or "today"') from None
+        return letter_date_value
+    if letter_date_value == "today":
+        return None
+    try:
+        return date.fromisoformat(str(letter_date_value))
+    except ValueError:
+        where = read.where(read.line_of("letter_date"))
+        raise DataError(f'{where}: campaign.letter_date must be YYYY-MM-DD or "today"') from None
 
-    ask_lines = _table_lines(text, "asks")
+
+def _asks(read: _Reader, data: Mapping[str, Any], folder: Path) -> dict[str, Ask]:
+    """Return the campaign's asks by id, each with its partial template checked to exist."""
+    ask_lines = _table_lines(read.text, "asks")
     asks: dict[str, Ask] = {}
     for index, table in enumerate(read.need(data, "asks", list, "asks")):
         line = ask_lines[index] if index < len(ask_lines) else None
@@ -506,8 +506,12 @@ def load(folder: Path) -> Campaign:
         partial_path = folder / "templates" / asks[ask_id].partial
         if not partial_path.is_file():
             raise DataError(f"{read.where(line)}: ask '{ask_id}': no partial {partial_path}")
+    return asks
 
-    rule_lines = _table_lines(text, "rules")
+
+def _rules(read: _Reader, data: Mapping[str, Any], asks: Mapping[str, Ask]) -> tuple[Rule, ...]:
+    """Return the campaign's rules, each naming only known asks."""
+    rule_lines = _table_lines(read.text, "rules")
     rules: list[Rule] = []
     for index, table in enumerate(read.need(data, "rules", list, "rules")):
         line = rule_lines[index] if index < len(rule_lines) else 0
@@ -529,8 +533,12 @@ def load(folder: Path) -> Campaign:
                 line=line,
             )
         )
+    return tuple(rules)
 
-    template_lines = _table_lines(text, "templates")
+
+def _templates(read: _Reader, data: Mapping[str, Any], folder: Path) -> tuple[TemplateChoice, ...]:
+    """Return the campaign's template choices, each with its file checked to exist."""
+    template_lines = _table_lines(read.text, "templates")
     templates: list[TemplateChoice] = []
     for index, table in enumerate(read.need(data, "templates", list, "templates")):
         line = template_lines[index] if index < len(template_lines) else 0
@@ -545,7 +553,11 @@ def load(folder: Path) -> Campaign:
             raise DataError(f"{read.where(line)}: template '{name}': address must be 'parliament' or 'constituency'")
         conditions = read.conditions(table.get("when", {}), f"template '{name}'", line)
         templates.append(TemplateChoice(name, conditions, line, where))
+    return tuple(templates)
 
+
+def _audience(read: _Reader, data: Mapping[str, Any]) -> Audience:
+    """Return the campaign's audience, its seat and post groups checked to be known."""
     audience_table = read.need(data, "audience", dict, "audience")
     audience = Audience(
         seats=tuple(read.optional(audience_table, "seats", list, [], "audience.seats")),
@@ -561,21 +573,53 @@ def load(folder: Path) -> Campaign:
     for post_group in audience.posts:
         if post_group not in ("government", "opposition"):
             raise DataError(f"{read.where(read.line_of('posts'))}: audience.posts: unknown group '{post_group}'")
+    return audience
 
+
+def _ask_limits(read: _Reader, data: Mapping[str, Any]) -> tuple[int, int]:
+    """Return the fewest and most asks a letter makes, checked to be in order."""
     selection = read.optional(data, "selection", dict, {}, "selection")
     min_asks = int(selection.get("min_asks", 2))
     max_asks = int(selection.get("max_asks", 3))
     if not 1 <= min_asks <= max_asks:
         raise DataError(f"{read.where(read.line_of('min_asks'))}: selection: need 1 <= min_asks <= max_asks")
+    return min_asks, max_asks
 
-    layout = folder / read.optional(meta, "layout", str, "letter.typ", "campaign.layout")
+
+def _layout(read: _Reader, meta: Mapping[str, Any], folder: Path) -> Path:
+    """Return the path of the campaign's Typst layout, checked to exist."""
+    layout: Path = folder / read.optional(meta, "layout", str, "letter.typ", "campaign.layout")
     if not layout.is_file():
         raise DataError(f"{read.where(read.line_of('layout'))}: campaign.layout: no file {layout}")
+    return layout
+
+
+def _overrides(read: _Reader, meta: Mapping[str, Any], folder: Path) -> Path | None:
+    """Return the path of the campaign's address overrides file, checked to exist, or None when it names none."""
     overrides_name = read.optional(meta, "address_overrides", str, "", "campaign.address_overrides")
     overrides = folder / overrides_name if overrides_name else None
     if overrides is not None and not overrides.is_file():
         where = read.where(read.line_of("address_overrides"))
         raise DataError(f"{where}: campaign.address_overrides: no file {overrides}")
+    return overrides
+
+
+def load(folder: Path) -> Campaign:
+    """Return the campaign in `folder`, checked: every field present, every rule's asks and conditions known."""
+    path = folder / "campaign.toml"
+    text, data = _read_toml(path)
+    read = _Reader(path, text)
+
+    meta = read.need(data, "campaign", dict, "campaign")
+    sender = _sender(read, data)
+    letter_date = _letter_date(read, meta)
+    asks = _asks(read, data, folder)
+    rules = _rules(read, data, asks)
+    templates = _templates(read, data, folder)
+    audience = _audience(read, data)
+    min_asks, max_asks = _ask_limits(read, data)
+    layout = _layout(read, meta, folder)
+    overrides = _overrides(read, meta, folder)
 
     return Campaign(
         folder=folder,
@@ -586,8 +630,8 @@ def load(folder: Path) -> Campaign:
         closing=read.optional(meta, "closing", str, "Yours sincerely", "campaign.closing"),
         sender=sender,
         asks=asks,
-        rules=tuple(rules),
-        templates=tuple(templates),
+        rules=rules,
+        templates=templates,
         audience=audience,
         min_asks=min_asks,
         max_asks=max_asks,

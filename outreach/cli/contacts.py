@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -24,6 +24,9 @@ from outreach.cli.options import (
 from outreach.cli.output import output_rows
 from outreach.errors import ExitCode, OutreachError, SendIncomplete
 from outreach.ledger import Contact, Overdue, overdue_by_letter
+
+if TYPE_CHECKING:
+    from outreach.delivery.run import Result
 
 
 def send(
@@ -101,6 +104,13 @@ def send(
         except typer.Abort:
             console.err.print("Nothing sent.", markup=False)
             raise typer.Exit(ExitCode.FAILURE) from None
+    _print_send_result(result, outbox)
+
+
+def _print_send_result(result: Result, outbox: Path) -> None:
+    """Print what a send did (settled, summary table, uncertain); raise SendIncomplete if any letter failed."""
+    from outreach.delivery import run as sending
+
     if result.settled:
         console.err.print(
             f"{len(result.settled)} letters left mid-send by an interrupted run are now uncertain (they may have "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,7 +30,10 @@ from outreach.targeting import Selection
 if TYPE_CHECKING:
     from outreach.campaign import Campaign
     from outreach.checks import Results
+    from outreach.contact_log import DraftSkips
     from outreach.merge import Merged
+    from outreach.similarity import Similarity
+    from outreach.targeting import Target
 
 
 def draft(
@@ -76,7 +80,6 @@ def draft(
     With no selection it drafts the campaign's audience (for IPEM 2024: new MPs, by-election winners, ministers
     and shadow ministers); --all drafts a letter for every seat and every post holder.
     """
-    from outreach import contact_log
     from outreach import draft as drafting
     from outreach.targeting import resolve_constituencies, resolve_members
 
@@ -97,24 +100,10 @@ def draft(
             allow_stale_posts=allow_stale_posts,
         )
         day = today()
-        drafted = drafting.targets_for(snapshot, chosen, selection, day)
-        print_notes(drafted.notes)
-        targets = drafted.targets
-        if not targets:
-            raise OutreachError("no letters match that selection")
-        skips = contact_log.skip_logged(targets, chosen.id, include_sent=include_sent)
-        targets = skips.kept[:limit]
-        if not targets:
-            raise OutreachError("nothing to draft: " + _skipped_text(skips, chosen.id))
+        targets, skips = _targets(snapshot, chosen, selection, day, include_sent=include_sent, limit=limit)
         with console.progress_bar() as progress:
             merged = drafting.merge_all(targets, chosen, day, progress)  # type: ignore[arg-type]
-        distinct = drafting.distinctness(merged)
-        if strict_distinct and distinct.above:
-            _print_distinct(distinct, merged)
-            raise OutreachError(
-                f"--strict-distinct: {pairs(len(distinct.above))} of letters are more than "
-                f"{distinct.threshold:.2f} alike (word 5-gram Jaccard); nothing was written to {out}/"
-            )
+        distinct = _distinctness(merged, strict_distinct=strict_distinct, out=out)
         checked = _letter_checks(merged, chosen, strict=strict, out=out)
         with console.progress_bar() as progress:
             result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
@@ -123,6 +112,45 @@ def draft(
     print_checks(checked, merged)
     if skips.sent or skips.suppressed:
         console.out.print(_skipped_text(skips, chosen.id), markup=False)
+
+
+def _targets(
+    snapshot: snapshots.Snapshot,
+    campaign: Campaign,
+    selection: Selection,
+    day: date,
+    *,
+    include_sent: bool,
+    limit: int | None,
+) -> tuple[list[Target], DraftSkips]:
+    """Return the targets to draft (those the contact log does not rule out, up to `limit`) and those it skipped."""
+    from outreach import contact_log
+    from outreach import draft as drafting
+
+    drafted = drafting.targets_for(snapshot, campaign, selection, day)
+    print_notes(drafted.notes)
+    targets = drafted.targets
+    if not targets:
+        raise OutreachError("no letters match that selection")
+    skips = contact_log.skip_logged(targets, campaign.id, include_sent=include_sent)
+    targets = skips.kept[:limit]
+    if not targets:
+        raise OutreachError("nothing to draft: " + _skipped_text(skips, campaign.id))
+    return targets, skips
+
+
+def _distinctness(merged: Sequence[Merged], *, strict_distinct: bool, out: Path) -> Similarity:
+    """Return how alike the letters are; with --strict-distinct, print the pairs too alike and refuse."""
+    from outreach import draft as drafting
+
+    distinct = drafting.distinctness(merged)
+    if strict_distinct and distinct.above:
+        _print_distinct(distinct, merged)
+        raise OutreachError(
+            f"--strict-distinct: {pairs(len(distinct.above))} of letters are more than "
+            f"{distinct.threshold:.2f} alike (word 5-gram Jaccard); nothing was written to {out}/"
+        )
+    return distinct
 
 
 def _letter_checks(merged: Sequence[Merged], campaign: Campaign, *, strict: bool, out: Path) -> Results:

@@ -12,6 +12,8 @@ from outreach.letters import Letter, Run
 if TYPE_CHECKING:
     from typing import BinaryIO
 
+    from outreach.campaign import Sender
+
 # Cambria ships with Microsoft Office, and LibreOffice substitutes the metric-compatible Caladea, so the
 # letter keeps its line breaks wherever it is opened; Libertinus (the PDF face) is rarely installed.
 FONT = "Cambria"
@@ -55,24 +57,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def write_docx(letter: Letter, path: Path) -> None:
     """Return nothing; write `letter` to `path` as an A4 Word document, laid out as its PDF is."""
-    import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm, Pt, RGBColor
+    from docx.shared import Pt, RGBColor
 
-    document = docx.Document()
+    document = _new_document()
     section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.left_margin, section.right_margin = Mm(25), Mm(20)
-    section.top_margin, section.bottom_margin = Mm(12), Mm(18)
-    section.footer_distance = Mm(8)
-
-    normal = document.styles["Normal"]
-    normal.font.name = FONT
-    normal.font.size = Pt(BODY_POINTS)
-    _set_east_asian_font(normal, FONT)
-    normal.paragraph_format.space_before = Pt(0)
-    normal.paragraph_format.space_after = Pt(6)
-    normal.paragraph_format.line_spacing = 1.0
 
     sender = letter.sender
     properties = document.core_properties
@@ -81,20 +70,7 @@ def write_docx(letter: Letter, path: Path) -> None:
     properties.subject = _clean(letter.subject)
     properties.comments = f"letter {letter.letter_id}"
 
-    # Letterhead: the organisation, then a thin rule, then the address and contact details, small.
-    head = document.add_paragraph()
-    head.paragraph_format.space_after = Pt(2)
-    name = head.add_run(_clean(sender.organisation))
-    name.bold = True
-    name.font.size = Pt(17)
-    name.font.color.rgb = RGBColor(*ACCENT)
-    _rule_below(head)
-    contact = [line for line in (*sender.address_lines, sender.email, sender.phone, sender.website) if line]
-    details = document.add_paragraph()
-    details.paragraph_format.space_after = Pt(18)
-    run = details.add_run(_clean("  ·  ".join(contact)))
-    run.font.size = Pt(8)
-    run.font.color.rgb = RGBColor(*QUIET)
+    _add_letterhead(document, sender)
 
     dated = document.add_paragraph()
     dated.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -138,6 +114,48 @@ def write_docx(letter: Letter, path: Path) -> None:
         document.save(stream)
 
     write_atomically(Path(path), save)
+
+
+def _new_document() -> Any:
+    """Return an empty A4 Word document with the letter's margins and body font."""
+    import docx
+    from docx.shared import Mm, Pt
+
+    document = docx.Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin, section.right_margin = Mm(25), Mm(20)
+    section.top_margin, section.bottom_margin = Mm(12), Mm(18)
+    section.footer_distance = Mm(8)
+
+    normal = document.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(BODY_POINTS)
+    _set_east_asian_font(normal, FONT)
+    normal.paragraph_format.space_before = Pt(0)
+    normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.line_spacing = 1.0
+    return document
+
+
+def _add_letterhead(document: Any, sender: Sender) -> None:
+    """Return nothing; add the sender's letterhead to `document`."""
+    from docx.shared import Pt, RGBColor
+
+    # Letterhead: the organisation, then a thin rule, then the address and contact details, small.
+    head = document.add_paragraph()
+    head.paragraph_format.space_after = Pt(2)
+    name = head.add_run(_clean(sender.organisation))
+    name.bold = True
+    name.font.size = Pt(17)
+    name.font.color.rgb = RGBColor(*ACCENT)
+    _rule_below(head)
+    contact = [line for line in (*sender.address_lines, sender.email, sender.phone, sender.website) if line]
+    details = document.add_paragraph()
+    details.paragraph_format.space_after = Pt(18)
+    run = details.add_run(_clean("  ·  ".join(contact)))
+    run.font.size = Pt(8)
+    run.font.color.rgb = RGBColor(*QUIET)
 
 
 def _add_lines(document: Any, lines: tuple[str, ...], *, bold_first: bool = False) -> Any:
