@@ -10,7 +10,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -169,6 +169,9 @@ class DraftSkips:
     kept: list[Target]
     sent: list[Target]
     suppressed: list[Target]
+    # Post holders already written to whose posts now differ from those the letter was addressed to: the user decides
+    # whether to write again (--include-sent), so draft names them.
+    office_changed: list[Target] = field(default_factory=list)
 
 
 def skip_logged(targets: Sequence[Target], campaign: str, *, include_sent: bool) -> DraftSkips:
@@ -180,12 +183,23 @@ def skip_logged(targets: Sequence[Target], campaign: str, *, include_sent: bool)
     with Ledger.open_default() as ledger:
         sent = frozenset() if include_sent else ledger.sent_letter_ids(campaign)
         suppressed = ledger.suppressed_ids()
+        written_to = {contact.letter_id: contact.recipient for contact in ledger.contacts(campaign=campaign)}
     skips = DraftSkips([], [], [])
     for target in targets:
         if target.member_id in suppressed:
             skips.suppressed.append(target)
         elif target.letter_id in sent:
             skips.sent.append(target)
+            if target.kind != "seat" and not _same_posts(target, written_to.get(target.letter_id, "")):
+                skips.office_changed.append(target)
         else:
             skips.kept.append(target)
     return skips
+
+
+def _same_posts(target: Target, recipient: str) -> bool:
+    """Return whether a letter sent to `recipient` (its address lines joined ' | ') named every post the target holds
+    now; a letter recorded with no address cannot tell, and counts as the same."""
+    lines = set(recipient.split(" | "))
+    titles = target.address.post_lines or target.address_lines[1 : 1 + len(target.posts)]
+    return not recipient or all(title in lines for title in titles)

@@ -334,3 +334,25 @@ def newer_log(home: Path) -> None:
     raw = sqlite3.connect(home / DATABASE_FILE)
     raw.execute("PRAGMA user_version = 99")
     raw.close()
+
+
+def test_a_minister_written_to_in_another_office_is_named_not_written_to_again(tmp_path: Path) -> None:
+    # Lucy Rigby was written to when she held another post; she is now Chief Secretary to the Treasury.
+    run(
+        "log", "add", "5333", "--letter", "minister", "--date", "2026-09-01",
+        "--to", "Lucy Rigby MP | Economic Secretary to the Treasury | HM Treasury",
+    )  # fmt: skip
+    # Rachel Reeves was written to as Chancellor, which she still is.
+    run(
+        "log", "add", "4031", "--letter", "minister", "--date", "2026-09-01",
+        "--to", "Rt Hon Rachel Reeves MP | Chancellor of the Exchequer | HM Treasury",
+    )  # fmt: skip
+    stdout, _ = run(
+        "draft", "--allow-stale-posts", "--member", "5333", "--member", "4031", "--member", "4602", "--format", "md",
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert [row["letter_id"] for row in manifest(tmp_path / "out")] == ["4602-seat"]
+    text = " ".join(stdout.split())
+    assert "Skipped 2 letters already sent" in text
+    assert "Office changed since written to, not written to again: Lucy Rigby (5333-minister)." in text
+    assert "Rachel Reeves (4031-minister)" not in text

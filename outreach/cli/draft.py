@@ -231,6 +231,9 @@ def _skipped_text(skips: Any, campaign_id: str) -> str:
             f"Skipped {_letters(len(skips.sent))} already sent (or uncertain) in {campaign_id}, by the contact log "
             f"('outreach log --campaign {campaign_id}'); --include-sent drafts them too."
         )
+    if skips.office_changed:
+        moved = "; ".join(f"{target.name} ({target.letter_id})" for target in skips.office_changed)
+        parts.append(f"Office changed since written to, not written to again: {moved}.")
     if skips.suppressed:
         parts.append(
             f"Skipped {_letters(len(skips.suppressed))} to suppressed members ('outreach suppress' lists them; "
