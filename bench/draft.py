@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from mailmerge_venv import mailmerge_binary
+from mailmerge_venv import mailmerge_binary, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,15 +52,7 @@ def timed(command: list[str], env: dict[str, str], before: Callable[[], None] | 
 
 def mailmerge_inputs(folder: Path, manifest: Path) -> tuple[Path, Path, Path]:
     """Write a mailmerge template, database (the same recipients) and config; return their paths."""
-    template = folder / "template.txt"
-    template.write_text(
-        "TO: {{email}}\nSUBJECT: {{subject}}\nFROM: IPEM Policy <policy@example.org>\n\n"
-        "{{salutation}},\n\n"
-        "I am writing on behalf of the Institute of Physics and Engineering in Medicine (IPEM) about "
-        "{{constituency}}. {{local_sites}} {{nearest_centre}} is about {{nearest_centre_km}} km away.\n\n"
-        "Our asks for you: {{asks}}.\n\nYours sincerely,\n\nIPEM\n",
-        encoding="utf-8",
-    )
+    template = write_template(folder, "policy@example.org")
     database = folder / "database.csv"
     with (
         manifest.open(encoding="utf-8", newline="") as source,

@@ -16,3 +16,17 @@ def mailmerge_binary() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(MAILMERGE_VENV)], check=True)
         subprocess.run([str(MAILMERGE_VENV / "bin" / "pip"), "install", "-q", "mailmerge==2.3.0"], check=True)
     return binary
+
+
+def write_template(folder: Path, sender: str) -> Path:
+    """Return the path of the mailmerge template written into `folder`: the letter outreach drafts, in plain text."""
+    template = folder / "template.txt"
+    template.write_text(
+        "TO: {{email}}\nSUBJECT: {{subject}}\nFROM: IPEM Policy <" + sender + ">\n\n"
+        "{{salutation}},\n\n"
+        "I am writing on behalf of the Institute of Physics and Engineering in Medicine (IPEM) about "
+        "{{constituency}}. {{local_sites}} {{nearest_centre}} is about {{nearest_centre_km}} km away.\n\n"
+        "Our asks for you: {{asks}}.\n\nYours sincerely,\n\nIPEM\n",
+        encoding="utf-8",
+    )
+    return template

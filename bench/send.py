@@ -23,7 +23,6 @@ import csv
 import os
 import random
 import shutil
-import signal
 import socket
 import socketserver
 import sqlite3
@@ -34,7 +33,8 @@ import threading
 import time
 from pathlib import Path
 
-from mailmerge_venv import mailmerge_binary
+from crash import kill_mid_send
+from mailmerge_venv import mailmerge_binary, write_template
 
 from outreach.ledger import DELIVERED_STATES, State
 
@@ -203,15 +203,7 @@ def prepare(work: Path) -> tuple[Path, Path, int]:
 
 def mailmerge_inputs(folder: Path, outbox: Path, port: int) -> list[str]:
     """Write mailmerge's template, database (the letters with an e-mail address) and config; return its command."""
-    template = folder / "template.txt"
-    template.write_text(
-        "TO: {{email}}\nSUBJECT: {{subject}}\nFROM: IPEM Policy <" + SENDER + ">\n\n"
-        "{{salutation}},\n\n"
-        "I am writing on behalf of the Institute of Physics and Engineering in Medicine (IPEM) about "
-        "{{constituency}}. {{local_sites}} {{nearest_centre}} is about {{nearest_centre_km}} km away.\n\n"
-        "Our asks for you: {{asks}}.\n\nYours sincerely,\n\nIPEM\n",
-        encoding="utf-8",
-    )
+    template = write_template(folder, SENDER)
     database = folder / "database.csv"
     columns = ["email", "subject", "salutation", "constituency", "local_sites", "nearest_centre", "nearest_centre_km"]
     with (
@@ -278,21 +270,8 @@ def crash_round(
             if process.returncode != 0:
                 raise SystemExit(f"the final run failed:\n{errors.decode()}")
             break
-        # Let 0 to 2 letters through, then kill within two milliseconds (a letter takes about 1.5): anywhere in a
-        # transaction, in the log's commits, or (with 0) during start-up and the settling of the previous kill.
-        let_through = chance.choice((0, 1, 1, 2))
-        seen = 0
-        while seen < let_through:
-            line = process.stderr.readline()
-            if not line:
-                break
-            seen += line.startswith(b"sent")
-        time.sleep(chance.uniform(0, 0.002) if let_through else chance.uniform(0, 0.6))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
-        process.stderr.close()
+        # Kill within two milliseconds of a letter going through (a letter takes about 1.5).
+        kills += kill_mid_send(process, chance, window=0.002)
     ids = sink.message_ids()
     duplicates = len(ids) - len(set(ids))
     database = sqlite3.connect(home / "outreach.db")

@@ -46,3 +46,19 @@ def manifest(outbox: Path) -> list[dict[str, str]]:
     """Return an outbox's manifest.csv as one dict per letter."""
     with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+# The fields of each MP in `outreach mps --json` and in the snapshot (INTERFACE.md).
+MP_FIELDS = {
+    "member_id",
+    "name",
+    "full_title",
+    "constituency",
+    "constituency_code",
+    "party",
+    "email",
+    "is_new",
+    "by_election_date",
+    "posts",
+    "committees",
+}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from commands import manifest, run
+from commands import MP_FIELDS, manifest, run
 from pypdf import PdfReader
 from typer.main import get_command
 
@@ -161,20 +161,7 @@ def test_mps_json_matches_the_interface() -> None:
     stdout, _ = run("mps", "--json")
     members = json.loads(stdout)
     assert len(members) == 650
-    fields = {
-        "member_id",
-        "name",
-        "full_title",
-        "constituency",
-        "constituency_code",
-        "party",
-        "email",
-        "is_new",
-        "by_election_date",
-        "posts",
-        "committees",
-    }
-    assert all(set(member) == fields for member in members)
+    assert all(set(member) == MP_FIELDS for member in members)
     runcorn = next(m for m in members if m["constituency"] == "Runcorn and Helsby")
     assert runcorn["by_election_date"] == "2025-05-01" and runcorn["member_id"] == 5403
     holders = [m for m in members if m["posts"]]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import commands
 import pytest
+from commands import MP_FIELDS
 from parliament_server import ParliamentServer, World, member_value, serving, world_from_snapshot
 
 from outreach import snapshot as snapshots
@@ -27,19 +28,6 @@ from outreach.sources.contacts import CONTACTS_CACHE
 from outreach.sources.http import Politeness
 from outreach.sources.refresh import Origins, refresh
 
-MP_FIELDS = {
-    "member_id",
-    "name",
-    "full_title",
-    "constituency",
-    "constituency_code",
-    "party",
-    "email",
-    "is_new",
-    "by_election_date",
-    "posts",
-    "committees",
-}
 NO_CONTACTS = 4212  # Debbie Abrahams: served an empty contact record
 RENAMED = 5131  # Jack Abbott: nameDisplayAs changes before the first refresh
 

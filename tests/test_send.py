@@ -13,12 +13,10 @@ import io
 import os
 import random
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from commands import manifest, run
+from crash import kill_mid_send
 from pypdf import PdfReader
 
 from outreach import outbox as outboxes
@@ -841,21 +840,8 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_letter(
                 _, errors = process.communicate(timeout=120)
                 assert process.returncode == 0, errors.decode()
                 break
-            # Let 0 to 2 letters through, then kill within a few milliseconds: anywhere in a transaction or in
-            # the log's commits, or (with 0) during start-up and the settling of the previous run's letter.
-            let_through = chance.choice((0, 1, 1, 2))
-            seen = 0
-            while seen < let_through:
-                line = process.stderr.readline()
-                if not line:
-                    break
-                seen += line.startswith(b"sent")
-            time.sleep(chance.uniform(0, 0.005) if let_through else chance.uniform(0, 0.6))
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                round_kills += 1
-            process.wait()
-            process.stderr.close()
+            # Kill within a few milliseconds of a letter going through (bench/crash.py says where that lands).
+            round_kills += kill_mid_send(process, chance, window=0.005)
         kills += round_kills
         ids = server.message_ids()
         assert len(ids) == len(set(ids)), "a Message-ID arrived twice"
