@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from outreach.campaign import Sender, reference_line
 from outreach.errors import TemplateError
@@ -127,7 +128,9 @@ def environment(template_folder: Path, cache: Path | None = None) -> jinja2.Envi
             bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
         except OSError:
             bytecode_cache = None  # a cache that cannot be written only costs time
-    env = jinja2.Environment(
+    # Campaign templates are the campaign author's, not ours: Jinja's sandbox keeps them from Python's internals
+    # ({{ ''.__class__ }} and the like are refused), and any failure is one line naming template:line.
+    env = SandboxedEnvironment(
         bytecode_cache=bytecode_cache,
         loader=jinja2.FileSystemLoader(template_folder),
         undefined=jinja2.StrictUndefined,
@@ -229,7 +232,8 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
     """Return a template's subject (its first line, '# ' removed) and body; raises TemplateError."""
     try:
         text = env.get_template(f"{name}.md.j2").render(context)
-    except jinja2.TemplateError as exc:
+    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
+        # A template's own fault of any kind ({{ 1/0 }}, a recursive include) is the campaign author's to fix.
         loader = env.loader
         folder = Path(loader.searchpath[0]) if isinstance(loader, jinja2.FileSystemLoader) else Path(".")
         raise template_error(exc, folder) from None

@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from commands import run
 
 from outreach import campaign as campaigns
-from outreach.errors import DataError
+from outreach.errors import DataError, ExitCode
 from outreach.resources import default_campaign_dir
 
 
@@ -86,3 +87,30 @@ def test_fixed_letter_date(tmp_path: Path) -> None:
     edit(folder, 'letter_date = "2026-12-01"', 'letter_date = "1 Dec"')
     with pytest.raises(DataError, match="letter_date must be YYYY-MM-DD"):
         campaigns.load(folder)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{{ 1/0 }}", "division by zero"),
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "unsafe"),
+        ('{% include "partials/about.md.j2" %}{% include "new_mp.md.j2" %}', "recursion"),
+    ],
+    ids=["division-by-zero", "python-internals", "recursive-include"],
+)
+def test_a_faulty_or_hostile_template_is_one_line_naming_template_and_line(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    folder = tmp_path / "campaign"
+    shutil.copytree(default_campaign_dir(), folder)
+    template = folder / "templates" / "new_mp.md.j2"
+    lines = template.read_text(encoding="utf-8").splitlines()
+    lines.insert(1, line)  # the second line of the template
+    template.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, stderr = run(
+        "draft", "--constituency", "Aberdeen South", "--campaign", str(folder), "--format", "md",
+        "--out", str(tmp_path / "out"), expect=ExitCode.FAILURE,
+    )  # fmt: skip
+    [error] = stderr.strip().splitlines()[-1:]
+    assert error.startswith(f"error: {template}:2: ") and message in error.lower(), error
+    assert not (tmp_path / "out").exists()
