@@ -9,13 +9,13 @@ posts' date could treat a former office holder as current, or a new one as a bac
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from outreach.csvfile import read_rows
 from outreach.errors import DataError
 
 FILE = "known_changes.csv"
@@ -43,20 +43,9 @@ class KnownChange:
 
 def read(path: Path) -> list[KnownChange]:
     """Return the changes listed in one known_changes.csv; raises DataError naming the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror})") from None
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(f"{path}:1: missing column '{missing[0]}' (expected {','.join(COLUMNS)})")
     found = []
-    for record in reader:
-        where = f"{path}:{reader.line_num}"
-        cells = {key: (value or "").strip() for key, value in record.items() if key}
+    for row, where in read_rows(path, COLUMNS, label=str(path)):
+        cells = {key: (value or "").strip() for key, value in row.items() if key}
         if not any(cells.values()):
             continue
         try:

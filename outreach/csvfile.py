@@ -12,21 +12,24 @@ from outreach.errors import DataError
 Row = dict[str, str | None]
 
 
-def read_rows(path: Path, columns: Sequence[str] = (), *, missing: str = "no such file") -> list[tuple[Row, str]]:
-    """Return each data row of a CSV file with its "file:line" label, after checking the header has `columns`.
+def read_rows(
+    path: Path, columns: Sequence[str] = (), *, missing: str = "no such file", label: str | None = None
+) -> list[tuple[Row, str]]:
+    """Return each data row of a CSV file with its "file:line" label (`label`, default the file's name), after
+    checking the header has `columns`.
 
     A row with fewer cells than the header maps the missing columns to None, so reading one names it; a row with
     more cells, a file that is not CSV or not UTF-8, or a missing file is a DataError naming the file (and line).
     """
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            return _rows(csv.reader(handle), path.name, columns)
+            return _rows(csv.reader(handle), label or path.name, columns)
     except FileNotFoundError:
         raise DataError(f"{path}: {missing}") from None
     except csv.Error as exc:
-        raise DataError(f"{path.name}: not a readable CSV file ({exc})") from None
+        raise DataError(f"{label or path.name}: not a readable CSV file ({exc})") from None
     except UnicodeDecodeError:
-        raise DataError(f"{path.name}: not UTF-8 text") from None
+        raise DataError(f"{label or path.name}: not UTF-8 text") from None
 
 
 def _rows(reader: Any, name: str, columns: Sequence[str]) -> list[tuple[Row, str]]:

@@ -93,7 +93,7 @@ def _number(value: float, places: int = 0) -> str:
     return f"{value:,.{places}f}"
 
 
-def _join(items: Iterable[object], last: str = "and") -> str:
+def join_and(items: Iterable[object], last: str = "and") -> str:
     """Return 'a', 'a and b', or 'a, b and c'."""
     words = [str(item) for item in items]
     if len(words) <= 1:
@@ -142,7 +142,7 @@ def environment(template_folder: Path, cache: Path | None = None) -> jinja2.Envi
         finalize=_finalize,
     )
     env.filters["number"] = _number
-    env.filters["join_and"] = _join
+    env.filters["join_and"] = join_and
     env.filters["long_date"] = _long_date
     env.filters["words"] = _words
     env.filters["sentence"] = _sentence

@@ -20,6 +20,7 @@ from outreach.campaign import Ask, Campaign, Rule
 from outreach.changes import KnownChange
 from outreach.errors import DataError, TargetError
 from outreach.facts import Subject, facts_of, matches
+from outreach.letters import join_and
 from outreach.members import Department, Member, Post
 from outreach.sites import (
     CentreChoice,
@@ -352,7 +353,7 @@ def _joint_posts(posts: Sequence[Post]) -> list[Post]:
     for first, *others in by_title.values():
         also = [other.department_name or other.department for other in others if other.department != first.department]
         if also:
-            first = replace(first, post=f"{first.post} (jointly with {_and_list(with_article(name) for name in also)})")
+            first = replace(first, post=f"{first.post} (jointly with {join_and(with_article(name) for name in also)})")
         joint.append(first)
     return joint
 
@@ -360,12 +361,6 @@ def _joint_posts(posts: Sequence[Post]) -> list[Post]:
 def with_article(name: str) -> str:
     """Return a department's name as a sentence uses it: 'the Department for Education', but 'HM Treasury'."""
     return name if name.startswith(("HM ", "The ", "the ")) else f"the {name}"
-
-
-def _and_list(items: Iterable[str]) -> str:
-    """Return items joined as English lists them: 'a', 'a and b', 'a, b and c'."""
-    listed = list(items)
-    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
 
 
 def _without_repeats(lines: Iterable[str], titles: Sequence[str]) -> tuple[str, ...]:

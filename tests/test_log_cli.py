@@ -356,3 +356,24 @@ def test_a_minister_written_to_in_another_office_is_named_not_written_to_again(t
     assert "Skipped 2 letters already sent" in text
     assert "Office changed since written to, not written to again: Lucy Rigby (5333-minister)." in text
     assert "Rachel Reeves (4031-minister)" not in text
+
+
+def test_a_users_own_known_change_leaves_the_letter_out_and_a_bad_row_names_its_line(
+    outreach_home: Path, tmp_path: Path
+) -> None:
+    header = "date,member_mnis_id,name,change,post,status,source\n"
+    (outreach_home / "known_changes.csv").write_text(
+        header + "2026-09-01,5450,Douglas Lumsden,took office,Parliamentary Private Secretary,reported,a local paper\n",
+        encoding="utf-8",
+    )
+    _, stderr = run("draft", "--new", "--nation", "Scotland", "--format", "md", "--out", str(tmp_path / "new"))
+    letters = [row["letter_id"] for row in manifest(tmp_path / "new")]
+    assert "5450-seat" in letters  # named explicitly (--new), flagged rather than left out
+    assert "office_changed" in next(r for r in manifest(tmp_path / "new") if r["letter_id"] == "5450-seat")["flags"]
+    _, stderr = run("draft", "--format", "md", "--out", str(tmp_path / "audience"))
+    assert "5450-seat" not in [row["letter_id"] for row in manifest(tmp_path / "audience")]
+    assert "2026-09-01 Douglas Lumsden: took office (Parliamentary Private Secretary)" in " ".join(stderr.split())
+    (outreach_home / "known_changes.csv").write_text(header + "1 Sept,5450,x,took office,,,a source\n", "utf-8")
+    _, stderr = run("draft", "--format", "md", "--out", str(tmp_path / "bad"), expect=ExitCode.FAILURE)
+    assert f"error: {outreach_home / 'known_changes.csv'}:2: date '1 Sept' is not YYYY-MM-DD" in stderr
+    assert not (tmp_path / "bad").exists()
