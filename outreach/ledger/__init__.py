@@ -12,16 +12,19 @@ because one address may rightly receive several different letters (a minister's 
 ministers sharing a departmental inbox). The channel is part of the key because a letter posted and later e-mailed
 is two contacts, each with its own proof (a postal reference, a Message-ID).
 
-**The state machine.** An e-mail moves ``queued → sending → sent | failed``; a failed one goes back to ``sending`` on
-the next run. Each move is its own ``BEGIN IMMEDIATE`` transaction, committed before the caller goes on:
-``sending`` is on disk *before* the SMTP transaction starts and ``sent`` right after the server accepts the message.
-So if the process dies mid-transaction, the row is left ``sending``, and the next run (holding the send lock, so no
-live run owns that row) moves it to ``uncertain``: the server may or may not have taken the message. An uncertain
-letter is never resent automatically — that would risk the one failure worst for the campaign, an MP receiving the
-same letter twice — only after a person checks the sent folder and asks for it (``send --resend-uncertain``, which
-calls ``requeue_uncertain``). A crash therefore leaves at most one letter per run uncertain, and none lost: the
-moves are conditional UPDATEs (``... WHERE state IN (allowed)``), so two processes racing for the same row cannot
-both win. Letters sent by post or by hand (``outreach log add``) are recorded directly as ``sent``.
+**The state machine.** An e-mail moves ``queued → sending → sent | deferred | failed | uncertain``. ``deferred``
+means the server said "not now" (a 4xx reply, or the connection was lost before the end of DATA): the letter cannot
+have arrived, and goes back to ``sending`` later in the same run or first in the next; a failed one (a 5xx) goes
+back to ``sending`` on the next run. Each move is its own ``BEGIN IMMEDIATE`` transaction, committed before the
+caller goes on: ``sending`` is on disk *before* the SMTP transaction starts and ``sent`` right after the server
+accepts the message. So if the process dies mid-transaction, the row is left ``sending``, and the next run (holding
+the send lock, so no live run owns that row) moves it to ``uncertain``: the server may or may not have taken the
+message. An uncertain letter is never resent automatically — that would risk the one failure worst for the campaign,
+an MP receiving the same letter twice — only after a person checks the sent folder and asks for it (``send
+--resend-uncertain``, which calls ``requeue_uncertain``). A crash therefore leaves at most one letter per run
+uncertain, and none lost: the moves are conditional UPDATEs (``... WHERE state IN (allowed)``), so two processes
+racing for the same row cannot both win. Letters sent by post or by hand (``outreach log add``) are recorded
+directly as ``sent``.
 
 **The Message-ID is fixed before sending**, when the letter is queued, and kept across retries. A retry after a
 dropped connection or a resend of an uncertain letter then carries the same Message-ID, so a duplicate that does

@@ -13,20 +13,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from outreach.ledger.records import LedgerError
-from outreach.ledger.states import CHANNELS, OUTCOMES, STATES, sql_list
+from outreach.ledger.states import CHANNELS, OUTCOMES, sql_list
 
 DATABASE_FILE = "outreach.db"
 # Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
 
-_STATE_LIST = sql_list(STATES)
 _CHANNEL_LIST = sql_list(CHANNELS)
 _OUTCOME_LIST = sql_list(OUTCOMES)
+# The states each released step allows, written out: a released step never changes, even when State grows.
+_STATES_V1 = sql_list(("queued", "sending", "sent", "failed", "uncertain"))
+_STATES_V2 = sql_list(("queued", "sending", "sent", "deferred", "failed", "uncertain"))
 
-# Each entry takes the schema from version N to N+1; append, never edit a released step.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        f"""CREATE TABLE contacts (
+
+def _contacts_table(name: str, states: str) -> str:
+    """Return the CREATE TABLE statement of the contacts table under `name`, its state CHECK allowing `states`."""
+    return f"""CREATE TABLE {name} (
             id INTEGER PRIMARY KEY,
             campaign TEXT NOT NULL,
             letter_id TEXT NOT NULL,
@@ -34,7 +36,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             member_id INTEGER NOT NULL,
             name TEXT NOT NULL,
             recipient TEXT NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ({_STATE_LIST})),
+            state TEXT NOT NULL CHECK (state IN ({states})),
             asks TEXT NOT NULL,
             content_sha256 TEXT NOT NULL,
             message_id TEXT UNIQUE,
@@ -45,17 +47,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             sent_at TEXT,
             updated_at TEXT NOT NULL,
             UNIQUE (campaign, letter_id, channel)
-        )""",
-        "CREATE INDEX contacts_member ON contacts (member_id)",
-        "CREATE INDEX contacts_state ON contacts (state)",
-        f"""CREATE TABLE replies (
+        )"""
+
+
+def _replies_table(name: str, contacts: str) -> str:
+    """Return the CREATE TABLE statement of the replies table under `name`, referring to `contacts`."""
+    return f"""CREATE TABLE {name} (
             id INTEGER PRIMARY KEY,
-            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            contact_id INTEGER NOT NULL REFERENCES {contacts} (id) ON DELETE CASCADE,
             outcome TEXT NOT NULL CHECK (outcome IN ({_OUTCOME_LIST})),
             reply_date TEXT NOT NULL,
             note TEXT NOT NULL DEFAULT '',
             recorded_at TEXT NOT NULL
-        )""",
+        )"""
+
+
+# Each entry takes the schema from version N to N+1; append, never edit a released step.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        _contacts_table("contacts", _STATES_V1),
+        "CREATE INDEX contacts_member ON contacts (member_id)",
+        "CREATE INDEX contacts_state ON contacts (state)",
+        _replies_table("replies", "contacts"),
         "CREATE INDEX replies_contact ON replies (contact_id)",
         """CREATE TABLE suppressions (
             member_id INTEGER PRIMARY KEY,
@@ -63,6 +76,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             reason TEXT NOT NULL,
             suppressed_at TEXT NOT NULL
         )""",
+    ),
+    # 2: the state `deferred` (issue 14). SQLite cannot change a CHECK constraint in place, so both tables are
+    # copied (https://www.sqlite.org/lang_altertable.html, section 7). The replies go first: dropping `contacts`
+    # while replies still refer to it would delete them by ON DELETE CASCADE (foreign keys are on, and cannot be
+    # turned off inside the migration's transaction). Renaming the new contacts table rewrites the new replies
+    # table's reference to the final name (SQLite 3.26+, legacy_alter_table off).
+    (
+        _contacts_table("contacts_v2", _STATES_V2),
+        "INSERT INTO contacts_v2 SELECT * FROM contacts",
+        _replies_table("replies_v2", "contacts_v2"),
+        "INSERT INTO replies_v2 SELECT * FROM replies",
+        "DROP TABLE replies",
+        "DROP TABLE contacts",
+        "ALTER TABLE contacts_v2 RENAME TO contacts",
+        "ALTER TABLE replies_v2 RENAME TO replies",
+        "CREATE INDEX contacts_member ON contacts (member_id)",
+        "CREATE INDEX contacts_state ON contacts (state)",
+        "CREATE INDEX replies_contact ON replies (contact_id)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

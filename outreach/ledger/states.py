@@ -15,15 +15,17 @@ class State(StrEnum):
     QUEUED = "queued"  # in the log with its Message-ID fixed, not yet tried
     SENDING = "sending"  # committed before the transaction with the server starts
     SENT = "sent"  # the server accepted it, or it was posted or handed over
-    FAILED = "failed"  # refused, or kept failing: tried again on the next run
+    DEFERRED = "deferred"  # the server said "not now" (a 4xx, a dropped connection before the end of DATA)
+    FAILED = "failed"  # refused for good (a 5xx): tried again on the next run
     UNCERTAIN = "uncertain"  # may have arrived (the server's reply was lost, or a run died mid-send)
 
 
 STATES: tuple[State, ...] = tuple(State)
 # Letters in these states count as sent for `outreach draft` (an uncertain letter may well have arrived).
 DELIVERED_STATES = (State.SENT, State.UNCERTAIN)
-# A letter may be (re)tried from these states; any other is left be.
-SENDABLE_STATES = (State.QUEUED, State.FAILED)
+# A letter may be (re)tried from these states; any other is left be. A deferred letter goes first (see
+# `outreach.delivery.run`): the server has already seen it once and asked for it again later.
+SENDABLE_STATES = (State.QUEUED, State.DEFERRED, State.FAILED)
 CHANNELS = ("email", "post", "other")
 OUTCOMES = ("substantive", "acknowledgement", "meeting", "declined", "none")
 

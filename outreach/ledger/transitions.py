@@ -145,7 +145,7 @@ class LedgerTransitions(LedgerReader):
         *,
         after_sent: tuple[tuple[str, str, str], datetime] | None = None,
     ) -> Contact:
-        """Return the contact moved queued|failed → sending (attempts + 1), committed before any SMTP transaction.
+        """Return the contact moved queued|deferred|failed → sending (attempts + 1), committed before any SMTP exchange.
 
         Refused (LedgerError) in any other state, or if the member is on the suppression list: the UPDATE is
         conditional, so of two processes racing for one row exactly one wins. `after_sent` (the previous letter's
@@ -177,8 +177,19 @@ class LedgerTransitions(LedgerReader):
         with self._transaction() as db:
             self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.UNCERTAIN, ", error = ?", (reason,))
 
+    def mark_deferred(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
+        """Record that the server asked for the letter later, with its reason: sending → deferred.
+
+        A deferred letter cannot have arrived (the server said "not now" before accepting it, or the connection was
+        lost before the end of DATA), so it is tried again, later in the same run or first in the next.
+        """
+        with self._transaction() as db:
+            self._move(
+                db, (campaign, letter_id, channel), (State.SENDING,), State.DEFERRED, ", error = ?", (reason,)
+            )
+
     def mark_failed(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
-        """Record a failure with its reason: sending → failed (tried again on the next run)."""
+        """Record a refusal for good (a 5xx) with its reason: sending → failed (tried again on the next run)."""
         with self._transaction() as db:
             self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.FAILED, ", error = ?", (reason,))
 
