@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from outreach.errors import DataError
+
+if TYPE_CHECKING:
+    from outreach.records import RecordItem
 
 LIST_SEPARATOR = " | "
 
@@ -143,8 +147,8 @@ class Member:
             source_date=cells.day("source_date"),
         )
 
-    def as_json(self, posts: Iterable[Post]) -> dict[str, object]:
-        """Return the `outreach mps --json` object (INTERFACE.md), with the member's current posts."""
+    def as_json(self, posts: Iterable[Post], record: Iterable[RecordItem] = ()) -> dict[str, object]:
+        """Return the `outreach mps --json` object (INTERFACE.md), with the member's current posts and record."""
         return {
             "member_id": self.member_id,
             "name": self.name,
@@ -157,6 +161,7 @@ class Member:
             "by_election_date": self.by_election_date.isoformat() if self.by_election_date else None,
             "posts": [post.as_json() for post in posts],
             "committees": list(self.committees),
+            "record": [item.as_json() for item in record],
         }
 
 

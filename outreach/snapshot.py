@@ -7,6 +7,8 @@ latest. Loading uses the standard library only and is fast enough to run on ever
 
 Files (CSV, UTF-8, header first; lists joined with " | "; true/false; empty = unknown):
   members.csv, posts.csv, departments.csv, sites.csv, constituencies.csv  — see data/README.md.
+  records.csv  — each member's record (former posts, committees, …), one sourced item a row (outreach/records.py);
+                 optional: a snapshot written before records existed has none.
 
 `snapshot.json` keys:
   kind         "embedded" (shipped in data/) or "refreshed" (written by a live refresh)
@@ -25,7 +27,7 @@ A refreshed snapshot also records `refreshed_at`, `origins` (the sources' origin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -35,6 +37,7 @@ from typing import TypeVar
 from outreach.csvfile import read_rows
 from outreach.errors import DataError
 from outreach.members import Department, Member, Post
+from outreach.records import RECORD_COLUMNS, RECORDS_FILE, RecordItem
 from outreach.resources import embedded_snapshot_dir
 from outreach.sites import Constituency, Site
 
@@ -122,6 +125,16 @@ CONSTITUENCY_COLUMNS = (
 GAP_COLUMNS = ("kind", "name", "detail")
 
 Record = TypeVar("Record")
+Key = TypeVar("Key")
+
+
+def _grouped(items: Iterable[Record], key: Callable[[Record], Key]) -> dict[Key, tuple[Record, ...]]:
+    """Return the items grouped by `key`, each group in the items' order."""
+    grouped: dict[Key, list[Record]] = {}
+    for item in items:
+        grouped.setdefault(key(item), []).append(item)
+    return {value: tuple(group) for value, group in grouped.items()}
+
 _MISSING = "missing from the snapshot"
 
 
@@ -139,6 +152,11 @@ class Snapshot:
     departments: dict[str, Department]
     sites: tuple[Site, ...]
     constituencies: dict[str, Constituency]
+    records: tuple[RecordItem, ...] = ()  # every member's record, in RecordItem.sort_key order
+
+    @cached_property
+    def _records_by_member(self) -> dict[int, tuple[RecordItem, ...]]:
+        return _grouped(self.records, lambda item: item.member_id)
 
     @cached_property
     def _members_by_id(self) -> dict[int, Member]:
@@ -150,24 +168,15 @@ class Snapshot:
 
     @cached_property
     def _posts_by_member(self) -> dict[int, tuple[Post, ...]]:
-        grouped: dict[int, list[Post]] = {}
-        for post in self.posts:
-            grouped.setdefault(post.member_id, []).append(post)
-        return {member_id: tuple(sorted(posts, key=lambda post: post.sort_key)) for member_id, posts in grouped.items()}
+        return _grouped(sorted(self.posts, key=lambda post: post.sort_key), lambda post: post.member_id)
 
     @cached_property
     def _sites_by_seat(self) -> dict[str, tuple[Site, ...]]:
-        grouped: dict[str, list[Site]] = {}
-        for site in self.sites:
-            grouped.setdefault(site.constituency_code, []).append(site)
-        return {code: tuple(sites) for code, sites in grouped.items()}
+        return _grouped(self.sites, lambda site: site.constituency_code)
 
     @cached_property
     def _sites_by_type(self) -> dict[str, tuple[Site, ...]]:
-        grouped: dict[str, list[Site]] = {}
-        for site in self.sites:
-            grouped.setdefault(site.site_type, []).append(site)
-        return {site_type: tuple(sites) for site_type, sites in grouped.items()}
+        return _grouped(self.sites, lambda site: site.site_type)
 
     def sites_in(self, constituency_code: str) -> tuple[Site, ...]:
         """Return the sites placed in a constituency (ONS code), in snapshot order."""
@@ -188,6 +197,10 @@ class Snapshot:
     def posts_of(self, member_id: int) -> tuple[Post, ...]:
         """Return the posts a member (of either House) holds, most senior first."""
         return self._posts_by_member.get(member_id, ())
+
+    def record_of(self, member_id: int) -> tuple[RecordItem, ...]:
+        """Return a member's record: every item, by kind, oldest first."""
+        return self._records_by_member.get(member_id, ())
 
     def posts_age_days(self, today: date) -> int | None:
         """Return how many days old the posts are on `today`, or None when their date is unknown."""
@@ -268,6 +281,8 @@ def load(path: Path) -> Snapshot:
     _unique(departments, lambda d: d.department, "department")
     sites = _load_records(path / "sites.csv", SITE_COLUMNS, Site.from_row)
     _unique(sites, lambda s: s.site_id, "site_id")
+    records_path = path / RECORDS_FILE
+    records = _load_records(records_path, RECORD_COLUMNS, RecordItem.from_row) if records_path.exists() else []
 
     return Snapshot(
         path=path,
@@ -280,6 +295,7 @@ def load(path: Path) -> Snapshot:
         departments={d.department: d for d, _ in departments},
         sites=tuple(s for s, _ in sites),
         constituencies=by_code,
+        records=tuple(sorted((item for item, _ in records), key=lambda item: item.sort_key)),
     )
 
 

@@ -61,4 +61,5 @@ MP_FIELDS = {
     "by_election_date",
     "posts",
     "committees",
+    "record",
 }

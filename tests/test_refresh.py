@@ -151,6 +151,19 @@ def test_draft_uses_refreshed_names_address_as_parties_and_writes_shadow_ministe
     assert renamed["salutation"] == "Dear Mr Abbott"
 
 
+def test_a_refresh_records_committee_seats_and_chairs_and_keeps_the_former_posts(refreshed: Path) -> None:
+    snapshot = snapshots.newest(refreshed)
+    chair = [item for item in snapshot.record_of(4124) if item.kind == "committee"]
+    assert [(item.title, item.role, item.code, item.source) for item in chair] == [
+        ("Science, Innovation and Technology Committee", "Chair", "135", "Committees API")
+    ]
+    committees = {item.member_id for item in snapshot.records if item.kind == "committee"}
+    assert committees == {m.member_id for m in snapshot.members if m.committees}
+    # No live source brings former posts: the embedded ones are carried over, item for item.
+    embedded = snapshots.load(embedded_snapshot_dir())
+    assert [i for i in snapshot.records if i.kind == "former_post"] == list(embedded.records)
+
+
 def test_a_committee_members_letter_acknowledges_the_committee_and_weighs_its_asks(
     refreshed: Path, tmp_path: Path
 ) -> None:

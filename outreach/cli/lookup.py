@@ -96,7 +96,7 @@ def mps(
     members = members_matching(snapshot, Selection(new=new, ministers=ministers, party=party, nation=nation))
     output_rows(
         members,
-        lambda m: m.as_json(snapshot.posts_of(m.member_id)),
+        lambda m: m.as_json(snapshot.posts_of(m.member_id), snapshot.record_of(m.member_id)),
         as_json=as_json,
         table=lambda: console.table(
             f"{len(members)} MPs",

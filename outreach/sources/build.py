@@ -7,7 +7,9 @@ over from the snapshot in use (`previous`), and why:
 - for a member already known: `is_new`, `first_name`/`surname` while `nameListAs` is unchanged, and the
   by-election date of their seat — the API says when a membership began, not whether the member sat before;
 - for a post already known (same member, kind and title): its IfG department code, rank and Cabinet flag;
-- its known gaps, but those the sources settle (`Fetched.settled`).
+- its known gaps, but those the sources settle (`Fetched.settled`);
+- its members' records (records.csv) of every kind the sources did not bring (`Fetched.record_kinds`): a refresh
+  that fetches no former posts keeps the embedded ones.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from outreach import snapshot as snapshots
 from outreach.members import Member, Post
+from outreach.records import RecordItem
 from outreach.sources.parliament import PostHolding
 from outreach.sources.rows import ConstituencyRow, DepartmentRow, Gap, SiteRow
 
@@ -63,6 +66,10 @@ class Fetched:
     settled: frozenset[str] = frozenset()  # kinds of carried gap the sources settle
     title_source: str = ""  # names the full-title field in a gap ("DfE full_title ")
     email_sources: str = "the Members API contact record"  # where an e-mail address was looked for
+    # Members' records (outreach/records.py) of the kinds in `record_kinds`: these replace the snapshot in use's
+    # items of those kinds; its items of other kinds are carried over.
+    records: Sequence[RecordItem] = ()
+    record_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Built:
     sites: list[SiteRow]
     gaps: list[Gap]
     vacant_seats: tuple[str, ...]
+    records: list[RecordItem] = field(default_factory=list)
 
 
 def fold(text: str) -> str:
@@ -270,6 +278,19 @@ def _holding_row(
     )
 
 
+def record_rows(previous: snapshots.Snapshot, fetched: Fetched, members: Iterable[int]) -> list[RecordItem]:
+    """Return the records.csv rows: the kinds the sources brought, and the snapshot in use's other kinds, for the
+    current members and post holders only (a record is about someone a letter may go to)."""
+    kept = [item for item in previous.records if item.kind not in fetched.record_kinds]
+    current = set(members)
+    unique = {
+        (item.member_id, item.kind, item.title, item.reference, day_text(item.start_date)): item
+        for item in (*kept, *fetched.records)
+        if item.member_id in current
+    }
+    return sorted(unique.values(), key=lambda item: item.sort_key)
+
+
 def build(previous: snapshots.Snapshot, fetched: Fetched, today: date) -> Built:
     """Return the rows of every snapshot file and the known gaps, from `fetched` and the snapshot in use."""
     gaps: list[Gap] = list(fetched.gaps)
@@ -295,4 +316,5 @@ def build(previous: snapshots.Snapshot, fetched: Fetched, today: date) -> Built:
         sites=sorted(fetched.sites, key=lambda row: row.site_id),
         gaps=sorted(unique.values(), key=lambda g: (g.kind, sort_key(g.name), g.detail)),
         vacant_seats=vacant,
+        records=record_rows(previous, fetched, [*(m.member_id for m in members), *(p.member_id for p in posts)]),
     )

@@ -21,6 +21,7 @@ from outreach import snapshot as snapshots
 from outreach.csvfile import read_rows
 from outreach.errors import DataError
 from outreach.members import LIST_SEPARATOR, Member, Post
+from outreach.records import RECORD_COLUMNS, RecordItem
 from outreach.snapshot import MEMBER_COLUMNS, POST_COLUMNS
 from outreach.sources.build import Built, Fetched, build
 from outreach.sources.parliament import clean, is_email, office_lines
@@ -34,6 +35,8 @@ CONTACTS_DATE = "2026-05-03"
 GENERAL_ELECTION = "2024-07-04"
 POSTS_AS_OF = "2026-06-19"
 KNOWN_CHANGES_FILE = "known-changes-after-2026-06-19.csv"
+FORMER_POSTS_FILE = f"ministers-ifg-1979-to-{POSTS_AS_OF}.csv"
+IFG_SOURCE = "Institute for Government Ministers Database"
 SITES_DATE = "2025-10-30"  # newest site list: GOV.UK CDC map data, last updated 2025-10-30
 DFE_SOURCE = f"dfe-{DFE_DATE}"
 CONTACTS_SOURCE = f"members-api-{CONTACTS_DATE}"
@@ -392,6 +395,46 @@ def read_posts(shared: Path) -> list[Post]:
     ]
 
 
+def read_former_posts(shared: Path, gaps: list[Gap]) -> list[RecordItem]:
+    """Return every ended ministerial appointment since 1979 as a `former_post` record (IfG Ministers Database).
+
+    An appointment still going on 2026-06-19 is a current post (posts.csv), not a record; nor is an ended one of the
+    same post in the same department as one the member holds now (reappointed in a reshuffle), which is not former.
+    An appointment that ends before it starts (two rows of 2025) is left out as a known gap, not guessed at.
+    `build` keeps only the current members' and post holders' records.
+    """
+    table = read_table(shared / FORMER_POSTS_FILE)
+    ongoing = {(r["mnis_member_id"], r["post"], r["organisation_short"]) for r in table if not r["end_date"]}
+    items = []
+    for r in table:
+        if not r["end_date"] or not r["mnis_member_id"]:
+            continue
+        if (r["mnis_member_id"], r["post"], r["organisation_short"]) in ongoing:
+            continue
+        if r["end_date"] < r["start_date"]:
+            detail = (
+                f"IfG appointment {r['ifg_appointment_id']} ends {r['end_date']}, before it starts {r['start_date']}"
+            )
+            gaps.append(Gap("former_post_dates_reversed", f"{clean(r['person_name'])}: {clean(r['post'])}", detail))
+            continue
+        items.append(
+            RecordItem(
+                member_id=int(r["mnis_member_id"]),
+                kind="former_post",
+                title=clean(r["post"]),
+                organisation=clean(r["organisation"]),
+                code=r["organisation_short"],
+                role=r["rank_equivalence"],
+                start_date=date.fromisoformat(r["start_date"]),
+                end_date=date.fromisoformat(r["end_date"]),
+                source=IFG_SOURCE,
+                reference=r["ifg_appointment_id"],
+                source_date=date.fromisoformat(POSTS_AS_OF),
+            )
+        )
+    return items
+
+
 def evidence(notes: str) -> str:
     """Return the evidence grade a departments.csv note opens with, after any 'NOT IN IfG FILE (...).'."""
     text = re.sub(r"^NOT IN IfG FILE \([^)]*\)\.\s*", "", notes)
@@ -711,6 +754,15 @@ SOURCES_TABLE = [
         "CC BY 4.0 (Institute for Government Ministers Database)",
     ),
     (
+        "Former government posts (records.csv)",
+        FORMER_POSTS_FILE,
+        "instituteforgov/ifg-ministers-database-public `data/appointment.csv`, `person.csv`, `post.csv`, "
+        "`organisation.csv` @ 92e227025645607913912d9d8312b7421a437bd3: every ended appointment since 4 May 1979 of "
+        "a current MP or post holder (not devolved ministers)",
+        POSTS_AS_OF,
+        "CC BY 4.0 (Institute for Government Ministers Database)",
+    ),
+    (
         "Department addresses",
         "government/departments.csv",
         "GOV.UK pages (incl. alphagov/publishing-api; danbri/forgetmenot @ "
@@ -885,6 +937,13 @@ All CSV, UTF-8, header first, `\\n` line ends. Lists inside a cell are joined wi
 - `posts.csv`: IfG appointments with no end date. `rank` = IfG `rank_equivalence` (PM, DPM, SoS, MoS,
   PUSS, Parl. lead., Parl.); `cabinet` true for "Full cabinet" only ("Attends cabinet" is false);
   `kind` = government (opposition posts come from a live refresh).
+- `records.csv` (outreach/records.py): each current MP's and post holder's record, one sourced item a row.
+  Embedded: `former_post`, every IfG appointment since 4 May 1979 that had ended by {posts_as_of} (`title` the
+  post as IfG names it, `organisation`/`code` its department and IfG code, `role` the IfG rank, `start_date`,
+  `end_date`; `source` the database, `reference` the IfG appointment id, `source_date` {posts_as_of}); an ended
+  appointment to the post the member holds now (a reappointment) is left out. Devolved ministers' posts are not in
+  the database. A refresh adds `committee` items (the Committees API's members and chairs of the campaign's
+  committees) and keeps the former posts.
 - `departments.csv`: `email` only where `email_or_form` is an e-mail address (forms dropped);
   `confirmed` = the evidence grade in `notes` is CONFIRMED (not PARTLY CONFIRMED / FALLBACK / NOT
   CONFIRMED; a leading "NOT IN IfG FILE (…)." clause is skipped, so SG counts; DLUHC takes MHCLG's grade,
@@ -978,6 +1037,13 @@ def _files_table(counts: Mapping[str, int]) -> str:
                 "2024 constituency, sorted by ONS code",
                 ", ".join(ConstituencyRow.COLUMNS),
             ),
+            (
+                "`records.csv`",
+                counts["records"],
+                "item of a member's record, each with its source (embedded: former government posts, IfG; a "
+                "refresh adds committees), sorted by member, kind, start",
+                ", ".join(RECORD_COLUMNS),
+            ),
             ("`known_gaps.csv`", counts["known_gaps"], "gap a letter writer must know about", ", ".join(Gap.COLUMNS)),
             (
                 "`known_changes.csv`",
@@ -1053,6 +1119,7 @@ def read_shared(shared: Path, sources_folder: Path) -> tuple[Fetched, dict[str, 
     departments, departments_date = read_departments(shared, gaps)
     sites = read_sites(shared, gaps)
     serving = read_serving(shared, sources_folder, sites, gaps)
+    former_posts = read_former_posts(shared, gaps)
     gaps.extend(Gap(kind, name, detail) for kind, name, detail in STATIC_GAPS)
     fetched = Fetched(
         members=members,
@@ -1063,6 +1130,8 @@ def read_shared(shared: Path, sources_folder: Path) -> tuple[Fetched, dict[str, 
         gaps=gaps,
         title_source="DfE full_title ",
         email_sources="the DfE lookup or the Members API contact record",
+        records=former_posts,
+        record_kinds=frozenset({"former_post"}),
     )
     by_elections = read_table(shared / "by-elections-2024-parliament.csv")
     sources = {
@@ -1071,6 +1140,7 @@ def read_shared(shared: Path, sources_folder: Path) -> tuple[Fetched, dict[str, 
         "general_election": GENERAL_ELECTION,
         "by_elections": max(r["by_election_date"] for r in by_elections),
         "posts": POSTS_AS_OF,
+        "former_posts": POSTS_AS_OF,
         "departments": departments_date,
         "sites": SITES_DATE,
     }

@@ -17,6 +17,7 @@ from typing import Any
 from outreach import snapshot as snapshots
 from outreach.errors import DataError, SourceError
 from outreach.members import Member
+from outreach.records import RecordItem
 from outreach.sources.build import Fetched, names_from_list_as
 from outreach.sources.contacts import CachedContact
 from outreach.sources.parliament import ApiMember, Contact, MembershipHistory, PostHolding
@@ -83,6 +84,9 @@ class LiveRecords:
     holdings: Sequence[PostHolding]
     sites: Sequence[SiteRow]
     site_checks: Sequence[SiteCheck]
+    # Items of members' records (outreach/records.py) and the kinds fetched: those kinds replace the snapshot in use's.
+    records: Sequence[RecordItem] = ()
+    record_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,8 @@ def fetched(
         without_contact=frozenset(m for m, record in records.contacts.items() if not record.entries),
         carried_gaps=carried.gaps,
         settled=SETTLED_GAPS | ({"site_constituency_unchecked"} if verify_sites else set()),
+        records=records.records,
+        record_kinds=records.record_kinds,
     )
 
 

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from outreach.errors import SourceError
+from outreach.records import RecordItem
 from outreach.sources.http import JsonClient, Progress, fetch_all
 
 PAGE_SIZE = 20  # the Members API's largest `take`
@@ -260,6 +261,20 @@ class CommitteeMember:
             member_id=_need(info, "mnisId", int, where),
             name=clean(info.get("displayAs") or item.get("name")),
             is_chair=bool(info.get("isChair")),
+        )
+
+    def record(self, committee: str, today: date) -> RecordItem:
+        """Return the seat on the committee as an item of the member's record, sourced to the Committees API today."""
+        return RecordItem(
+            member_id=self.member_id,
+            kind="committee",
+            title=committee,
+            organisation=committee,
+            code=str(self.committee_id),
+            role="Chair" if self.is_chair else "Member",
+            source="Committees API",
+            reference=f"committee {self.committee_id}",
+            source_date=today,
         )
 
 

@@ -28,12 +28,13 @@ import httpx
 from outreach import snapshot as snapshots
 from outreach.csvfile import read_rows
 from outreach.errors import OutreachError, SourceError
+from outreach.records import RECORD_COLUMNS, RECORDS_FILE, RecordItem
 from outreach.sources.build import Built, build
 from outreach.sources.contacts import CachedContact, ContactCache, refetch_reason
 from outreach.sources.diff import Diff, diff
 from outreach.sources.http import USER_AGENT, JsonClient, Politeness, Progress, fetch_all
 from outreach.sources.live import Carried, LiveRecords, SiteCheck, fetched, general_election, verified_sites
-from outreach.sources.parliament import ApiMember, CommitteeMember, CommitteesApi, MembersApi
+from outreach.sources.parliament import ApiMember, CommitteesApi, MembersApi
 from outreach.sources.postcodes import PostcodesApi
 from outreach.sources.rows import ConstituencyRow, DepartmentRow, Gap, SiteRow, write_rows
 
@@ -119,21 +120,21 @@ def _clients(origins: Origins, settings: Politeness, **options: Any) -> Iterator
 
 
 def _committee_names(
-    committees: CommitteesApi, ids: Sequence[int]
-) -> tuple[dict[int, list[str]], dict[str, int], dict[int, list[CommitteeMember]]]:
-    """Return each member's committee names (in `ids` order), the committees' sizes, and the raw memberships."""
+    committees: CommitteesApi, ids: Sequence[int], today: date
+) -> tuple[dict[int, list[str]], dict[str, int], list[RecordItem]]:
+    """Return each member's committee names (in `ids` order), the committees' sizes, and each seat as a record."""
     by_member: dict[int, list[str]] = {}
     sizes: dict[str, int] = {}
-    raw: dict[int, list[CommitteeMember]] = {}
+    seats: list[RecordItem] = []
     fetched = fetch_all(lambda committee: (committees.name(committee), committees.members(committee)), ids, workers=4)
-    for committee_id, (name, members) in zip(ids, fetched, strict=True):
-        raw[committee_id] = members
+    for name, members in fetched:
         sizes[name] = len(members)
         for member in members:
+            seats.append(member.record(name, today))
             names = by_member.setdefault(member.member_id, [])
             if name not in names:
                 names.append(name)
-    return by_member, sizes, raw
+    return by_member, sizes, seats
 
 
 def _contacts(
@@ -195,7 +196,7 @@ def _fetch(
         lambda: members_api.current_commons(workers, progress),
         lambda: members_api.posts("government"),
         lambda: members_api.posts("opposition"),
-        lambda: _committee_names(CommitteesApi(clients.committees), committee_ids),
+        lambda: _committee_names(CommitteesApi(clients.committees), committee_ids, moment.date()),
     ]
     listed, government, opposition, committees = fetch_all(lambda task: task(), tasks, workers=len(tasks))
     current: list[ApiMember] = [m for m in listed if m.house == 1]
@@ -212,8 +213,10 @@ def _fetch(
         postcodes = (row.postcode for row in sites if row.postcode)
         answers = PostcodesApi(clients.postcodes).lookup(postcodes, workers=workers, progress=progress)
         sites, checks = verified_sites(sites, answers, previous.constituencies)
-    by_member, sizes, _ = committees
-    records = LiveRecords(current, contacts, by_member, histories, government + opposition, sites, checks)
+    by_member, sizes, seats = committees
+    records = LiveRecords(
+        current, contacts, by_member, histories, government + opposition, sites, checks, seats, frozenset({"committee"})
+    )
     return _Fetch(records, sizes, clients.requests(), fetched_count)
 
 
@@ -262,6 +265,7 @@ def write_snapshot(folder: Path, built: Built, site_checks: Sequence[SiteCheck] 
         "sites": write_rows(folder / "sites.csv", built.sites, snapshots.SITE_COLUMNS),
         "constituencies": write_rows(folder / "constituencies.csv", built.constituencies, ConstituencyRow.COLUMNS),
         "known_gaps": write_rows(folder / "known_gaps.csv", built.gaps, snapshots.GAP_COLUMNS),
+        "records": write_rows(folder / RECORDS_FILE, built.records, RECORD_COLUMNS),
     }
     if site_checks is not None:
         counts["site_checks"] = write_rows(folder / SITE_CHECKS_FILE, site_checks, SITE_CHECK_COLUMNS)

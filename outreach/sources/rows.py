@@ -1,6 +1,7 @@
 """The rows of a snapshot's files, typed, and the one writer of those files.
 
-The rows of members.csv and posts.csv are `members.Member` and `members.Post` themselves: their fields are the
+The rows of members.csv, posts.csv and records.csv are `members.Member`, `members.Post` and `records.RecordItem`
+themselves: their fields are the
 columns (a date is written in ISO form, a list joined with " | "). Each row class here has one field per column,
 in the column order `outreach/snapshot.py` reads (DEPARTMENT_COLUMNS, ...); a flag is a bool and is written
 `true`/`false`, as the loader expects. `from_cells` reads a row of a file back, for the tables a refresh carries
