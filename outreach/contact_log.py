@@ -17,6 +17,7 @@ from pathlib import Path
 from outreach import outbox
 from outreach.errors import DataError, OutreachError
 from outreach.ledger import Contact, Ledger, NewContact, now
+from outreach.ledger.records import is_member_id
 from outreach.snapshot import Snapshot
 from outreach.targeting import Target, fold, resolve_members
 
@@ -80,6 +81,8 @@ def member_id(text: str, known: dict[int, str], snapshot: Callable[[], Snapshot]
     An id is taken as given, so a member who has since left the Commons can still be found in the log.
     """
     if text.strip().isdigit():
+        if not is_member_id(int(text)):
+            raise OutreachError(f"member id {text.strip()} is out of range (a member id is a Members API id)")
         return int(text)
     wanted = fold(text)
     matches = {number for number, name in known.items() if fold(name) == wanted}

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outreach.errors import DataError, OutputError
+from outreach.ledger.records import is_member_id
 
 if TYPE_CHECKING:  # only for hints: `send` reads the manifest without loading the targeting machinery
     from outreach.campaign import Enclosure
@@ -187,7 +188,7 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
     rows: list[ManifestRow] = []
     seen: dict[str, int] = {}
     end = 1  # the header's line
-    for cells in reader:
+    for cells in _records(reader, path):
         line = end + 1  # the line this row starts on (a quoted field may span lines)
         end = reader.line_num
         where = f"{path}:{line}"
@@ -203,6 +204,22 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
             member_id = int(cells["member_id"])
         except ValueError:
             raise DataError(f"{where}: member_id {cells['member_id']!r} is not a number") from None
+        if not is_member_id(member_id):
+            raise DataError(f"{where}: member_id {cells['member_id'].strip()} is out of range")
         asks = tuple(ask for ask in cells.get("asks", "").split(";") if ask)
         rows.append(ManifestRow(folder, where, line, letter_id, member_id, asks, cells))
     return rows
+
+
+def _records(reader: csv.DictReader[str], path: Path) -> Iterator[dict[str, str]]:
+    """Yield the reader's rows; a row the csv module cannot read (a field over its size limit) is a DataError naming
+    the line the row starts on."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}:{start}: not readable as CSV ({exc})") from None
+        yield cells

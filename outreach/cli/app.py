@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.markup import escape
@@ -30,8 +32,20 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except OutreachError as exc:
-        console.err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
+    except Exception as exc:
+        from outreach.ledger import schema
+
+        # The ledger turns its own faults into LedgerError; one met outside it still names the log, not a traceback.
+        if not (isinstance(exc, sqlite3.Error) and schema.is_fault(exc)):
+            raise
+        _fail(schema.fault(settings.home() / schema.DATABASE_FILE, exc))
+
+
+def _fail(exc: OutreachError) -> NoReturn:
+    """Print an expected failure as one line on stderr and exit with its code."""
+    console.err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code) from None
 
 
 def today() -> date:

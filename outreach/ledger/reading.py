@@ -47,6 +47,9 @@ class LedgerReader:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+        if value is not None and schema.is_fault(value):
+            # A fault met while reading (a damaged page, a number SQLite cannot hold) becomes the one-line error.
+            raise schema.fault(self.path, value) from None
 
     def schema_version(self) -> int:
         """Return the file's schema version (PRAGMA user_version)."""
@@ -55,8 +58,13 @@ class LedgerReader:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """Yield the connection inside BEGIN IMMEDIATE (the write lock taken up front); commit, or roll back."""
-        with schema.transaction(self._db) as db:
-            yield db
+        try:
+            with schema.transaction(self._db) as db:
+                yield db
+        except Exception as exc:
+            if schema.is_fault(exc):
+                raise schema.fault(self.path, exc) from None
+            raise
 
     # -- reading --------------------------------------------------------------------------------------------------
 

@@ -185,6 +185,15 @@ class Queued(Entry):
     message_id: str | None
 
 
+# SQLite's INTEGER is a signed 64-bit number; a Members API id is a positive one far below this.
+LARGEST_MEMBER_ID = 2**63 - 1
+
+
+def is_member_id(number: int) -> bool:
+    """Return whether a number can be a member id: positive, and small enough for the log to hold."""
+    return 0 < number <= LARGEST_MEMBER_ID
+
+
 def check_channel(channel: str) -> None:
     """Refuse a channel the log does not know (LedgerError)."""
     if channel not in CHANNELS:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 
 from outreach.ledger.records import LedgerError
@@ -114,6 +115,8 @@ def connect(path: Path) -> sqlite3.Connection:
     """Return a connection to the log at `path` (":memory:" for an empty one), created and migrated if need be.
 
     WAL with synchronous=FULL: every commit is fsynced before it returns (see the design in `outreach.ledger`).
+    The file is checked before anything is written to it: another program's SQLite file, a log missing a table or
+    column, or one with a damaged page is refused with one line (LedgerError), never migrated or written into.
     """
     in_memory = str(path) == ":memory:"  # an empty log to read from when no file exists yet
     created = not in_memory and not path.exists()
@@ -129,17 +132,110 @@ def connect(path: Path) -> sqlite3.Connection:
         os.chmod(path, 0o600)
     db.row_factory = sqlite3.Row
     try:
+        # Checked before the first write (turning WAL on rewrites the header): a file refused is left as it was.
+        version = schema_version(db)
+        _refuse_foreign(db, path, version)
+        _check_pages(db, path)
+        if version == SCHEMA_VERSION:
+            _check_columns(db, path)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
         _migrate(db, path)
-    except sqlite3.DatabaseError as exc:
+        if version != SCHEMA_VERSION:
+            _check_columns(db, path)
+    except BaseException as exc:
         db.close()
-        raise LedgerError(f"{path}: not a contact log outreach can read ({exc})") from None
-    except BaseException:
-        db.close()
+        if is_fault(exc):
+            raise fault(path, exc) from None
         raise
     return db
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html) for the faults a user can meet, each with what to do.
+_FAULTS = {
+    sqlite3.SQLITE_CORRUPT: "the contact log is damaged; restore it from a backup (sqlite3 .recover salvages rows)",
+    sqlite3.SQLITE_NOTADB: "not a contact log outreach can read",
+    sqlite3.SQLITE_READONLY: "the contact log is read-only; make the file and its folder writable",
+    sqlite3.SQLITE_CANTOPEN: "cannot open the contact log; check the file and its folder can be written",
+    sqlite3.SQLITE_FULL: "the disk holding the contact log is full; free some space",
+    sqlite3.SQLITE_IOERR: "the contact log could not be read or written",
+    sqlite3.SQLITE_PERM: "the contact log may not be written here",
+}
+
+
+def is_fault(exc: BaseException) -> bool:
+    """Return whether an exception is a fault of the log's file or of its input, not a bug in outreach.
+
+    SQLite's ProgrammingError, InterfaceError and the like are bugs and keep their traceback.
+    """
+    faults = (sqlite3.DatabaseError, sqlite3.OperationalError, sqlite3.IntegrityError, sqlite3.DataError)
+    return isinstance(exc, OverflowError) or type(exc) in faults
+
+
+def fault(path: Path, exc: BaseException) -> LedgerError:
+    """Return the one-line LedgerError for an SQLite failure on the log at `path`: what happened and what to do."""
+    if isinstance(exc, OverflowError):  # Python's int is unbounded; SQLite's INTEGER is 64 bits
+        return LedgerError(f"{path}: a number too large for the contact log ({exc})")
+    code = getattr(exc, "sqlite_errorcode", None)
+    # An extended result code keeps its primary code in the low byte.
+    what = _FAULTS.get(code & 0xFF) if isinstance(code, int) else None
+    return LedgerError(f"{path}: {what or 'the contact log failed'} ({exc})")
+
+
+def _refuse_foreign(db: sqlite3.Connection, path: Path, version: int) -> None:
+    """Refuse an SQLite file that another program made: no schema version of ours, yet tables already in it."""
+    if version != 0:
+        return
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    if tables:
+        raise LedgerError(
+            f"{path}: not an outreach contact log (an SQLite file holding {', '.join(tables[:5])}); "
+            "point OUTREACH_HOME at another folder or move the file away"
+        )
+
+
+@cache
+def expected_columns() -> dict[str, frozenset[str]]:
+    """Return each table's columns as MIGRATIONS make them (built once in memory, so the check never drifts)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        for statements in MIGRATIONS:
+            for statement in statements:
+                db.execute(statement)
+        return _columns(db)
+    finally:
+        db.close()
+
+
+def _columns(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    """Return the columns of every table in a database, by table."""
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: frozenset(row[1] for row in db.execute(f'PRAGMA table_info("{table}")')) for table in tables}
+
+
+def _check_columns(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a log missing a table or a column that its schema version should have."""
+    found = _columns(db)
+    for table, columns in expected_columns().items():
+        if table not in found:
+            raise LedgerError(f"{path}: the contact log has no '{table}' table; restore it from a backup")
+        missing = sorted(columns - found[table])
+        if missing:
+            raise LedgerError(
+                f"{path}: the contact log's '{table}' table lacks column {', '.join(map(repr, missing))}; "
+                "restore it from a backup"
+            )
+
+
+def _check_pages(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a log with a damaged page (PRAGMA quick_check)."""
+    # quick_check reads every page (milliseconds for a campaign's log): a damaged log is refused before a send
+    # starts rather than part-way through it.
+    first = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if first != "ok":
+        # SQLite's report spans lines ("*** in database main ***\nOn tree page 2 …"): keep the message one line.
+        raise LedgerError(f"{path}: {_FAULTS[sqlite3.SQLITE_CORRUPT]} ({' '.join(str(first).split())[:200]})")
 
 
 def schema_version(db: sqlite3.Connection) -> int:
@@ -172,7 +268,10 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        # A COMMIT refused (a full disk) leaves the transaction open: roll it back too, so nothing half-done stays.
+        if db.in_transaction:
+            with suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")

@@ -1,0 +1,223 @@
+"""Bad input and broken files give one line and the documented exit code, never a traceback, and lose nothing.
+
+Issue 12, items 8 and 9: a broken contact log (a damaged page, another program's SQLite file, a missing column, a
+read-only file or folder), member ids too large for SQLite, a manifest field over the csv module's limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from commands import run
+
+from outreach.errors import ExitCode
+from outreach.ledger import DATABASE_FILE
+
+HUGE = "99999999999999999999999"  # over SQLite's 64-bit INTEGER
+
+
+def error_line(stderr: str) -> str:
+    """Return the one error line a failed command printed, after checking it printed exactly one."""
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    return errors[0]
+
+
+def rows(path: Path) -> list[tuple[object, ...]]:
+    """Return every contact and suppression in a log file, read with sqlite3 directly."""
+    db = sqlite3.connect(path)
+    try:
+        found = db.execute("SELECT letter_id, state, member_id FROM contacts ORDER BY id").fetchall()
+        return found + db.execute("SELECT member_id, reason, '' FROM suppressions").fetchall()
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def good_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real contact log: two letters posted and one member suppressed, checkpointed into one file."""
+    home = tmp_path_factory.mktemp("good-log-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_HOME", str(home))
+        run("log", "add", "4366", "--date", "2026-11-20", "--reference", "RM-17")
+        run("log", "add", "Wera Hobhouse", "--date", "2026-11-21")
+        run("suppress", "5450", "--reason", "asked not to be contacted, e-mail of 2026-11-20")
+    db = sqlite3.connect(home / DATABASE_FILE)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return home / DATABASE_FILE
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make a file or folder read-only for outreach, as the user would meet it, and restore it after.
+
+    Root ignores file modes, so as root (CI) the path is bind-mounted read-only onto itself: the writes then fail
+    with EROFS, as on a read-only share; any other user gets the mode a careless copy leaves (0444 or 0555).
+    """
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    subprocess.run(["mount", "--bind", str(path), str(path)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def _damage_a_page(log: Path) -> None:
+    with log.open("r+b") as handle:  # page 2 is the contacts table's root page: its cell pointers become nonsense
+        handle.seek(4096 + 8)
+        handle.write(b"\xff" * 200)
+
+
+def _foreign_file(log: Path) -> None:
+    log.unlink()
+    db = sqlite3.connect(log)
+    db.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, caption TEXT)")
+    db.execute("INSERT INTO photos (caption) VALUES ('Tadcaster Road')")
+    db.commit()
+    db.close()
+
+
+def _drop_a_column(log: Path) -> None:
+    db = sqlite3.connect(log)
+    db.execute("ALTER TABLE contacts DROP COLUMN error")
+    db.commit()
+    db.close()
+
+
+LOG_FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
+    "corrupt-page": (_damage_a_page, "the contact log is damaged; restore it from a backup"),
+    "foreign-sqlite-file": (_foreign_file, "not an outreach contact log (an SQLite file holding photos)"),
+    "missing-column": (_drop_a_column, "the contact log's 'contacts' table lacks column 'error'"),
+    "not-a-database": (lambda log: log.write_text("letter_id,member_id\n"), "not a contact log outreach can read"),
+}
+# Each command that opens the log: reading, recording by hand, a reply, an opt-out.
+LOG_COMMANDS = {
+    "log": ("log",),
+    "log-add": ("log", "add", "4602", "--letter", "minister", "--date", "2026-11-22"),
+    "reply": ("reply", "4366", "--outcome", "acknowledgement", "--date", "2026-11-25"),
+    "suppress": ("suppress", "4602", "--reason", "asked by telephone"),
+    "followups": ("followups",),
+}
+
+
+@pytest.mark.parametrize("command", LOG_COMMANDS.values(), ids=LOG_COMMANDS.keys())
+@pytest.mark.parametrize("fault", LOG_FAULTS.values(), ids=LOG_FAULTS.keys())
+def test_a_broken_contact_log_is_one_line_and_left_as_it_was(
+    fault: tuple[Callable[[Path], None], str], command: tuple[str, ...], good_log: Path, outreach_home: Path
+) -> None:
+    log = outreach_home / DATABASE_FILE
+    shutil.copyfile(good_log, log)
+    breaker, expected = fault
+    breaker(log)
+    before = log.read_bytes()
+    _, stderr = run(*command, expect=ExitCode.FAILURE)
+    line = error_line(stderr)
+    assert f"error: {log}: {expected}" in line
+    assert log.read_bytes() == before  # not migrated, repaired or written into
+
+
+READS = {("log",), ("followups",)}
+
+
+@pytest.mark.parametrize("command", LOG_COMMANDS.values(), ids=LOG_COMMANDS.keys())
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_read_only_contact_log_is_one_line_and_loses_nothing(
+    what: str, command: tuple[str, ...], good_log: Path, outreach_home: Path
+) -> None:
+    log = outreach_home / DATABASE_FILE
+    shutil.copyfile(good_log, log)
+    before = rows(log)
+    with read_only(log if what == "file" else outreach_home):
+        if what == "file" and command in READS:  # a read-only file can still be read
+            stdout, _ = run(*command)
+            assert command == ("followups",) or "4366-seat" in stdout
+        else:
+            _, stderr = run(*command, expect=ExitCode.FAILURE)
+            line = error_line(stderr)
+            assert line.startswith(f"error: {log}: ")
+            assert ("read-only" if what == "file" else "cannot open the contact log") in line
+    assert rows(log) == before
+
+
+HUGE_IDS = {
+    "log-add": ("log", "add", HUGE, "--date", "2026-11-22"),
+    "reply": ("reply", HUGE, "--outcome", "none"),
+    "suppress": ("suppress", HUGE, "--reason", "asked by telephone"),
+    "suppress-remove": ("suppress", HUGE, "--remove"),
+    "log-member": ("log", "--member", HUGE),
+}
+
+
+@pytest.mark.parametrize("command", HUGE_IDS.values(), ids=HUGE_IDS.keys())
+def test_a_member_id_too_large_for_sqlite_is_one_line(
+    command: tuple[str, ...], good_log: Path, outreach_home: Path
+) -> None:
+    log = outreach_home / DATABASE_FILE
+    shutil.copyfile(good_log, log)
+    before = rows(log)
+    _, stderr = run(*command, expect=ExitCode.FAILURE)
+    assert error_line(stderr) == f"error: member id {HUGE} is out of range (a member id is a Members API id)"
+    assert rows(log) == before
+
+
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real outbox of three letters (Markdown only), drafted once for the module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
+        out = tmp_path_factory.mktemp("drafted") / "outbox"
+        run("draft", "--member", "4366", "--member", "Wera Hobhouse", "--member", "5450", "--format", "md",
+            "--out", str(out))  # fmt: skip
+    return out
+
+
+def _edit_manifest(outbox: Path, column: str, value: str) -> int:
+    """Set `column` of the manifest's second letter to `value`; return the line that letter starts on."""
+    path = outbox / "manifest.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    table[1][column] = value
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(table[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+    return 3
+
+
+MANIFEST_FAULTS = {
+    "member-id-too-large": ("member_id", HUGE, f"member_id {HUGE} is out of range"),
+    # The csv module refuses a field over 131,072 characters (csv.field_size_limit()).
+    "field-over-csv-limit": ("name", "x" * 200_000, "not readable as CSV (field larger than field limit (131072))"),
+}
+MANIFEST_COMMANDS = {"log-add-from-manifest": ("log", "add", "--from-manifest"), "send-dry-run": ("send",)}
+
+
+@pytest.mark.parametrize("command", MANIFEST_COMMANDS.values(), ids=MANIFEST_COMMANDS.keys())
+@pytest.mark.parametrize("fault", MANIFEST_FAULTS.values(), ids=MANIFEST_FAULTS.keys())
+def test_a_bad_manifest_row_is_one_line_naming_it_and_nothing_is_logged(
+    fault: tuple[str, str, str], command: tuple[str, ...], drafted: Path, tmp_path: Path, outreach_home: Path
+) -> None:
+    outbox = Path(shutil.copytree(drafted, tmp_path / "outbox"))
+    column, value, expected = fault
+    line = _edit_manifest(outbox, column, value)
+    _, stderr = run(*command, str(outbox), expect=ExitCode.FAILURE)
+    assert error_line(stderr) == f"error: {outbox / 'manifest.csv'}:{line}: {expected}"
+    assert not (outreach_home / DATABASE_FILE).exists()
