@@ -1,17 +1,24 @@
 """The outbox: safe file names, the manifest (written and read back), and a folder written whole or not at all.
 
-A draft is written into a temporary folder beside the outbox and moved into place only when every file is there,
-so a failure part-way leaves the previous outbox as it was; an outbox that exists is replaced only with --force.
+A draft is written into a staging folder beside the outbox (`.NAME.<token>.partial`) and moved into place only
+when every file is there, so a failure part-way leaves the previous outbox as it was. The outbox is locked while it
+is written (`.NAME.lock`), so a second draft into it is refused; an outbox that exists is replaced only with --force,
+and only when outreach wrote it (its manifest.csv, nothing a person added). A draft killed at any moment leaves
+either the old outbox or the new one: the old one is moved aside (`.NAME.previous`) before the new one moves in, and
+the next draft, or a reader, puts it back if the kill came between the two renames.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
+import fcntl
 import io
 import os
 import re
+import secrets
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -84,32 +91,224 @@ def inside(folder: Path, relative: str) -> Path:
     return folder / relative
 
 
+# What outreach itself puts at the top of an outbox: `draft` (the manifest, the print PDF, the letters and
+# enclosures folders) and `send` (failures.csv). Add here any file another command writes into an outbox: `--force`
+# refuses to replace a folder holding anything else, since that would delete a file a person put there.
+OUTBOX_ENTRIES = frozenset({MANIFEST, MERGED_PDF, LETTERS_DIR, "enclosures", "failures.csv"})
+# The lock files office programs leave beside a file a person has open (LibreOffice, Microsoft Office).
+_OFFICE_LOCK = re.compile(r"\.~lock\..*#|~\$.*")
+
+
+def _beside(target: Path, what: str) -> Path:
+    """Return the hidden path `.NAME.what` beside an outbox: its lock, the previous outbox, a staging folder."""
+    return target.parent / f".{target.name}.{what}"
+
+
+def _target(out: Path) -> Path:
+    """Return the folder `--out` names, links resolved; OutputError for the folder one is in, or one that holds it.
+
+    The outbox is replaced whole by renaming, and a folder renamed from under a shell leaves that shell in a
+    deleted folder: `--out .` is refused rather than half-supported.
+    """
+    target = out.expanduser().resolve()
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        here = None
+    if target.parent == target or (here is not None and here.is_relative_to(target)):
+        raise OutputError(
+            f"{out}: is the folder you are in, or holds it; outreach replaces its outbox folder whole, "
+            "so give --out a folder of its own (e.g. --out outbox)"
+        )
+    return target
+
+
+@contextmanager
+def _locked(target: Path, out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the outbox (a file beside it) while it is written; OutputError if another holds it.
+
+    flock is released by the kernel however the process ends, so a killed draft leaves no stale lock. The lock
+    file is removed when done; a second run that opened the old file before that notices the file is no longer
+    the one at the path and tries again.
+    """
+    path = _beside(target, "lock")
+    for _ in range(5):
+        try:
+            handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot write here ({exc.strerror})") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.read(handle, 32).decode("ascii", "replace").strip()
+            os.close(handle)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise OutputError(
+                    f"{out}: another 'outreach draft'{f' (pid {holder})' if holder.isdigit() else ''} is writing "
+                    "this outbox now; nothing was written: wait for it, or give --out another folder"
+                ) from None
+            raise OutputError(f"{out}: cannot lock the outbox ({exc.strerror})") from None
+        try:
+            current = os.stat(path)
+        except FileNotFoundError:
+            current = None
+        if current is not None and os.path.samestat(current, os.fstat(handle)):
+            break
+        os.close(handle)  # the file was removed by the run that held it: lock the new one
+    else:
+        raise OutputError(f"{out}: cannot lock the outbox (its lock file keeps changing)")
+    try:
+        os.ftruncate(handle, 0)
+        os.write(handle, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(handle)
+
+
+def _tidy(target: Path) -> bool:
+    """Return whether the previous outbox was put back: after a killed draft, remove its staging folders, and
+    restore the outbox it had moved aside (killed between the two renames) or remove that copy (killed after).
+
+    Called with the outbox locked, so no staging folder found here belongs to a live draft.
+    """
+    stage_name = re.compile(re.escape(_beside(target, "").name) + r"[0-9a-f]{16}\.partial")
+    with contextlib.suppress(OSError):
+        for entry in target.parent.iterdir():
+            if stage_name.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+    previous = _beside(target, "previous")
+    if not previous.is_dir() or previous.is_symlink():
+        return False
+    if target.exists() or target.is_symlink():
+        shutil.rmtree(previous, ignore_errors=True)
+        return False
+    os.rename(previous, target)
+    return True
+
+
+def recover(out: Path) -> bool:
+    """Return whether an outbox that a killed draft had moved aside was put back where `out` names.
+
+    For readers (send, log add, report) that find no manifest: a draft killed between moving the old outbox aside
+    and moving the new one in leaves the old one complete, beside. Does nothing while a draft holds the outbox.
+    """
+    try:
+        target = out.expanduser().resolve()
+        if not _beside(target, "previous").is_dir():
+            return False
+        with _locked(target, out):
+            return _tidy(target)
+    except (OSError, OutputError):
+        return False
+
+
+def _is_outbox(target: Path, entries: Sequence[Path]) -> str | None:
+    """Return why a folder that holds files is not an outbox `--force` may replace, or None when it is one.
+
+    An outbox is what `draft` wrote: its manifest.csv starts with outreach's header, and the folder holds nothing
+    outreach did not put there (a file a person added would be lost with it).
+    """
+    try:
+        with open(target / MANIFEST, encoding="utf-8-sig") as handle:
+            header = handle.readline(4096)
+    except (OSError, UnicodeDecodeError):
+        header = ""
+    if not header.startswith(",".join(MANIFEST_COLUMNS[:4]) + ","):
+        return f"is not an outbox outreach wrote (it has no {MANIFEST} of outreach's)"
+    foreign = sorted(
+        entry.name
+        for entry in entries
+        if entry.name not in OUTBOX_ENTRIES and not _OFFICE_LOCK.fullmatch(entry.name)
+    )
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        return f"holds files outreach did not write ({shown})"
+    return None
+
+
+def _check_replaceable(target: Path, out: Path, *, force: bool) -> None:
+    """Raise OutputError unless `target` is absent, an empty folder, or (with --force) an outbox outreach wrote."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; give --out a folder")
+    try:
+        entries = list(target.iterdir())
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot read the folder ({exc.strerror})") from None
+    if not entries:
+        return
+    problem = _is_outbox(target, entries)
+    if problem:
+        raise OutputError(
+            f"{out}: {problem}: --force replaces only an outbox outreach wrote; nothing was written "
+            "(give --out a new or empty folder)"
+        )
+    if not force:
+        raise OutputError(f"{out}: outbox already holds files; use --force to replace it, or --out for another")
+
+
+def _swap(stage: Path, target: Path, out: Path) -> None:
+    """Move the finished outbox into place: the old one aside, the new one in, then the old one removed.
+
+    Killed between the two renames, the old outbox is complete beside it (`.NAME.previous`) and the next draft,
+    or a reader, puts it back; a rename that fails puts it back at once.
+    """
+    previous = _beside(target, "previous")
+    moved = False
+    try:
+        if target.exists():
+            os.rename(target, previous)
+            moved = True
+        os.rename(stage, target)
+    except OSError as exc:
+        if moved:
+            with contextlib.suppress(OSError):
+                os.rename(previous, target)
+        raise OutputError(f"{out}: cannot move the new outbox into place ({exc.strerror}); nothing changed") from None
+    if moved:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def check_out(out: Path, *, force: bool) -> None:
+    """Return nothing when a draft may write to `out`; OutputError, before any letter is merged, when it may not.
+
+    `staging` checks again, holding the lock: this is only so a refusal comes at once, not after the merge.
+    """
+    target = _target(out)
+    if not _beside(target, "previous").exists():  # a killed draft's aside copy: staging puts it back, then checks
+        _check_replaceable(target, out, force=force)
+
+
 @contextmanager
 def staging(out: Path, *, force: bool) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside `out`; on success it replaces `out` (which needs --force if present)."""
-    out = out.expanduser()
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputError(f"{out}: outbox already holds files; use --force to replace it, or --out for another")
-    parent = out.resolve().parent
+    """Yield a fresh folder beside `out`; when the block ends without error it replaces `out` in one step.
+
+    The outbox is locked for the whole run (a second draft into it is refused), staging folders and an aside copy
+    left by a killed draft are tidied first, and an existing outbox is replaced only with --force and only when
+    outreach wrote it.
+    """
+    target = _target(out)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
+        target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write here ({exc.strerror})") from None
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old: Path | None = None
-    if out.exists():
-        old = parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    stage.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    with _locked(target, out):
+        _tidy(target)
+        _check_replaceable(target, out, force=force)
+        stage = _beside(target, f"{secrets.token_hex(8)}.partial")
+        try:
+            stage.mkdir()  # not mkdtemp: its folders are private (0700), and an outbox is for people to open
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot write here ({exc.strerror})") from None
+        try:
+            yield stage
+            _swap(stage, target, out)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
 
 
 def write_text(path: Path, text: str) -> None:
@@ -177,6 +376,8 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
+        if recover(folder):  # a draft was killed between moving the old outbox aside and the new one in
+            return read_manifest(folder, required)
         raise DataError(f"{path}: no manifest here; give the outbox folder that 'outreach draft' wrote") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None

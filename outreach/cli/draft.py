@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from outreach import console
+from outreach import outbox as outboxes
 from outreach import snapshot as snapshots
 from outreach.cli.app import load_campaign, load_snapshot, today, user_errors, warn_unsigned
 from outreach.cli.options import (
@@ -85,6 +86,7 @@ def draft(
 
     with user_errors():
         formats = drafting.parse_formats(format_)
+        outboxes.check_out(out, force=force)
         chosen = load_campaign(campaign)
         warn_unsigned(chosen)
         snapshot = load_snapshot(uses_posts=True)
