@@ -211,7 +211,7 @@ class Campaign:
     overrides: Path | None
     subjects: Mapping[str, str]
     facts: Mapping[str, Any]
-    # The [smtp] table as written (host, port, security, user); settings.smtp() layers the environment on top.
+    # The [smtp] table as written (host, port, security, user, auth); settings.smtp() layers the environment on top.
     smtp: Mapping[str, Any] = field(default_factory=dict)
     figures: Mapping[str, Figure] = field(default_factory=dict)  # [figures.<id>]: what templates' figure() states
     checks: tuple[CampaignCheck, ...] = ()  # [[checks]]: the campaign's own letter checks (outreach/checks.py)
@@ -293,7 +293,7 @@ class _Reader:
         return {key: frozenset(value) if isinstance(value, list) else value for key, value in when.items()}
 
 
-SMTP_KEYS = ("host", "port", "security", "user")
+SMTP_KEYS = ("host", "port", "security", "user", "auth")
 ENCLOSURE_KEYS = ("file", "title", "mention", "when")
 PDF_MAGIC = b"%PDF-"
 

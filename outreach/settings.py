@@ -31,8 +31,16 @@ SMTP_VARIABLES = {
     "port": "OUTREACH_SMTP_PORT",
     "security": "OUTREACH_SMTP_SECURITY",
     "user": "OUTREACH_SMTP_USER",
+    "auth": "OUTREACH_SMTP_AUTH",
 }
 SMTP_PASSWORD_VARIABLE = "OUTREACH_SMTP_PASSWORD"
+# Only from the environment, like the password: a campaign folder someone sends you must not run commands.
+SMTP_TOKEN_COMMAND_VARIABLE = "OUTREACH_SMTP_TOKEN_COMMAND"
+SMTP_CA_FILE_VARIABLE = "OUTREACH_SMTP_CA_FILE"
+SMTP_AUTHS = ("password", "xoauth2")
+# A hidden knob for tests and benches: every backoff and server-asked wait of `send` is multiplied by it, so a
+# greylisting test waits fractions of a second where a real run waits minutes.
+SEND_BACKOFF_SCALE_VARIABLE = "OUTREACH_SEND_BACKOFF_SCALE"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,9 @@ class SmtpSettings:
     user: str = ""
     # repr=False: a settings object printed in a log or a traceback must never show the password.
     password: str = field(default="", repr=False)
+    auth: str = "password"  # password | xoauth2 (the token printed by token_command)
+    token_command: str = field(default="", repr=False)
+    ca_file: str = ""  # a private CA's certificates (PEM); empty: the system's trusted CAs
 
     def describe(self) -> str:
         """Return 'host:port (security, as user)' for messages; never the password."""
@@ -98,7 +109,33 @@ def smtp(
         security=security,
         user=str(user_value).strip(),
         password=environment.get(SMTP_PASSWORD_VARIABLE, ""),
+        auth=_smtp_auth(chosen),
+        token_command=environment.get(SMTP_TOKEN_COMMAND_VARIABLE, "").strip(),
+        ca_file=environment.get(SMTP_CA_FILE_VARIABLE, "").strip(),
     )
+
+
+def _smtp_auth(chosen: Mapping[str, tuple[Any, str]]) -> str:
+    """Return the SMTP login mechanism chosen (password by default); DataError names where a bad one came from."""
+    value, origin = chosen.get("auth", ("password", "default"))
+    auth = str(value).strip().lower()
+    if auth not in SMTP_AUTHS:
+        raise DataError(f"{origin}: SMTP auth must be one of {', '.join(SMTP_AUTHS)}, not {auth!r}")
+    return auth
+
+
+def send_backoff_scale(environ: Mapping[str, str] | None = None) -> float:
+    """Return the factor on every backoff and server-asked wait of `send` (1 unless a test or bench sets it)."""
+    text = (os.environ if environ is None else environ).get(SEND_BACKOFF_SCALE_VARIABLE, "").strip()
+    if not text:
+        return 1.0
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = -1.0
+    if not 0 <= scale <= 10:
+        raise DataError(f"{SEND_BACKOFF_SCALE_VARIABLE}: must be a number from 0 to 10, not {text!r}")
+    return scale
 
 
 # Live sources: each setting is an origin; the clients append the /api/... (or /postcodes) paths, so a mirror

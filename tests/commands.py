@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
 from typer.testing import CliRunner
 
 from outreach.cli import app
@@ -63,3 +64,12 @@ MP_FIELDS = {
     "committees",
     "record",
 }
+
+
+def draft_once(tmp_path_factory: pytest.TempPathFactory, campaign: Path, *selection: str) -> Path:
+    """Return an outbox drafted from `campaign` with its own OUTREACH_HOME (for a module-scoped fixture)."""
+    out = tmp_path_factory.mktemp("drafted") / "outbox"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
+        run("draft", *selection, "--out", str(out), "--campaign", str(campaign))
+    return out

@@ -56,8 +56,10 @@ def send(
 
     A dry run by default: it prints what would be sent. With --no-dry-run it asks for confirmation (unless --yes),
     then sends every letter with an e-mail address that is not already sent, not suppressed and not uncertain.
-    SMTP settings come from the smtp table of campaign.toml and OUTREACH_SMTP_HOST, _PORT, _SECURITY, _USER,
-    _PASSWORD (the environment wins). Letters the server refuses are listed in OUTBOX/failures.csv; exit code 4.
+    SMTP settings come from the smtp table of campaign.toml and OUTREACH_SMTP_HOST, _PORT, _SECURITY, _USER, _AUTH,
+    _PASSWORD or _TOKEN_COMMAND, _CA_FILE (the environment wins). A letter the server defers (4xx) is tried again
+    later in the run; letters it refuses (5xx), or still deferred at the end, are listed in OUTBOX/failures.csv;
+    exit code 4.
     """
     from outreach.delivery import email as mail
     from outreach.delivery import run as sending
@@ -107,29 +109,37 @@ def send(
     _print_send_result(result, outbox)
 
 
+def _caution(text: str) -> None:
+    """Print a line a person should act on to stderr, in yellow, as written (no rich markup)."""
+    console.err.print(text, style="yellow", markup=False)
+
+
 def _print_send_result(result: Result, outbox: Path) -> None:
     """Print what a send did (settled, summary table, uncertain); raise SendIncomplete if any letter failed."""
     from outreach.delivery import run as sending
 
     if result.settled:
-        console.err.print(
+        _caution(
             f"{len(result.settled)} letters left mid-send by an interrupted run are now uncertain (they may have "
-            f"arrived; check the sent folder, then --resend-uncertain if they did not): {', '.join(result.settled)}",
-            style="yellow",
-            markup=False,
+            f"arrived; check the sent folder, then --resend-uncertain if they did not): {', '.join(result.settled)}"
         )
     console.out.print(console.table("Send", ("outcome", "letters"), result.summary()))
     uncertain = len(result.uncertain) + result.skipped.get(sending.UNCERTAIN, 0)
     if uncertain:
-        console.err.print(
+        _caution(
             f"{uncertain} letters are uncertain: the server may have taken them. Check the sent folder against "
-            "'outreach log --state uncertain' (by Message-ID), then use --resend-uncertain to send them again.",
-            style="yellow",
-            markup=False,
+            "'outreach log --state uncertain' (by Message-ID), then use --resend-uncertain to send them again."
         )
-    if result.failures:
+    if result.deferred:
+        _caution(
+            f"{len(result.deferred)} letters are still deferred (the server said 'not now'); they go first when "
+            f"send runs again: {', '.join(result.deferred)}"
+        )
+    if result.failures or result.deferred:
+        counts = [f"{len(result.failures)} letters failed"] if result.failures else []
+        counts += [f"{len(result.deferred)} still deferred"] if result.deferred else []
         with user_errors():
-            raise SendIncomplete(f"{len(result.failures)} letters failed: see {outbox / sending.FAILURES_FILE}")
+            raise SendIncomplete(f"{' and '.join(counts)}: see {outbox / sending.FAILURES_FILE}")
 
 
 def _print_send_plan(planned: Any, *, listing: bool = True) -> None:
@@ -185,7 +195,7 @@ def log(
     *,
     member: MemberOption = None,
     state: Annotated[
-        str | None, typer.Option("--state", help="Only this state: queued, sending, sent, failed, uncertain.")
+        str | None, typer.Option("--state", help="Only this state: queued, sending, sent, deferred, failed, uncertain.")
     ] = None,
     since: Annotated[
         datetime | None,

@@ -32,15 +32,21 @@ class Verdict(StrEnum):
     SENT = "sent"  # delivered (the server accepted it)
     FAILED = "failed"  # refused for good: recorded failed, listed in failures.csv, tried again by the next run
     UNCERTAIN = "uncertain"  # it may have arrived (the answer was lost): never resent without --resend-uncertain
-    RETRY = "retry"  # it cannot have arrived and may go later: tried again, after the channel's backoff
+    RETRY = "deferred"  # it cannot have arrived and may go later: recorded deferred, tried again after a backoff
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One attempt's verdict with its reason (empty when sent), as a value rather than an exception."""
+    """One attempt's verdict with its reason (empty when sent), as a value rather than an exception.
+
+    A deferral may carry the pause the far end asked for (`wait`, seconds) and whether it said the run goes too fast
+    (`throttled`: the whole run pauses and slows down, not only this letter).
+    """
 
     verdict: Verdict
     reason: str = ""
+    wait: float | None = None
+    throttled: bool = False
 
     @classmethod
     def sent(cls) -> Outcome:
@@ -58,9 +64,9 @@ class Outcome:
         return cls(Verdict.UNCERTAIN, reason)
 
     @classmethod
-    def retry(cls, reason: str) -> Outcome:
-        """Return the outcome of a letter that cannot have arrived but may later, with the reason."""
-        return cls(Verdict.RETRY, reason)
+    def retry(cls, reason: str, *, wait: float | None = None, throttled: bool = False) -> Outcome:
+        """Return the outcome of a letter that cannot have arrived but may later, with the reason and any pause."""
+        return cls(Verdict.RETRY, reason, wait, throttled)
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,8 @@ class Channel(Protocol[Message_contra, Ready]):
     """A way of delivering letters, driven by `outreach.delivery.run.deliver`."""
 
     name: str  # the contact log's channel (ledger.CHANNELS)
-    attempts: int  # attempts at one letter within a run while it answers RETRY
-    backoff_seconds: tuple[float, ...]  # the pause before each retry (the last repeats)
+    attempts: int  # attempts at one letter within a run while it answers RETRY; then it is left deferred
+    backoff_seconds: tuple[float, ...]  # the pause before each retry, unless the far end asks for one (last repeats)
 
     def open(self) -> None:
         """Get ready to deliver (connect, log in), if not already; SourceError when the far end cannot be reached."""

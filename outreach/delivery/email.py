@@ -6,10 +6,12 @@ log (`dry_run` and `send_outbox` below put the two together for `outreach send`)
 
 The SMTP transaction is split at the one moment that matters: the end of DATA. A failure before the message's
 final "." has been handed to the socket (a 4xx reply, a dropped connection, a timeout) cannot have delivered it,
-so the attempt's outcome is RETRY: the run tries again with backoff, on a fresh connection. Once the whole message
-is out, only the server's reply says whether it was accepted; if the connection is lost waiting for that reply the
-letter may have been delivered, so the outcome is UNCERTAIN and the letter is never resent without
-`--resend-uncertain`.
+so the attempt's outcome is RETRY: the letter is deferred and the run comes back to it after a backoff, on the same
+or a fresh connection (what the server's reply asks is read by `outreach.delivery.pushback`). Only a 5xx fails a
+letter (RFC 5321 4.2.1). Once the whole message is out, only the server's reply says whether it was accepted; if
+the connection is lost waiting for that reply the letter may have been delivered, so the outcome is UNCERTAIN and
+the letter is never resent without `--resend-uncertain`. Logging in (TLS, the clear-text rule, XOAUTH2) is
+`outreach.delivery.login`'s.
 """
 
 from __future__ import annotations
@@ -27,20 +29,21 @@ from pathlib import Path
 from outreach import outbox as outboxes
 from outreach import settings
 from outreach.campaign import Campaign
-from outreach.delivery import run
+from outreach.delivery import login, pushback, run
 from outreach.delivery.channel import Letter, Outcome
 from outreach.errors import DataError, SourceError
 from outreach.render.email import Email, new_message_id
 
 CHANNEL = "email"
 REQUIRED_COLUMNS = ("letter_id", "member_id", "name", "salutation", "email", "asks", "markdown", "subject", "campaign")
-# Attempts at one letter within a run, and the pause before each retry: a greylisting server (451) or a dropped
-# connection usually recovers within seconds; a letter still failing after these is recorded failed and retried
-# by the next run.
-ATTEMPTS = 4
-BACKOFF_SECONDS: tuple[float, ...] = (0.25, 1.0, 4.0)
+# Tries at one letter within a run, and the pause after each "not now" unless the server asks for a longer one.
+# Greylisting lets a recipient's mail through after a few minutes (postgrey's default is 300 s), so the pauses
+# reach past five minutes by the fourth try; a letter still deferred after these stays deferred for the next run.
+ATTEMPTS = 6
+BACKOFF_SECONDS: tuple[float, ...] = (10.0, 60.0, 120.0, 240.0, 480.0)
 TIMEOUT_SECONDS = 60.0
 NO_EMAIL = "no e-mail address"  # why a row without an address is not sent (a letter for the post)
+SECURITY_VARIABLE = settings.SMTP_VARIABLES["security"]
 
 
 # -- the manifest ----------------------------------------------------------------------------------------------
@@ -122,6 +125,10 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Letter[Email]]:
 class Transient(Exception):
     """The server did not take the message and may later: a 4xx reply, or a failure before the end of DATA."""
 
+    def __init__(self, reason: str, asked: pushback.Pushback | None = None) -> None:
+        super().__init__(reason)
+        self.asked = asked or pushback.Pushback(wait=None, throttled=False)
+
 
 class Permanent(Exception):
     """The server refused the message for good (a 5xx reply)."""
@@ -139,20 +146,35 @@ def _reply_text(code: int, reply: bytes | str) -> str:
 _CRLF = re.compile(rb"\r\n|\r|\n")
 
 
-def _login(connection: smtplib.SMTP, user: str, password: str) -> None:
-    """Log in once, with the best mechanism the server offers (PLAIN, then LOGIN, then what smtplib picks).
+def _credential_variable(smtp: settings.SmtpSettings) -> str:
+    """Return the environment variable that holds the credential of the login chosen."""
+    return settings.SMTP_TOKEN_COMMAND_VARIABLE if smtp.auth == "xoauth2" else settings.SMTP_PASSWORD_VARIABLE
+
+
+def _login(connection: smtplib.SMTP, smtp: settings.SmtpSettings) -> None:
+    """Log in once: XOAUTH2 with a fresh token, or a password with the best mechanism offered (PLAIN, LOGIN, ...).
 
     smtplib's login() tries each mechanism in turn after a refusal, so one wrong password would count as several
     failed logins against the account's lockout, and some servers lose step on the second attempt.
     """
     connection.ehlo_or_helo_if_needed()
     offered = connection.esmtp_features.get("auth", "").upper().split()
-    connection.user, connection.password = user, password
+    if smtp.auth == "xoauth2":
+        if "XOAUTH2" not in offered:
+            raise smtplib.SMTPNotSupportedError(
+                f"the server does not offer AUTH XOAUTH2 (it offers: {' '.join(offered) or 'no AUTH'})"
+            )
+        initial = login.xoauth2(smtp.user, login.token(smtp.token_command, settings.SMTP_TOKEN_COMMAND_VARIABLE))
+        # A refused token gets a 334 challenge (a base64 JSON error); the client answers it with an empty line and
+        # the server then says 535 (Google's and Microsoft's XOAUTH2 documentation).
+        connection.auth("XOAUTH2", lambda challenge=None: initial if challenge is None else "")
+        return
+    connection.user, connection.password = smtp.user, smtp.password
     for mechanism, answer in (("PLAIN", connection.auth_plain), ("LOGIN", connection.auth_login)):
         if mechanism in offered:
             connection.auth(mechanism, answer)
             return
-    connection.login(user, password)
+    connection.login(smtp.user, smtp.password)
 
 
 def _wire(data: bytes) -> bytes:
@@ -215,7 +237,7 @@ class Mailer:
             meanwhile()
             self.finish()
         except Transient as exc:
-            return Outcome.retry(str(exc))
+            return Outcome.retry(str(exc), wait=exc.asked.wait, throttled=exc.asked.throttled)
         except Permanent as exc:
             return Outcome.failed(str(exc))
         except Uncertain as exc:
@@ -223,29 +245,36 @@ class Mailer:
         return Outcome.sent()
 
     def open(self) -> None:
-        """Open the connection (TLS and login as configured); SourceError names the server, never the password."""
+        """Open the connection (TLS and login as configured); SourceError names the server, never the credential.
+
+        A credential bound for a host that is not loopback over an unencrypted connection is refused before any
+        connection is made (DataError naming OUTREACH_SMTP_SECURITY).
+        """
         if self._connection is not None:
             return
         smtp = self.settings
+        login.refuse_clear_text(
+            smtp.host, smtp.security, bool(smtp.user), where=f"SMTP {smtp.describe()}", variable=SECURITY_VARIABLE
+        )
+        context = login.tls_context(smtp.ca_file, settings.SMTP_CA_FILE_VARIABLE) if smtp.security != "none" else None
         connection: smtplib.SMTP | None = None
         try:
             if smtp.security == "ssl":
-                connection = smtplib.SMTP_SSL(
-                    smtp.host, smtp.port, timeout=self.timeout, context=ssl.create_default_context()
-                )
+                connection = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=self.timeout, context=context)
             else:
                 connection = smtplib.SMTP(smtp.host, smtp.port, timeout=self.timeout)
             connection.ehlo()
             if smtp.security == "starttls":
-                connection.starttls(context=ssl.create_default_context())
+                # smtplib raises SMTPNotSupportedError when the server offers no STARTTLS: never a clear-text fallback.
+                connection.starttls(context=context)
                 connection.ehlo()
             if smtp.user:
-                _login(connection, smtp.user, smtp.password)
+                _login(connection, smtp)
         except smtplib.SMTPAuthenticationError as exc:
             self._discard(connection)
             raise SourceError(
                 f"SMTP {smtp.describe()}: login refused ({_reply_text(exc.smtp_code, exc.smtp_error)}); "
-                "check OUTREACH_SMTP_USER and OUTREACH_SMTP_PASSWORD"
+                f"check OUTREACH_SMTP_USER and {_credential_variable(smtp)}"
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
             self._discard(connection)
@@ -255,6 +284,12 @@ class Mailer:
             raise SourceError(
                 f"SMTP {smtp.describe()}: refused the connection ({_reply_text(exc.smtp_code, exc.smtp_error)})"
             ) from None
+        except ssl.SSLCertVerificationError as exc:
+            self._discard(connection)
+            raise SourceError(
+                f"SMTP {smtp.describe()}: the server's certificate is not trusted ({exc.verify_message}); if it is "
+                f"signed by a private CA, set {settings.SMTP_CA_FILE_VARIABLE} to that CA's certificate"
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._discard(connection)
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
@@ -263,22 +298,25 @@ class Mailer:
 
     @staticmethod
     def _discard(connection: smtplib.SMTP | None) -> None:
+        """Say QUIT if the server still listens (after a refused login too), then close."""
         if connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                if connection.sock is not None:
+                    connection.quit()
             with contextlib.suppress(Exception):
                 connection.close()
 
     def close(self) -> None:
         """Say QUIT and close the connection, if one is open."""
         connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                connection.quit()
-            self._discard(connection)
+        self._discard(connection)
 
     def drop(self) -> None:
-        """Close the connection without a goodbye (it failed; the next letter reconnects)."""
+        """Close the connection without a goodbye: it failed, or is in DATA, where QUIT would be message text."""
         connection, self._connection = self._connection, None
-        self._discard(connection)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
 
     def start(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
         """Send MAIL, RCPT, DATA and the whole message; the server's verdict is left for finish() to read.
@@ -334,18 +372,25 @@ class Mailer:
             self._refused(code, reply, "end of DATA")
 
     def _refused(self, code: int, reply: bytes, stage: str) -> None:
-        """Raise Transient for 4xx, Permanent for 5xx (and any other unexpected reply), leaving a usable session."""
-        reason = f"{stage}: {_reply_text(code, reply)}"
+        """Raise Transient for a 4xx, Permanent for a 5xx (or any other unexpected reply), leaving a usable session.
+
+        RFC 5321 4.2.1: only a 5yz is permanent. After a 421 (4.2.5: the server is closing the channel) the session
+        ends with QUIT as the RFC asks of the client; after another 4yz or a 5yz it is reset (RSET, 4.1.1.5) and
+        kept for the next letter.
+        """
+        text = _reply_text(code, reply)
+        reason = f"{stage}: {text}"
+        if code == 421:
+            self.close()
+        else:
+            connection = self._connection
+            try:
+                if connection is not None:
+                    connection.rset()
+            except (smtplib.SMTPException, OSError):
+                self.drop()
         if 400 <= code < 500:
-            # Start the next attempt on a fresh connection: after a 421 the server has closed this one anyway.
-            self.drop()
-            raise Transient(reason)
-        connection = self._connection
-        try:
-            if connection is not None:
-                connection.rset()
-        except (smtplib.SMTPException, OSError):
-            self.drop()
+            raise Transient(reason, pushback.read(code, text.partition(" ")[2]))
         raise Permanent(reason)
 
 
@@ -388,4 +433,5 @@ def send_outbox(
         resend_uncertain=resend_uncertain,
         confirm=confirm,
         report=report,
+        backoff_scale=settings.send_backoff_scale(),
     )

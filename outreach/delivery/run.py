@@ -5,7 +5,11 @@ one line naming manifest.csv:line, before anything has gone); then, holding an e
 run, each letter moves through the log's state machine:
 
     enqueue, the whole run in one transaction (references fixed) → begin_sending (committed) → the channel's attempt
-    → mark_sent | mark_failed | mark_uncertain
+    → mark_sent | mark_deferred | mark_failed | mark_uncertain
+
+A deferred letter (the far end said "not now") goes back in the run's queue and comes back when its backoff, or the
+wait the far end asked for, is over, while the others go on; a far end that says the run goes too fast pauses it and,
+said twice, halves its rate. Letters still deferred at the end are listed in failures.csv and go first next run.
 
 Uncapped (--per-minute 0), a letter's mark_sent is committed in the same transaction as the next letter's
 begin_sending: one fsync a letter instead of two, and still never more than one row in `sending`. A process killed
@@ -18,10 +22,11 @@ import contextlib
 import csv
 import errno
 import fcntl
+import heapq
 import io
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,8 +44,14 @@ Ready = TypeVar("Ready")
 
 LOCK_FILE = "send.lock"
 FAILURES_FILE = "failures.csv"
-FAILURE_COLUMNS = ("letter_id", "member_id", "email", "reason")
+FAILURE_COLUMNS = ("letter_id", "member_id", "email", "reason", "state")
 DEFAULT_PER_MINUTE = 30
+# Throttled twice, a run slows down: its pause between letters doubles, and an uncapped run starts from 30 a minute
+# (Microsoft 365's limit for one mailbox).
+THROTTLED_PER_MINUTE = 30
+# A deferred letter whose server asks for a longer wait than this is not tried again in this run: it is listed as
+# deferred (exit 4) and goes first on the next run. Greylisting asks for minutes (postgrey's default is 5).
+LONGEST_WAIT_SECONDS = 15 * 60.0
 
 # Reasons a letter is not sent this run, as the summary names them.
 SUPPRESSED = "suppressed (opted out)"
@@ -70,27 +81,31 @@ class Plan(Generic[Message]):
 
 @dataclass(frozen=True)
 class Failure:
-    """A letter refused, or that kept failing: the row of failures.csv."""
+    """A letter refused (failed), or still deferred when the run ended: the row of failures.csv."""
 
     letter_id: str
     member_id: int
     recipient: str
     reason: str
+    state: str = State.FAILED
 
 
 @dataclass
 class Result:
-    """What a run did: counts by outcome, the failures, and the letters left uncertain."""
+    """What a run did: counts by outcome, the failures, the letters still deferred and those left uncertain."""
 
     sent: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     uncertain: list[str] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     settled: list[str] = field(default_factory=list)  # left `sending` by an interrupted run, now `uncertain`
+    deferred: dict[str, Failure] = field(default_factory=dict)  # by letter id: still deferred, with the last reason
 
     def summary(self) -> list[tuple[str, int]]:
         """Return (outcome, letters) rows for the summary table."""
         rows: list[tuple[str, int]] = [(Verdict.SENT, len(self.sent)), (Verdict.FAILED, len(self.failures))]
+        if self.deferred:
+            rows.append(("deferred (the server said later)", len(self.deferred)))
         if self.uncertain:
             rows.append(("uncertain (reply lost)", len(self.uncertain)))
         rows.extend((f"skipped: {reason}", count) for reason, count in sorted(self.skipped.items()))
@@ -117,6 +132,7 @@ def plan(
     suppressed = ledger.suppressed_ids() if ledger is not None else frozenset()
     logged = {(c.letter_id, c.channel): c for c in ledger.contacts(campaign=campaign)} if ledger is not None else {}
     result: Plan[Message] = Plan(outbox=outbox, campaign=campaign, to_send=[], skipped=[])
+    candidates: list[Planned[Message]] = []
     for letter in letters:
         if letter.message is None:
             result.skipped.append((letter, letter.unsendable))
@@ -128,11 +144,22 @@ def plan(
         if reason is not None:
             result.skipped.append((letter, reason))
             continue
+        candidates.append(Planned(letter, letter.message, resend))
+    # Letters a server deferred in an earlier run go first (a stable sort keeps manifest order otherwise): they
+    # have waited longest, and a greylisting server now knows them.
+    candidates.sort(key=lambda item: not _was_deferred(item.letter, logged))
+    for item in candidates:
         if limit is not None and len(result.to_send) >= limit:
-            result.skipped.append((letter, OVER_LIMIT))
-            continue
-        result.to_send.append(Planned(letter, letter.message, resend))
+            result.skipped.append((item.letter, OVER_LIMIT))
+        else:
+            result.to_send.append(item)
     return result
+
+
+def _was_deferred(letter: Letter[Any], logged: dict[tuple[str, str], Contact]) -> bool:
+    """Return whether the log holds this letter as deferred by its channel."""
+    contact = logged.get((letter.letter_id, letter.channel))
+    return contact is not None and contact.state == State.DEFERRED
 
 
 def _logged(
@@ -195,57 +222,147 @@ def deliver(
     per_minute: int = DEFAULT_PER_MINUTE,
     report: Report | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    backoff_scale: float = 1.0,
 ) -> Result:
     """Deliver the planned letters, recording each step in the log; write OUTBOX/failures.csv; return what happened.
 
-    The caller holds the send lock and has called ledger.settle_interrupted(). SourceError (exit 3) when the
-    channel cannot get ready at the start, or again after a retry (the letter in hand is recorded failed).
+    A letter the far end defers goes back in the queue and is tried again when its backoff (or the wait the far end
+    asked for) has passed, after `channel.attempts` tries it is left deferred. `backoff_scale` multiplies every
+    wait (tests and benches make minutes into fractions of a second). The caller holds the send lock and has called
+    ledger.settle_interrupted(). SourceError (exit 3) when the channel cannot get ready at the start, or cannot be
+    reached again after `channel.attempts` tries in a row (the letter in hand is recorded deferred).
     """
     result = Result()
     result.skipped.update(reason for _, reason in planned.skipped)
     if not planned.to_send:
-        _write_failures(planned.outbox, result.failures)
+        _write_failures(planned.outbox, result)
         return result
     channel.open()  # an unreachable server stops the run here, before any letter is touched
-    interval = 60.0 / per_minute if per_minute > 0 else 0.0
+    pace = _Pace(60.0 / per_minute if per_minute > 0 else 0.0, backoff_scale)
     contacts = _queue_all(planned, ledger, channel)
     # Uncapped, a letter's `sent` is committed with the next letter's `sending`, one commit a letter (at most one
     # row is ever `sending`, so a crash still leaves at most one letter uncertain). Capped, there is time to spare
     # and each is committed at once, so no accepted letter waits out the interval still `sending`.
-    pending = _Pending(defer=not interval)
-    last_start: float | None = None
+    pending = _Pending(defer=not pace.interval)
+    queue = _Queue(deque(range(len(planned.to_send))))
     # Uncapped, the next letter's message is built while the far end digests the current one (see _send_one).
     # With a cap there is time to spare, and each message's Date stays the moment it is sent.
-    ahead: _Ready[Message, Ready] | OutreachError | None = None
+    ahead: dict[int, _Ready[Message, Ready] | OutreachError] = {}
     try:
-        for index, (item, contact) in enumerate(zip(planned.to_send, contacts, strict=True)):
-            if interval and last_start is not None:
-                wait = last_start + interval - time.monotonic()
-                if wait > 0:
-                    sleep(wait)
-            last_start = time.monotonic()
-            if isinstance(ahead, OutreachError):
-                raise ahead
-            current = ahead if ahead is not None else _ready(planned, item, contact, channel)
-            ahead = None
-            following = index + 1 if index + 1 < len(planned.to_send) else None
+        while (index := queue.next(sleep)) is not None:
+            pace.wait(sleep)
+            built = ahead.pop(index, None)
+            if isinstance(built, OutreachError):
+                raise built
+            current = built or _ready(planned, planned.to_send[index], contacts[index], channel)
 
-            def prepare_following(following: int | None = following) -> None:
-                nonlocal ahead
-                if following is not None and not interval:
+            def prepare_following(following: int | None = queue.following()) -> None:
+                if following is not None and not pace.interval:
                     try:
-                        ahead = _ready(planned, planned.to_send[following], contacts[following], channel)
+                        ahead[following] = _ready(planned, planned.to_send[following], contacts[following], channel)
                     except OutreachError as exc:  # raised at the next letter's turn, not in this one's transaction
-                        ahead = exc
+                        ahead[following] = exc
 
-            _send_one(current, ledger, channel, result, report, sleep, _Once(prepare_following), pending)
+            try:
+                outcome = _send_one(current, ledger, channel, result, report, _Once(prepare_following), pending)
+            except SourceError as lost:
+                outcome = _unreachable(lost, queue, channel, result)
+            _come_back(outcome, index, queue, pace, channel)
     finally:
         try:
             pending.flush(ledger)
         finally:
             channel.close()
-            _write_failures(planned.outbox, result.failures)
+            _write_failures(planned.outbox, result)
     return result
+
+
+def _unreachable(lost: SourceError, queue: _Queue, channel: Channel[Any, Any], result: Result) -> Outcome:
+    """Return a lost far end as a run-wide deferral; raise SourceError once it stayed lost `channel.attempts` times."""
+    queue.unreachable += 1
+    if queue.unreachable >= channel.attempts:
+        raise SourceError(
+            f"{lost}; {len(result.sent)} sent and {len(result.deferred)} deferred this run: run send again to continue"
+        ) from None
+    return Outcome.retry(str(lost), throttled=True)
+
+
+def _come_back(outcome: Outcome, index: int, queue: _Queue, pace: _Pace, channel: Channel[Any, Any]) -> None:
+    """Put a deferred letter back in the queue for when its wait is over, and slow the run when it was throttled.
+
+    RFC 5321 4.5.4.1: a sender keeps a deferred message and tries again after a pause; the pause here grows with
+    each try (the channel's backoff), or is the one the server asked for when longer.
+    """
+    if outcome.verdict != Verdict.RETRY:
+        if outcome.verdict != Verdict.UNCERTAIN:
+            queue.unreachable = 0
+        return
+    tries = queue.tried(index)
+    backoff = channel.backoff_seconds[min(tries, len(channel.backoff_seconds)) - 1]
+    wait = max(backoff, outcome.wait or 0.0)
+    if outcome.throttled:
+        pace.throttled(wait * pace.scale)
+    if tries < channel.attempts and wait <= LONGEST_WAIT_SECONDS:
+        queue.defer(index, wait * pace.scale)
+
+
+@dataclass
+class _Queue:
+    """The order of a run: letters in plan order, and deferred ones back when their wait is over (earliest first)."""
+
+    fresh: deque[int]
+    later: list[tuple[float, int]] = field(default_factory=list)  # a heap of (monotonic time due, letter)
+    tries: Counter[int] = field(default_factory=Counter)
+    unreachable: int = 0  # the far end lost this many times in a row
+
+    def next(self, sleep: Callable[[float], None]) -> int | None:
+        """Return the next letter to try (a deferred one whose time has come, else the next new one), or None."""
+        if self.later and (self.later[0][0] <= time.monotonic() or not self.fresh):
+            due, index = heapq.heappop(self.later)
+            if due > time.monotonic():
+                sleep(due - time.monotonic())
+            return index
+        return self.fresh.popleft() if self.fresh else None
+
+    def following(self) -> int | None:
+        """Return the new letter likely to come next (its message may be built while this one goes), if any."""
+        return self.fresh[0] if self.fresh else None
+
+    def tried(self, index: int) -> int:
+        """Return how many times this run has tried the letter, counting the try just made."""
+        self.tries[index] += 1
+        return self.tries[index]
+
+    def defer(self, index: int, wait: float) -> None:
+        """Bring the letter back after `wait` seconds."""
+        heapq.heappush(self.later, (time.monotonic() + wait, index))
+
+
+@dataclass
+class _Pace:
+    """When the next letter may start: the per-minute cap, slowed by repeated throttling, and any pause asked for."""
+
+    interval: float  # seconds between starts; 0 = uncapped
+    scale: float  # the run's backoff scale (the pause a throttled uncapped run falls back to is scaled too)
+    last_start: float | None = None
+    paused_until: float = 0.0
+    throttles: int = 0
+
+    def wait(self, sleep: Callable[[float], None]) -> None:
+        """Sleep until the next letter may start, and note that it starts."""
+        start = self.paused_until
+        if self.interval and self.last_start is not None:
+            start = max(start, self.last_start + self.interval)
+        if start > time.monotonic():
+            sleep(start - time.monotonic())
+        self.last_start = time.monotonic()
+
+    def throttled(self, pause: float) -> None:
+        """Pause the whole run for `pause` seconds; from the second throttling on, also halve the rate."""
+        self.throttles += 1
+        self.paused_until = max(self.paused_until, time.monotonic() + pause)
+        if self.throttles >= 2:
+            self.interval = max(self.interval * 2, 60.0 / THROTTLED_PER_MINUTE * self.scale)
 
 
 @dataclass
@@ -341,42 +458,31 @@ def _send_one(
     channel: Channel[Message, Ready],
     result: Result,
     report: Report | None,
-    sleep: Callable[[float], None],
     meanwhile: _Once,
     pending: _Pending,
-) -> None:
-    """Take one queued letter through begin_sending → the channel's attempts → mark_sent | _failed | _uncertain.
+) -> Outcome:
+    """Return what one try at a queued letter came to: begin_sending → the channel's attempt → mark_*.
 
     `meanwhile` (building the next letter's message) runs once: the channel calls it while the far end digests
     this message, or it runs here after. The previous letter's deferred `sent` is committed in the same
-    transaction as this one's `sending`.
+    transaction as this one's `sending`. A far end lost before the message went (SourceError) defers the letter
+    (it cannot have arrived: issue 12 item 7) and is raised on.
     """
     item, key = current.item, current.key
     if current.ready is None:
         result.skipped[f"{ALREADY_SENT} ({current.state})"] += 1
         meanwhile()
-        return
+        return Outcome.failed(current.state)
     ledger.begin_sending(*key, after_sent=pending.sent)
     pending.sent = None
-    attempt = 1
-    while True:
+    try:
         outcome = channel.deliver(current.ready, meanwhile)
-        if outcome.verdict != Verdict.RETRY:
-            break
-        if attempt >= channel.attempts:
-            outcome = Outcome.failed(f"{outcome.reason} (after {channel.attempts} attempts)")
-            break
-        if report:
-            report(Verdict.RETRY, item, outcome.reason)
-        sleep(channel.backoff_seconds[min(attempt, len(channel.backoff_seconds)) - 1])
-        attempt += 1
-        try:
-            channel.open()
-        except SourceError as lost:
-            _record(Outcome.failed(str(lost)), ledger, key, item, result, report, pending)
-            raise SourceError(f"{lost}; {len(result.sent)} sent this run: run send again to continue") from None
+    except SourceError as lost:
+        _record(Outcome.retry(str(lost)), ledger, key, item, result, report, pending)
+        raise
     _record(outcome, ledger, key, item, result, report, pending)
     meanwhile()
+    return outcome
 
 
 def _record(
@@ -388,14 +494,20 @@ def _record(
     report: Report | None,
     pending: _Pending,
 ) -> None:
-    """Record a letter's final outcome in the log and in the run's result, and report it."""
+    """Record a try's outcome in the log and in the run's result, and report it."""
     letter = item.letter
+    result.deferred.pop(letter.letter_id, None)
     if outcome.verdict == Verdict.SENT:
         pending.accepted(ledger, key)
         result.sent.append(letter.letter_id)
     elif outcome.verdict == Verdict.UNCERTAIN:
         ledger.mark_uncertain(*key, f"{outcome.reason}: the server may have accepted it")
         result.uncertain.append(letter.letter_id)
+    elif outcome.verdict == Verdict.RETRY:
+        ledger.mark_deferred(*key, outcome.reason)
+        result.deferred[letter.letter_id] = Failure(
+            letter.letter_id, letter.member_id, letter.recipient, outcome.reason, State.DEFERRED
+        )
     else:
         ledger.mark_failed(*key, outcome.reason)
         result.failures.append(Failure(letter.letter_id, letter.member_id, letter.recipient, outcome.reason))
@@ -403,18 +515,19 @@ def _record(
         report(outcome.verdict, item, outcome.reason)
 
 
-def _write_failures(outbox: Path, failures: Sequence[Failure]) -> None:
-    """Write OUTBOX/failures.csv listing this run's failures; remove an old one when there are none."""
+def _write_failures(outbox: Path, result: Result) -> None:
+    """Write OUTBOX/failures.csv listing this run's failures and the letters still deferred; remove an old one."""
     path = outbox / FAILURES_FILE
-    if not failures:
+    listed = [*result.failures, *result.deferred.values()]
+    if not listed:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(FAILURE_COLUMNS)
-    for failure in failures:
-        writer.writerow((failure.letter_id, failure.member_id, failure.recipient, failure.reason))
+    for failure in listed:
+        writer.writerow((failure.letter_id, failure.member_id, failure.recipient, failure.reason, failure.state))
     write_atomically(path, lambda stream: stream.write(buffer.getvalue().encode("utf-8")))
 
 
@@ -447,6 +560,7 @@ def run(
     resend_uncertain: bool = False,
     confirm: Callable[[Plan[Message]], object] | None = None,
     report: Report | None = None,
+    backoff_scale: float = 1.0,
 ) -> tuple[Plan[Message], Result]:
     """Return the plan and the result of delivering letters by a channel: the whole run under the send lock.
 
@@ -457,6 +571,6 @@ def run(
         planned = plan(outbox, campaign, letters, ledger, limit=limit, resend_uncertain=resend_uncertain)
         if planned.to_send and confirm is not None:
             confirm(planned)
-        result = deliver(planned, ledger, channel, per_minute=per_minute, report=report)
+        result = deliver(planned, ledger, channel, per_minute=per_minute, report=report, backoff_scale=backoff_scale)
     result.settled = [contact.letter_id for contact in settled]
     return planned, result
