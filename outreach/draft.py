@@ -39,6 +39,18 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return formats
 
 
+def parse_pdf_standards(names: Sequence[str]) -> tuple[str, ...]:
+    """Return the PDF standards `--pdf-standard` names, beyond the PDF/UA-1 every PDF meets."""
+    from outreach.render.pdf import PDF_STANDARDS_OFFERED
+
+    standards = tuple(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
+    unknown = [name for name in standards if name not in PDF_STANDARDS_OFFERED]
+    if unknown:
+        offered = ", ".join(PDF_STANDARDS_OFFERED)
+        raise OutreachError(f"--pdf-standard: unknown standard '{unknown[0]}' (use {offered}; every PDF is PDF/UA-1)")
+    return standards
+
+
 def targets_for(snapshot: Snapshot, campaign: Campaign, selection: Selection, today: date) -> Chosen:
     """Return the targets a selection names, with the campaign's address overrides and the changes of office
     reported since the posts' date (the embedded list, the campaign's and the user's own) applied."""
@@ -119,8 +131,12 @@ def write(
     formats: Sequence[str],
     force: bool,
     progress: Progress | None = None,
+    pdf_standards: Sequence[str] = (),
 ) -> DraftResult:
-    """Write the outbox for merged letters: one file per letter and format, the merged print PDF, the manifest."""
+    """Write the outbox for merged letters: one file per letter and format, the merged print PDF, the manifest.
+
+    Every PDF is tagged PDF/UA-1; `pdf_standards` adds PDF/A-2b ("a-2b").
+    """
     result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats))
     stems = [outbox.letter_stem(item.target) for item in merged]
     with outbox.staging(out, force=force) as stage:
@@ -141,6 +157,7 @@ def write(
                 stage,
                 paths,
                 outbox.inside(stage, outbox.MERGED_PDF),
+                standards=pdf_standards,
             )
             result.shrunk = list(rendered.shrunk)
         if "docx" in formats:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 import pytest
 from commands import MP_FIELDS, manifest, run
 from pypdf import PdfReader
@@ -68,6 +69,38 @@ def test_every_pdf_is_one_a4_page_naming_salutation_and_site(full_outbox: Path) 
             assert site[1:] in text, row["letter_id"]
     merged = PdfReader(full_outbox / "print.pdf")
     assert len(merged.pages) == len(rows)
+
+
+def test_every_pdf_is_tagged_pdf_ua(full_outbox: Path) -> None:
+    """Each letter's PDF and print.pdf: tagged (structure tree, marked, every marked content in the tree), en-GB,
+    titled in the information dictionary and the XMP metadata, PDF/UA-1 in the XMP, the subject its one H1."""
+    rows = manifest(full_outbox)
+    for path, row in [(full_outbox / row["pdf"], row) for row in rows] + [(full_outbox / "print.pdf", None)]:
+        with pikepdf.open(path) as pdf:
+            catalog = pdf.Root
+            assert catalog.MarkInfo.Marked is True, path
+            assert str(catalog.Lang) == "en-GB", path
+            assert catalog.ViewerPreferences.DisplayDocTitle is True, path
+            metadata = pdf.open_metadata()
+            assert metadata["pdfuaid:part"] == "1", path
+            assert metadata["dc:title"] == str(pdf.docinfo.Title) != "", path
+            tree = catalog.StructTreeRoot
+            document = tree.K if isinstance(tree.K, pikepdf.Dictionary) else tree.K[0]
+            assert document.S == "/Document", path
+            parents = pikepdf.NumberTree(tree.ParentTree)
+            for page in pdf.pages:
+                contents = page.obj.Contents
+                streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+                marked = set(re.findall(rb"/MCID (\d+)", b"".join(stream.read_bytes() for stream in streams)))
+                owners = parents[int(page.obj.StructParents)]
+                assert len(owners) == len(marked) > 20, path  # every marked content has its element
+                assert all(owner.Pg.objgen == page.obj.objgen for owner in owners), path
+            if row is not None:
+                assert len(pdf.pages) == 1
+                assert row["subject"] in str(pdf.docinfo.Title), path
+                headings = [kid for kid in document.K if kid.S == "/H1"]
+                assert len(headings) == 1, path
+                assert metadata["dc:description"] == row["subject"], path
 
 
 def test_manifest_content_for_known_letters(full_outbox: Path) -> None:

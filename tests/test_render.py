@@ -8,6 +8,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -265,6 +266,7 @@ def test_a_layout_that_is_not_a4_is_refused_before_any_file_is_written(tmp_path:
     a5 = tmp_path / "a5.typ"
     a5.write_text(
         "#let batch = json(bytes(sys.inputs.letters))\n"
+        "#set document(title: batch.title)\n"
         '#for l in batch.letters { page(paper: "a5")[#metadata(l.id) <letter> #l.salutation] }\n',
         encoding="utf-8",
     )
@@ -273,6 +275,40 @@ def test_a_layout_that_is_not_a4_is_refused_before_any_file_is_written(tmp_path:
     with pytest.raises(OutputError, match="letter 4366-seat: page is 420 x 595 pt, not A4"):
         render_pdfs(LETTERS, a5, out, [out / f"{item.letter_id}.pdf" for item in LETTERS], out / "all.pdf")
     assert list(out.iterdir()) == []
+
+
+def test_a_layout_that_breaks_pdf_ua_is_one_line_naming_the_rule(tmp_path: Path) -> None:
+    untitled = tmp_path / "untitled.typ"
+    untitled.write_text(
+        "#let batch = json(bytes(sys.inputs.letters))\n"
+        "#for l in batch.letters { [#metadata(l.id) <letter> #l.salutation] }\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+
+    refused = r"untitled.typ: Typst failed: PDF/UA-1 error: missing document title"
+    with pytest.raises(OutputError, match=refused) as error:
+        render_pdfs(LETTERS, untitled, out, [out / f"{item.letter_id}.pdf" for item in LETTERS], None)
+    assert "\n" not in str(error.value)
+    assert list(out.iterdir()) == []
+
+
+def test_pdf_a_2b_is_added_on_request_and_agrees_with_the_information_dictionary(tmp_path: Path) -> None:
+    paths = [tmp_path / f"{item.letter_id}.pdf" for item in LETTERS]
+    render_pdfs(LETTERS, LAYOUT, tmp_path, paths, tmp_path / "all.pdf", standards=["a-2b"])
+    for path in [*paths, tmp_path / "all.pdf"]:
+        with pikepdf.open(path) as pdf:
+            metadata = pdf.open_metadata()
+            parts = (metadata["pdfaid:part"], metadata["pdfaid:conformance"], metadata["pdfuaid:part"])
+            assert parts == ("2", "B", "1")
+            assert "/OutputIntents" in pdf.Root, path
+            info = pdf.docinfo
+            # PDF/A: what the information dictionary says, the XMP metadata says too.
+            assert metadata["dc:title"] == str(info.Title)
+            assert metadata["xmp:CreatorTool"] == str(info.Creator)
+            assert metadata["xmp:CreateDate"].startswith(str(info.CreationDate)[2:6] + "-")
+    with pytest.raises(OutputError, match="unknown PDF standard 'a-1a': outreach offers a-2b"):
+        render_pdfs(LETTERS, LAYOUT, tmp_path, paths, None, standards=["a-1a"])
 
 
 def test_docx_holds_the_same_letter_on_a4(tmp_path: Path) -> None:

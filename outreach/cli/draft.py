@@ -75,6 +75,13 @@ def draft(
     ] = False,
     strict: StrictOption = False,
     allow_stale_posts: AllowStalePostsOption = False,
+    pdf_standard: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pdf-standard",
+            help="Add a PDF standard to every PDF: a-2b (PDF/A-2b, for an archive). Every PDF is tagged PDF/UA-1.",
+        ),
+    ] = None,
 ) -> None:
     """Draft the campaign's letters into an outbox: Markdown and PDF per letter, a print PDF and manifest.csv.
 
@@ -108,7 +115,15 @@ def draft(
         distinct = _distinctness(merged, strict_distinct=strict_distinct, out=out)
         checked = _letter_checks(merged, chosen, strict=strict, out=out)
         with console.progress_bar() as progress:
-            result = drafting.write(merged, chosen, out, formats=formats, force=force, progress=progress)  # type: ignore[arg-type]
+            result = drafting.write(
+                merged,
+                chosen,
+                out,
+                formats=formats,
+                force=force,
+                progress=progress,  # type: ignore[arg-type]
+                pdf_standards=drafting.parse_pdf_standards(pdf_standard or []),
+            )
     _print_summary(result, snapshot)
     _print_distinct(distinct, merged)
     print_checks(checked, merged)

@@ -10,6 +10,9 @@ the batch's objects, serialising the shared fonts once.
 
 The letters reach Typst as JSON in `sys.inputs`, and the layout places every string as content, so no
 character in a name or a paragraph can be read as Typst markup.
+
+Every PDF is tagged PDF/UA-1 (Typst checks the standard as it writes: a layout that breaks it is an error naming
+the rule); `--pdf-standard a-2b` adds PDF/A-2b. The split keeps the tags: see `render.split`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ _PAGE_TOLERANCE = 1.0
 
 # Asks the compiled document, without compiling again, on which page each letter begins.
 _LETTER_STARTS = "query(<letter>).map(found => found.location().page())"
+# The standards every PDF meets, and the ones a draft may add (`--pdf-standard`), as Typst names them.
+PDF_UA = "ua-1"
+PDF_STANDARDS_OFFERED = ("a-2b",)
+
 _DIAGNOSTIC_PLACE = re.compile(r"┌─ (?P<file>[^\n]+?):(?P<line>\d+):\d+")
 
 
@@ -70,14 +77,15 @@ class _Typeset:
 
 
 def typeset(letters: Sequence[Letter], layout: Path) -> bytes:
-    """Return the PDF of one Typst compile of all `letters` as one document, at the layout's normal size."""
+    """Return the tagged PDF of one Typst compile of all `letters` as one document, at the layout's normal size."""
     return typeset_timed(letters, layout)[0]
 
 
 def typeset_timed(letters: Sequence[Letter], layout: Path) -> tuple[bytes, float]:
-    """Return the PDF of one compile of all `letters` and the seconds Typst itself took (its inputs made first).
+    """Return the tagged PDF/UA-1 of one compile of all `letters` and the seconds Typst itself took.
 
-    This is the floor of the drafting work: what Typst alone needs to set these letters with this layout.
+    This is the floor of the drafting work: what Typst alone needs to set these letters with this layout, as
+    one tagged document (its inputs made first).
     """
     import typst
 
@@ -87,7 +95,7 @@ def typeset_timed(letters: Sequence[Letter], layout: Path) -> tuple[bytes, float
     inputs = {"letters": letters_json(letters, [0] * len(letters))}
     started = time.perf_counter()
     try:
-        pdf = compiler.compile(format="pdf", sys_inputs=inputs, pdf_tags=False)
+        pdf = compiler.compile(format="pdf", sys_inputs=inputs, pdf_tags=True, pdf_standards=_standards([PDF_UA]))
     except typst.TypstError as exc:
         raise OutputError(_typst_message(exc, layout)) from None
     seconds = time.perf_counter() - started
@@ -102,13 +110,19 @@ def render_pdfs(
     out_dir: Path,
     paths: Sequence[Path],
     merged: Path | None,
+    standards: Sequence[str] = (),
 ) -> RenderResult:
     """Return a RenderResult after writing one single-page A4 PDF per letter (paths[i] for letters[i]).
 
     Letters that overflow are set smaller, step by step; one that still does not fit raises OutputError
     naming it. `merged`, if given, receives every letter in order as one print-ready PDF. `out_dir` is
-    created if missing; `paths` are used as given (absolute, or relative to the working directory).
+    created if missing; `paths` are used as given (absolute, or relative to the working directory). Every PDF
+    is tagged PDF/UA-1; `standards` adds others of PDF_STANDARDS_OFFERED (PDF/A-2b).
     """
+    unknown = [standard for standard in standards if standard not in PDF_STANDARDS_OFFERED]
+    if unknown:
+        raise OutputError(f"unknown PDF standard {unknown[0]!r}: outreach offers {', '.join(PDF_STANDARDS_OFFERED)}")
+    wanted = [PDF_UA, *standards]
     if len(paths) != len(letters):
         raise ValueError(f"render_pdfs: {len(letters)} letters but {len(paths)} paths")
     if not letters:
@@ -122,7 +136,7 @@ def render_pdfs(
     try:
         started = time.perf_counter()
         compiler = _compiler(layout)
-        batches.append(_compile(compiler, letters, [0] * len(letters), layout))
+        batches.append(_compile(compiler, letters, [0] * len(letters), layout, wanted))
         # source[i] = (batch, page) holding letter i's single page once it fits.
         source: dict[int, tuple[int, int]] = {}
         overflowing: list[int] = []
@@ -136,7 +150,7 @@ def render_pdfs(
         for step in range(1, len(TYPE_STEPS)):
             if not overflowing:
                 break
-            batch = _compile(compiler, [letters[i] for i in overflowing], [step] * len(overflowing), layout)
+            batch = _compile(compiler, [letters[i] for i in overflowing], [step] * len(overflowing), layout, wanted)
             batches.append(batch)
             still: list[int] = []
             for position, index in enumerate(overflowing):
@@ -255,8 +269,10 @@ def _compiler(layout: Path) -> typst.Compiler:
     )
 
 
-def _compile(compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequence[int], layout: Path) -> _Typeset:
-    """Return one compile of `letters` at the given type steps, with the first page of each letter."""
+def _compile(
+    compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequence[int], layout: Path, standards: Sequence[str]
+) -> _Typeset:
+    """Return one tagged compile of `letters` at the given type steps and standards, with each letter's first page."""
     import typst
 
     # Letter dates, not the clock, date the PDF: re-rendering the same letters gives the same bytes.
@@ -267,8 +283,8 @@ def _compile(compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequenc
             format="pdf",
             sys_inputs={"letters": letters_json(letters, steps)},
             timestamp=timestamp,
-            # Untagged: the print PDF is split page by page, which a structure tree cannot survive.
-            pdf_tags=False,
+            pdf_tags=True,
+            pdf_standards=_standards(standards),
         )
         starts = json.loads(compiler.eval(_LETTER_STARTS, format="json"))
     except typst.TypstError as exc:
@@ -282,6 +298,11 @@ def _compile(compiler: typst.Compiler, letters: Sequence[Letter], steps: Sequenc
     document = pikepdf.open(io.BytesIO(pdf))
     first_pages = [page - 1 for page in starts]
     return _Typeset(pdf=pdf, first_pages=first_pages, page_count=len(document.pages), document=document)
+
+
+def _standards(names: Sequence[str]) -> Any:
+    """Return the standards as Typst's binding takes them (names it checks itself; ours are validated first)."""
+    return list(names)
 
 
 def _typst_message(exc: Exception, layout: Path) -> str:
@@ -311,16 +332,18 @@ def _split(
     for index, letter in enumerate(letters):  # before writing anything: a wrong layout leaves no files
         batch, number = source[index]
         _check_a4(documents[batch].pages[number], letter)
-    created = documents[0].docinfo.get("/CreationDate")
     writers = [PageWriter(document) for document in documents]
     for index, letter in enumerate(letters):
         batch, number = source[index]
+        # The dates are the batch's own, which its XMP metadata repeats (PDF/A wants the two to agree).
+        dates = documents[batch].docinfo
         info = {
             "Title": _title(letter),
             "Author": letter.sender.organisation,
             "Subject": letter.subject,
             "Creator": "outreach",
-            "CreationDate": str(created) if created is not None else "",
+            "CreationDate": str(dates.get("/CreationDate", "")),
+            "ModDate": str(dates.get("/ModDate", "")),
         }
         write_atomically(Path(paths[index]), _writing(writers[batch].page_pdf(number, info)))
     if merged is not None:
@@ -339,21 +362,24 @@ def _write_merged(
     source: dict[int, tuple[int, int]],
     merged: Path,
 ) -> None:
-    """Write every letter's page in order as one PDF: Typst's own output when nothing had to be reset."""
+    """Write every letter's page in order as one tagged PDF: Typst's own output when nothing had to be reset."""
     first = batches[0]
     if first.page_count == len(letters):
         write_atomically(merged, lambda stream: stream.write(first.pdf))
         return
-    # Some letters were reset smaller: put each one's page in place of its overflowing pages, last first
-    # so the page numbers of the letters still to do stay put.
+    from outreach.render.split import StructureGraft
+
+    # Some letters were reset smaller: put each one's page, and its part of the structure tree, in place of its
+    # overflowing pages, last first so the page numbers of the letters still to do stay put.
     main = documents[0]
+    graft = StructureGraft(main)
     for index in reversed(range(len(letters))):
         batch, page_number = source[index]
         if batch == 0:
             continue
         start = first.first_pages[index]
-        del main.pages[start : start + first.pages_of(index)]
-        main.pages.insert(start, documents[batch].pages[page_number])
+        graft.replace(start, first.pages_of(index), documents[batch], page_number)
+    graft.finish()
     write_atomically(merged, lambda stream: main.save(stream, deterministic_id=True))
 
 
