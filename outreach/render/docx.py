@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from outreach.files import write_atomically
 from outreach.letters import Letter, Run
@@ -14,9 +16,10 @@ if TYPE_CHECKING:
 
     from outreach.campaign import Sender
 
-# Cambria ships with Microsoft Office, and LibreOffice substitutes the metric-compatible Caladea, so the
-# letter keeps its line breaks wherever it is opened; Libertinus (the PDF face) is rarely installed.
+# Cambria ships with Microsoft Office; a subset of Caladea, its metric-compatible clone, is embedded under its
+# name (render.docx_fonts), so the letter keeps its line breaks wherever it is opened, LibreOffice included.
 FONT = "Cambria"
+LANGUAGE = "en-GB"  # so Word and LibreOffice check British spelling
 BODY_POINTS = 11
 ACCENT = (0x00, 0x5A, 0x8C)
 QUIET = (0x5A, 0x5A, 0x5A)
@@ -51,6 +54,15 @@ _AFTER_BORDERS = (
     "w:sectPr",
     "w:pPrChange",
 )
+# Parts python-docx's template carries that a letter does not need: a thumbnail of an empty page, Word 2010's
+# duplicate styles, web settings and a custom XML item. Dropped by relationship type.
+_LEFTOVER_PARTS = (
+    "http://schemas.openxmlformats.org/package/2006/relationships/metadata/thumbnail",
+    "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/webSettings",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml",
+)
+_APP_PROPERTIES = "/docProps/app.xml"
 # XML 1.0 forbids most control characters; python-docx would refuse the whole document for one of them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -62,13 +74,8 @@ def write_docx(letter: Letter, path: Path) -> None:
 
     document = _new_document()
     section = document.sections[0]
-
     sender = letter.sender
-    properties = document.core_properties
-    properties.title = _clean(_title(letter))
-    properties.author = _clean(sender.organisation)
-    properties.subject = _clean(letter.subject)
-    properties.comments = f"letter {letter.letter_id}"
+    _set_properties(document, letter)
 
     _add_letterhead(document, sender)
 
@@ -79,7 +86,7 @@ def write_docx(letter: Letter, path: Path) -> None:
         reference.font.color.rgb = RGBColor(*QUIET)
         reference.add_break()
     dated.add_run(_clean(letter.date_text))
-    _add_lines(document, letter.recipient_lines).paragraph_format.space_after = Pt(24)
+    _add_lines(document, letter.recipient_lines).paragraph_format.space_after = Pt(18)
 
     if letter.subject:
         document.add_paragraph().add_run(_clean(letter.subject)).bold = True
@@ -94,7 +101,7 @@ def write_docx(letter: Letter, path: Path) -> None:
 
     closing = document.add_paragraph(_clean(f"{letter.closing},"))
     closing.paragraph_format.space_before = Pt(6)
-    closing.paragraph_format.space_after = Pt(36)  # room to sign
+    closing.paragraph_format.space_after = Pt(30)  # room to sign
     signature = _add_lines(document, letter.signature, bold_first=True)
     if letter.reply:
         signature.paragraph_format.space_after = Pt(0)
@@ -110,10 +117,50 @@ def write_docx(letter: Letter, path: Path) -> None:
         footer_run.font.size = Pt(7.5)
         footer_run.font.color.rgb = RGBColor(*QUIET)
 
+    from outreach.render.docx_fonts import embed
+
+    styles = ["Regular", "Bold"]
+    if any(run.italic for block in letter.blocks for run in block.runs):
+        styles += ["Italic", "BoldItalic"]
+    text = "".join(paragraph.text for paragraph in document.paragraphs) + sender.footer
+    embed(document, FONT, text, tuple(styles), seed=letter.letter_id)
+
     def save(stream: BinaryIO) -> None:
         document.save(stream)
 
     write_atomically(Path(path), save)
+
+
+def _set_properties(document: Any, letter: Letter) -> None:
+    """Give `document` the letter's own metadata: title, author, subject, created now, and outreach as the
+    application, in place of the template's (python-docx, 2013, "Microsoft Macintosh Word")."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    properties = document.core_properties
+    properties.title = _clean(_title(letter))
+    properties.author = properties.last_modified_by = _clean(letter.sender.organisation)
+    properties.subject = _clean(letter.subject)
+    properties.comments = f"letter {letter.letter_id}"
+    properties.keywords = properties.category = ""
+    properties.language = LANGUAGE
+    properties.created = properties.modified = now
+    properties.revision = 1
+    for part in (document.part, document.part.package):
+        for key, relationship in list(part.rels.items()):
+            if relationship.reltype in _LEFTOVER_PARTS:
+                del part.rels[key]
+    for part in document.part.package.iter_parts():
+        if str(part.partname) == _APP_PROPERTIES:
+            part._blob = _app_properties(letter).encode("utf-8")
+
+
+def _app_properties(letter: Letter) -> str:
+    """Return docProps/app.xml naming outreach as the application and the sender as the company."""
+    return (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+        f"<Application>outreach</Application><Company>{escape(_clean(letter.sender.organisation))}</Company>"
+        "<Pages>1</Pages><DocSecurity>0</DocSecurity></Properties>"
+    )
 
 
 def _new_document() -> Any:
@@ -132,8 +179,9 @@ def _new_document() -> Any:
     normal.font.name = FONT
     normal.font.size = Pt(BODY_POINTS)
     _set_east_asian_font(normal, FONT)
+    _set_language(document)
     normal.paragraph_format.space_before = Pt(0)
-    normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.space_after = Pt(5)
     normal.paragraph_format.line_spacing = 1.0
     return document
 
@@ -152,7 +200,7 @@ def _add_letterhead(document: Any, sender: Sender) -> None:
     _rule_below(head)
     contact = [line for line in (*sender.address_lines, sender.email, sender.phone, sender.website) if line]
     details = document.add_paragraph()
-    details.paragraph_format.space_after = Pt(18)
+    details.paragraph_format.space_after = Pt(12)
     run = details.add_run(_clean("  ·  ".join(contact)))
     run.font.size = Pt(8)
     run.font.color.rgb = RGBColor(*QUIET)
@@ -195,6 +243,26 @@ def _set_east_asian_font(style: Any, font: str) -> None:
     fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
     for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
         fonts.set(qn(attribute), font)
+
+
+def _set_language(document: Any) -> None:
+    """Make British English the language of every run (the defaults and Normal) and of the theme's fonts."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    holders = [defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))] if defaults is not None else []
+    holders.append(document.styles["Normal"].element.get_or_add_rPr())
+    for holder in holders:
+        language = holder.find(qn("w:lang"))
+        if language is None:
+            language = OxmlElement("w:lang")
+            holder.append(language)
+        language.set(qn("w:val"), LANGUAGE)
+        language.set(qn("w:eastAsia"), LANGUAGE)
+    theme = document.settings.element.find(qn("w:themeFontLang"))
+    if theme is not None:
+        theme.set(qn("w:val"), LANGUAGE)
 
 
 def _rule_below(paragraph: Any) -> None:

@@ -153,6 +153,11 @@ class MapView:
     note_y: int
     note: str  # the snapshot the map was drawn from
 
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        """Return the legend as table rows: each category and its number of seats (the map's text alternative)."""
+        return [(entry.category.label, entry.category.count) for entry in self.legend]
+
 
 def map_view(report: Report, measure: Measure, *, standalone: bool) -> MapView:
     """Return one hex map, laid out: a titled cell per seat, nation outlines, and the legend with counts.
