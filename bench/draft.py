@@ -1,7 +1,8 @@
 """Benchmark drafting: prints the figures the drafting targets are judged by, from one run.
 
-1. wall time of `outreach draft --all` (Markdown + PDF, the whole command as a user runs it);
-2. the floor: Typst alone typesetting the same letters as one document with the campaign's layout;
+1. wall time of `outreach draft --all --allow-stale-posts` (Markdown + tagged PDF/UA-1 PDFs, the whole command
+   as a user runs it);
+2. the floor: Typst alone typesetting the same letters as one tagged PDF/UA-1 document with the campaign's layout;
 3. `outreach draft --all --format md` beside mailmerge 2.3 merging the same recipients as text e-mails
    (its dry run, output discarded). mailmerge is installed into its own venv under bench/.mailmerge-venv.
 
@@ -183,8 +184,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"drafting in:                             {arguments.work}")
     print(f"letters drafted:                         {letters}")
-    print(f"outreach draft --all (md + pdf):         {full:6.2f} s")
-    print(f"Typst alone, same letters, one document: {floor:6.2f} s   (floor)")
+    print(f"outreach draft --all (md + tagged pdf):  {full:6.2f} s")
+    print(f"Typst alone, same letters, one tagged document: {floor:6.2f} s   (floor)")
     print(f"  ratio to floor:                        {full / floor:6.2f}x  (target <= 1.3x)")
     print(f"outreach draft --all --format md:        {markdown:6.2f} s")
     print(f"mailmerge 2.3 dry run, same recipients:  {mailmerge:6.2f} s   (writes no files)")
