@@ -218,6 +218,9 @@ class Campaign:
     enclosures: tuple[Enclosure, ...] = ()
     # [refresh] committees: the Committees API ids whose members `outreach refresh` brings into the snapshot.
     committees: tuple[int, ...] = ()
+    # [refresh] question_terms: one Written Questions search each; interest_terms: the registered interests kept.
+    question_terms: tuple[str, ...] = ()
+    interest_terms: tuple[str, ...] = ()
 
     @property
     def file(self) -> Path:
@@ -461,6 +464,15 @@ def _refresh_committees(read: _Reader, data: Mapping[str, Any]) -> tuple[int, ..
     return tuple(ids)
 
 
+def _refresh_terms(read: _Reader, data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """Return a [refresh] list of search terms (question_terms, interest_terms): non-empty text, each once."""
+    table = read.optional(data, "refresh", dict, {}, "refresh")
+    terms = read.optional(table, key, list, [], f"refresh.{key}")
+    if not all(isinstance(term, str) and term.strip() for term in terms):
+        raise DataError(f"{read.where(read.line_of(key))}: refresh.{key}: a list of search terms (text)")
+    return tuple(dict.fromkeys(" ".join(term.split()) for term in terms))
+
+
 def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     """Return the text of the campaign file at `path` and its parsed TOML."""
     try:
@@ -644,4 +656,6 @@ def load(folder: Path) -> Campaign:
         checks=_checks(read, data),
         enclosures=_enclosures(read, data, folder),
         committees=_refresh_committees(read, data),
+        question_terms=_refresh_terms(read, data, "question_terms"),
+        interest_terms=_refresh_terms(read, data, "interest_terms"),
     )

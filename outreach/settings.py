@@ -143,9 +143,11 @@ def send_backoff_scale(environ: Mapping[str, str] | None = None) -> float:
 MEMBERS_API_VARIABLE = "OUTREACH_API_URL"
 COMMITTEES_API_VARIABLE = "OUTREACH_COMMITTEES_API_URL"
 POSTCODES_VARIABLE = "OUTREACH_POSTCODES_URL"
+QUESTIONS_API_VARIABLE = "OUTREACH_QUESTIONS_API_URL"
 DEFAULT_MEMBERS_API = "https://members-api.parliament.uk"
 DEFAULT_COMMITTEES_API = "https://committees-api.parliament.uk"
 DEFAULT_POSTCODES = "https://api.postcodes.io"
+DEFAULT_QUESTIONS_API = "https://questions-statements-api.parliament.uk"
 
 
 def _origin(flag: str | None, variable: str, default: str, option: str) -> str:
@@ -172,3 +174,8 @@ def committees_api(flag: str | None = None) -> str:
 def postcodes_api(flag: str | None = None) -> str:
     """Return the postcodes.io origin (--postcodes-url, OUTREACH_POSTCODES_URL)."""
     return _origin(flag, POSTCODES_VARIABLE, DEFAULT_POSTCODES, "--postcodes-url")
+
+
+def questions_api(flag: str | None = None) -> str:
+    """Return the Written Questions API origin (--questions-api-url, OUTREACH_QUESTIONS_API_URL)."""
+    return _origin(flag, QUESTIONS_API_VARIABLE, DEFAULT_QUESTIONS_API, "--questions-api-url")

@@ -179,6 +179,13 @@ class World:
     committees: dict[int, list[tuple[int, bool]]] = field(default_factory=dict)  # id -> [(mnisId, isChair)]
     postcodes: dict[str, tuple[str, str] | None] = field(default_factory=dict)  # key -> (ONS code, name) or None
     people: dict[int, dict[str, Any]] = field(default_factory=dict)  # every Member value, Lords included
+    # A member's record, by id: the `value` of each endpoint (None: `{"value": null}`); a member absent: 404.
+    experience: dict[int, list[dict[str, Any]] | None] = field(default_factory=dict)
+    focus: dict[int, list[dict[str, Any]] | None] = field(default_factory=dict)
+    interests: dict[int, list[dict[str, Any]] | None] = field(default_factory=dict)
+    spokespersons: list[dict[str, Any]] = field(default_factory=list)  # GovernmentOppositionPost values
+    questions: list[dict[str, Any]] = field(default_factory=list)  # QuestionsViewModel values
+    questions_page_cap: int = 100  # the most questions a search page holds, whatever `take` asks
 
     def person(self, member_id: int) -> dict[str, Any]:
         """Return a Member value for anyone the world knows."""
@@ -226,7 +233,9 @@ class World:
             "createdWhen": "2024-07-05T00:00:00",
             "order": post_id,
         }
-        (self.government if kind == "government" else self.opposition).append(value)
+        {"government": self.government, "opposition": self.opposition, "spokesperson": self.spokespersons}[kind].append(
+            value
+        )
 
 
 # Real Conservative frontbenchers in the snapshot, in shadow posts (opposition posts have no recorded bodies).
@@ -291,7 +300,192 @@ def world_from_snapshot(snapshot: Snapshot) -> World:
         if site.postcode:
             seat = snapshot.constituencies[site.constituency_code]
             world.postcodes[site.postcode.replace(" ", "").upper()] = (seat.code, seat.name)
+    add_records(world, snapshot)
     return world
+
+
+# A member's record has no recorded bodies: the server builds it here, in the specs' shapes, from the snapshot's
+# real members. What it says of them is made up for tests and benches (careers, focus, interests and questions
+# are given by member id), never true of the member and never shipped.
+CAREERS = (
+    ("Non political", "Therapeutic radiographer", "Leeds Teaching Hospitals NHS Trust"),
+    ("Non political", "Nurse", "NHS"),
+    ("Non political", "Solicitor", None),
+    ("Non political", "Teacher", "Secondary school"),
+    ("Political", "Councillor", "City Council"),
+    ("Non political", "Medical physicist", "Christie NHS Foundation Trust"),
+    ("Non political", "Software engineer", None),
+)
+FOCUS = (
+    {"category": "Political Interests", "focus": ["Health", "Science and technology"]},
+    {"category": "Political Interests", "focus": ["Housing", "Transport"]},
+    {"category": "Countries of Interest", "focus": ["Ireland", "Kenya"]},
+    {"category": "Political Interests", "focus": None},
+)
+INTERESTS = (
+    ("Employment and earnings", "Payments from the Royal College of Radiologists for a lecture on cancer care."),
+    ("Shareholdings", "A holding in a company making MRI scanner parts."),
+    ("Gifts, benefits and hospitality from UK sources", "Two tickets to a football match, value £300."),
+    ("Visits outside the UK", "A visit to a trade fair; costs met by a chamber of commerce."),
+)
+QUESTIONS = (  # (search terms it holds, heading, text, answering body)
+    (
+        "Radiotherapy: Waiting Lists",
+        "To ask the Secretary of State for Health and Social Care, what steps he is taking to reduce waiting times "
+        "for radiotherapy.",
+        "Department of Health and Social Care",
+    ),
+    (
+        "Linear Accelerators",
+        "To ask the Secretary of State for Health and Social Care, how many linear accelerators in the NHS are over "
+        "ten years old.",
+        "Department of Health and Social Care",
+    ),
+    (
+        "Diagnosis: MRI and CT Scanner Capacity",
+        "To ask the Secretary of State for Health and Social Care, what MRI and CT scanner capacity community "
+        "diagnostic centres added in 2025.",
+        "Department of Health and Social Care",
+    ),
+    (
+        "Medical Radioisotopes: Supply",
+        "To ask the Secretary of State for Energy Security and Net Zero, what steps he is taking to secure the supply "
+        "of medical radioisotopes.",
+        "Department for Energy Security and Net Zero",
+    ),
+    (
+        "Clinical Scientists: Training",
+        "To ask the Secretary of State for Health and Social Care, how many clinical scientists began training in "
+        "medical physics and clinical engineering in each of the last two years.",
+        "Department of Health and Social Care",
+    ),
+    (
+        "Roads: Potholes",
+        "To ask the Secretary of State for Transport, how much funding has been allocated to repair potholes.",
+        "Department for Transport",
+    ),
+)
+# Departments each Lords whip answers for as a government spokesperson (made up, in the API's names).
+SPOKESPERSON_DEPARTMENTS = (
+    ("Department of Health and Social Care", "Department for Science, Innovation and Technology"),
+    ("Ministry of Defence", "Department for Transport"),
+    ("HM Treasury", "Department for Work and Pensions"),
+    ("Department for Education", "Department for Culture, Media and Sport"),
+    ("Home Office", "Ministry of Justice"),
+    ("Department for Energy Security and Net Zero", "Department for Environment, Food and Rural Affairs"),
+    ("Foreign, Commonwealth and Development Office", "Department for Business and Trade"),
+)
+
+
+def _experience(member_id: int) -> list[dict[str, Any]] | None:
+    """Return a member's Experience `value`: one or two careers, or None."""
+    if member_id % 9 == 4:
+        return None
+    picked = [CAREERS[member_id % len(CAREERS)]] + ([CAREERS[member_id // 7 % len(CAREERS)]] if member_id % 3 else [])
+    return [
+        {
+            "id": member_id * 10 + number,
+            "type": kind,
+            "typeId": 1 if kind == "Political" else 2,
+            "title": title,
+            "organisation": organisation,
+            "startMonth": None,
+            "startYear": 1995 + member_id % 15,
+            "endMonth": None,
+            "endYear": None if number else 2010 + member_id % 12,
+        }
+        for number, (kind, title, organisation) in enumerate(picked)
+    ]
+
+
+def _interests(member_id: int) -> list[dict[str, Any]]:
+    """Return a member's RegisteredInterests `value`: one category, sometimes with a nested and a deleted entry."""
+    category, text = INTERESTS[member_id % len(INTERESTS)]
+    entry: dict[str, Any] = {
+        "id": member_id,
+        "interest": text,
+        "createdWhen": "2024-09-02T00:00:00",
+        "lastAmendedWhen": None,
+        "deletedWhen": None,
+        "isCorrection": False,
+        "childInterests": [],
+    }
+    if member_id % 5 == 0:
+        child = {
+            **entry,
+            "id": -member_id,
+            "interest": "Received £500 on 1 May 2025. Hours: 2 hrs.",
+            "childInterests": None,
+        }
+        deleted = {
+            **child,
+            "id": -member_id - 1,
+            "interest": "An entry since removed.",
+            "deletedWhen": "2025-06-01T00:00:00",
+        }
+        entry["childInterests"] = [child, deleted]
+    return [{"id": 1 + member_id % 4, "name": category, "sortOrder": 1, "interests": [entry]}]
+
+
+def _question(number: int, member_id: int, house: str, day: str) -> dict[str, Any]:
+    """Return a QuestionsViewModel value asked by a member on a day (YYYY-MM-DD)."""
+    heading, text, body = QUESTIONS[number % len(QUESTIONS)]
+    return {
+        "id": 1_500_000 + number,
+        "askingMemberId": member_id,
+        "askingMember": None,
+        "house": house,
+        "memberHasInterest": False,
+        "dateTabled": f"{day}T00:00:00",
+        "dateForAnswer": f"{day}T00:00:00",
+        "uin": f"{'HL' if house == 'Lords' else ''}{number * 37 % 90000 + 1000}",
+        "questionText": text,
+        "answeringBodyId": 17,
+        "answeringBodyName": body,
+        "isWithdrawn": False,
+        "isNamedDay": False,
+        "groupedQuestions": [],
+        "answerIsHolding": None,
+        "answerIsCorrection": None,
+        "answeringMemberId": None,
+        "answeringMember": None,
+        "correctingMemberId": None,
+        "correctingMember": None,
+        "dateAnswered": None,
+        "answerText": None,
+        "originalAnswerText": None,
+        "comparableAnswerText": None,
+        "dateAnswerCorrected": None,
+        "dateHoldingAnswer": None,
+        "attachmentCount": 0,
+        "heading": heading,
+        "attachments": [],
+        "groupedQuestionsDates": [],
+    }
+
+
+def add_records(world: World, snapshot: Snapshot) -> None:
+    """Give the world's members their records, the Lords whips spokesperson posts, and written questions."""
+    for member_id in sorted(world.people):
+        if member_id % 11 != 0:
+            world.experience[member_id] = _experience(member_id)
+        world.focus[member_id] = [FOCUS[member_id % len(FOCUS)]] if member_id % 4 else ([] if member_id % 8 else None)
+        if member_id % 6 != 1:
+            world.interests[member_id] = _interests(member_id)
+    whips = sorted({post.member_id for post in snapshot.posts if post.department == "Whip Lords"})
+    for number, member_id in enumerate(whips):
+        departments = SPOKESPERSON_DEPARTMENTS[number % len(SPOKESPERSON_DEPARTMENTS)]
+        world.post("spokesperson", 900 + number, "Government Spokesperson", departments[0], [(member_id, "2024-07-11")])
+        world.spokespersons[-1]["governmentDepartments"] += [{"id": 90 + number, "name": departments[1]}]
+    lords = sorted({post.member_id for post in snapshot.posts if post.house == "Lords"})
+    askers = [m.member_id for m in sorted(snapshot.members, key=lambda m: m.member_id)][::5] + lords[::3] + [99_001]
+    for number, member_id in enumerate(askers * 2):
+        day = f"{2024 + number % 3}-{1 + number % 12:02d}-{1 + number % 27:02d}"
+        house = "Lords" if member_id in lords else "Commons"
+        world.questions.append(_question(number, member_id, house, min(max(day, "2024-06-20"), "2026-11-20")))
+
+
+RECORD_ENDPOINTS = {"Experience": "experience", "Focus": "focus", "RegisteredInterests": "interests"}
 
 
 class _Server(ThreadingHTTPServer):
@@ -381,6 +575,15 @@ class ParliamentServer:
                     return 404, {"status": 404, "title": "Not Found"}
                 links = [_link("self", f"/Members/{member_id}/Contact"), _link("overview", f"/Members/{member_id}")]
                 return 200, {"value": world.contacts[member_id], "links": links}
+            if len(parts) == 4 and parts[2].isdigit() and parts[3] in RECORD_ENDPOINTS:
+                found = getattr(world, RECORD_ENDPOINTS[parts[3]])
+                if int(parts[2]) not in found:
+                    return 404, {"type": "https://tools.ietf.org/html/rfc7231#section-6.5.4", "status": 404}
+                return 200, {"value": found[int(parts[2])], "links": [_link("self", path.removeprefix("/api"))]}
+        if parts == ["api", "Posts", "Spokespersons"]:
+            return 200, [{"value": post, "links": []} for post in world.spokespersons]
+        if parts == ["api", "writtenquestions", "questions"]:
+            return 200, self._questions(query)
         if parts == ["api", "Posts", "GovernmentPosts"]:
             return 200, [{"value": post, "links": []} for post in world.government]
         if parts == ["api", "Posts", "OppositionPosts"]:
@@ -424,6 +627,25 @@ class ParliamentServer:
                 _link("page.previous", f"/Members/Search?skip={max(0, skip - take)}&take={take}"),
             ],
             "resultType": 3,
+        }
+
+    def _questions(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """Return a Written Questions search page: questions holding the term, tabled on or after the date."""
+        term = query.get("searchTerm", [""])[0].casefold()
+        since = query.get("tabledWhenFrom", [""])[0][:10]
+        skip = int(query.get("skip", ["0"])[0])
+        take = min(self.world.questions_page_cap, int(query.get("take", ["20"])[0]))
+        found = [
+            value
+            for value in self.world.questions
+            if term in f"{value['heading']} {value['questionText']}".casefold() and value["dateTabled"][:10] >= since
+        ]
+        return {
+            "totalResults": len(found),
+            "results": [
+                {"value": value, "links": [_link("self", f"/api/writtenquestions/questions/{value['id']}")]}
+                for value in found[skip : skip + take]
+            ],
         }
 
     def _committee_members(self, committee_id: int, query: dict[str, list[str]]) -> dict[str, Any]:

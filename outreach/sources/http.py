@@ -165,6 +165,10 @@ class JsonClient:
         """Return the JSON of GET origin+path?params."""
         return self._request("GET", path, params=params)
 
+    def get_found(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Return the JSON of GET origin+path?params, or None when the source answers 404 (a member with none)."""
+        return self._request("GET", path, params=params, missing_ok=True)
+
     def post(self, path: str, body: Any) -> Any:
         """Return the JSON answer to POST origin+path with a JSON body."""
         return self._request("POST", path, body=body)
@@ -181,7 +185,15 @@ class JsonClient:
             self._budget -= seconds
             return True
 
-    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        missing_ok: bool = False,
+    ) -> Any:
         request = self.http.build_request(method, path, params=params, json=body)
         where = f"{method} {request.url}"
         settings = self.politeness
@@ -199,6 +211,8 @@ class JsonClient:
                 status = response.status_code
                 if status < 400:
                     return decode(response, where)
+                if status == 404 and missing_ok:
+                    return None
                 media = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
                 problem = f"HTTP {status} {media} {_snippet(response.content)}"
                 if status != 429 and status < 500:
