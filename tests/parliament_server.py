@@ -638,7 +638,8 @@ class ParliamentServer:
         found = [
             value
             for value in self.world.questions
-            if term in f"{value['heading']} {value['questionText']}".casefold() and value["dateTabled"][:10] >= since
+            if term in f"{value['heading']} {value['questionText']}".casefold()
+            and str(value["dateTabled"])[:10] >= since
         ]
         return {
             "totalResults": len(found),

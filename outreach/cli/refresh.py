@@ -27,6 +27,14 @@ def refresh(
             "--committees-api-url", help="Committees API origin (env OUTREACH_COMMITTEES_API_URL).", show_default=False
         ),
     ] = None,
+    questions_api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--questions-api-url",
+            help="Written Questions API origin (env OUTREACH_QUESTIONS_API_URL).",
+            show_default=False,
+        ),
+    ] = None,
     postcodes_url: Annotated[
         str | None,
         typer.Option("--postcodes-url", help="postcodes.io origin (env OUTREACH_POSTCODES_URL).", show_default=False),
@@ -56,6 +64,7 @@ def refresh(
             members_api=settings.members_api(api_url),
             committees_api=settings.committees_api(committees_api_url),
             postcodes=settings.postcodes_api(postcodes_url),
+            questions_api=settings.questions_api(questions_api_url),
         )
         with console.progress_bar() as progress:
             result = refreshing.refresh(

@@ -1,22 +1,40 @@
-"""The contact cache: each member's Members API contact record, kept so a refresh need not fetch all 650 again.
+"""The per-member caches: each member's Members API contact record, and their record (experience, focus,
+registered interests), kept so a refresh need not fetch them all again.
 
-One JSON file per member under `$OUTREACH_HOME/cache/contacts/`: an incremental refresh (the default) refetches
-a record only when the member is new, their name or party changed, or the cached copy is over 7 days old.
+One JSON file per member under `$OUTREACH_HOME/cache/contacts/` (and `cache/records/`): an incremental refresh
+(the default) refetches an entry only when the member is new, their name or party changed, or the cached copy is
+over 7 days old (a contact record) or 30 days old (a record: careers, focus and interests change rarely).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from outreach.files import write_bytes_atomically
-from outreach.sources.parliament import ApiMember
+from outreach.sources.http import Progress, fetch_all
 
 CONTACT_MAX_AGE = timedelta(days=7)
 CONTACTS_CACHE = ("cache", "contacts")
+RECORD_MAX_AGE = timedelta(days=30)
+RECORDS_CACHE = ("cache", "records")
+
+
+class Person(Protocol):
+    """Who a cached entry belongs to, as a refresh found them (an ApiMember, or a peer holding a post)."""
+
+    @property
+    def member_id(self) -> int: ...  # noqa: D102 - a protocol's field
+
+    @property
+    def name(self) -> str: ...  # noqa: D102
+
+    @property
+    def party(self) -> str: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
@@ -31,10 +49,10 @@ class CachedContact:
 
 
 class ContactCache:
-    """One JSON file per member under $OUTREACH_HOME/cache/contacts/."""
+    """One JSON file per member under $OUTREACH_HOME/cache/contacts/ (or another folder of the home)."""
 
-    def __init__(self, home: Path) -> None:
-        self.folder = home.joinpath(*CONTACTS_CACHE)
+    def __init__(self, home: Path, parts: tuple[str, ...] = CONTACTS_CACHE) -> None:
+        self.folder = home.joinpath(*parts)
 
     def path(self, member_id: int) -> Path:
         """Return the file of a member's cached contact record."""
@@ -68,9 +86,15 @@ class ContactCache:
 
 
 def refetch_reason(
-    member: ApiMember, cached: CachedContact | None, *, known: bool, full: bool, now: datetime
+    member: Person,
+    cached: CachedContact | None,
+    *,
+    known: bool,
+    full: bool,
+    now: datetime,
+    max_age: timedelta = CONTACT_MAX_AGE,
 ) -> str | None:
-    """Return why a member's contact record must be fetched again ("full", "new", "renamed", ...), or None."""
+    """Return why a member's cached entry must be fetched again ("full", "new", "renamed", ...), or None."""
     if full:
         return "full"
     if cached is None or not known:
@@ -79,6 +103,39 @@ def refetch_reason(
         return "renamed"
     if cached.party != member.party:
         return "party"
-    if now - cached.fetched > CONTACT_MAX_AGE:
+    if now - cached.fetched > max_age:
         return "old"
     return None
+
+
+def cached_per_member(
+    cache: ContactCache,
+    people: Sequence[Person],
+    known: Collection[int],
+    fetch: Callable[[int], list[Any]],
+    *,
+    full: bool,
+    moment: datetime,
+    workers: int,
+    progress: Progress | None,
+    stage: str,
+    max_age: timedelta,
+) -> tuple[dict[int, CachedContact], int]:
+    """Return each person's cached entry, fetched (and cached) where it is missing or stale, and how many were."""
+    cached = {p.member_id: cache.read(p.member_id) for p in people}
+    stale = [
+        p
+        for p in people
+        if refetch_reason(p, cached[p.member_id], known=p.member_id in known, full=full, now=moment, max_age=max_age)
+        is not None
+    ]
+
+    def fetch_one(person: Person) -> CachedContact:
+        entry = CachedContact(person.member_id, person.name, person.party, moment, fetch(person.member_id))
+        cache.write(entry)
+        return entry
+
+    found = {member_id: entry for member_id, entry in cached.items() if entry is not None}
+    for entry in fetch_all(fetch_one, stale, workers=workers, progress=progress, stage=stage):
+        found[entry.member_id] = entry
+    return found, len(stale)

@@ -89,13 +89,11 @@ class Experience:
             end_year=_number(value, "endYear", where),
         )
 
-    def describe(self) -> str:
-        """Return the experience as one line: "Radiographer, Leeds Teaching Hospitals (2005–2015)"."""
-        what = ", ".join(part for part in (self.title, self.organisation) if part)
-        years = "–".join(str(year) for year in (self.start_year, self.end_year) if year is not None)
-        if self.start_year is not None and self.end_year is None:
-            years += "–"
-        return f"{what} ({years})" if years else what
+    def years(self) -> str:
+        """Return the years it spans: "2005–2015", "2019–" while it goes on, "" when the API gives none."""
+        if self.start_year is None:
+            return str(self.end_year) if self.end_year is not None else ""
+        return f"{self.start_year}–{self.end_year if self.end_year is not None else ''}"
 
 
 @dataclass(frozen=True)

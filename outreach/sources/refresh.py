@@ -25,12 +25,13 @@ from typing import Any
 
 import httpx
 
+from outreach import settings
 from outreach import snapshot as snapshots
 from outreach.csvfile import read_rows
 from outreach.errors import OutreachError, SourceError
 from outreach.records import RECORD_COLUMNS, RECORDS_FILE, RecordItem
 from outreach.sources.build import Built, build
-from outreach.sources.contacts import CachedContact, ContactCache, refetch_reason
+from outreach.sources.contacts import CONTACT_MAX_AGE, CachedContact, ContactCache, cached_per_member
 from outreach.sources.diff import Diff, diff
 from outreach.sources.http import USER_AGENT, JsonClient, Politeness, Progress, fetch_all
 from outreach.sources.live import Carried, LiveRecords, SiteCheck, fetched, general_election, verified_sites
@@ -49,6 +50,7 @@ class Origins:
     members_api: str
     committees_api: str
     postcodes: str
+    questions_api: str = settings.DEFAULT_QUESTIONS_API
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class _Clients:
     members: JsonClient
     committees: JsonClient
     postcodes: JsonClient
+    questions: JsonClient
 
     def requests(self) -> dict[str, int]:
         """Return how many requests each source was sent."""
@@ -105,16 +108,17 @@ class _Clients:
             "members_api": self.members.requests,
             "committees_api": self.committees.requests,
             "postcodes": self.postcodes.requests,
+            "questions_api": self.questions.requests,
         }
 
 
 @contextmanager
 def _clients(origins: Origins, settings: Politeness, **options: Any) -> Iterator[_Clients]:
-    """Yield the three clients, closing them however the refresh ends."""
+    """Yield the four clients, closing them however the refresh ends."""
     with ExitStack() as stack:
         made = [
             stack.enter_context(JsonClient(origin, settings, **options))
-            for origin in (origins.members_api, origins.committees_api, origins.postcodes)
+            for origin in (origins.members_api, origins.committees_api, origins.postcodes, origins.questions_api)
         ]
         yield _Clients(*made)
 
@@ -148,23 +152,18 @@ def _contacts(
     progress: Progress | None,
 ) -> tuple[dict[int, CachedContact], int]:
     """Return every member's contact record, from the cache or fetched (and cached), and how many were fetched."""
-    cached = {m.member_id: cache.read(m.member_id) for m in current}
-    stale = [
-        m
-        for m in current
-        if refetch_reason(m, cached[m.member_id], known=m.member_id in known, full=full, now=moment) is not None
-    ]
-
-    def fetch_contact(member: ApiMember) -> CachedContact:
-        record = CachedContact(member.member_id, member.name, member.party, moment, api.contact(member.member_id))
-        cache.write(record)
-        return record
-
-    workers = api.client.politeness.concurrency
-    contacts = {member_id: record for member_id, record in cached.items() if record is not None}
-    for record in fetch_all(fetch_contact, stale, workers=workers, progress=progress, stage="contacts"):
-        contacts[record.member_id] = record
-    return contacts, len(stale)
+    return cached_per_member(
+        cache,
+        current,
+        known,
+        api.contact,
+        full=full,
+        moment=moment,
+        workers=api.client.politeness.concurrency,
+        progress=progress,
+        stage="contacts",
+        max_age=CONTACT_MAX_AGE,
+    )
 
 
 @dataclass(frozen=True)
