@@ -47,7 +47,7 @@ def test_a_record_maps_careers_focus_and_interests_and_reads_404_and_null_as_non
         {"id": 1, "name": "Employment and earnings", "sortOrder": 1, "interests": [
             {"id": 7, "interest": "Adviser, a hospital imaging company.", "createdWhen": "2025-01-06T00:00:00",
              "deletedWhen": None, "isCorrection": False, "childInterests": [
-                 {"id": 8, "interest": "Received £500.", "createdWhen": None, "deletedWhen": None, "childInterests": None},
+                 {"id": 8, "interest": "Received £500.", "deletedWhen": None, "childInterests": None},
                  {"id": 9, "interest": "Removed.", "deletedWhen": "2025-03-01T00:00:00", "childInterests": None},
              ]},
             {"id": 10, "interest": "Gone.", "createdWhen": None, "deletedWhen": "2025-02-01T00:00:00"},
