@@ -218,4 +218,4 @@ def test_a_long_ascii_subject_is_folded_under_78_characters_and_reads_back_whole
     start = head.index("Subject: ")
     folded = head[start : head.index("\r\nDate: ")]
     assert "\r\n " in folded and all(len(line) <= 78 for line in folded.split("\r\n"))
-    assert message_from_bytes(raw, policy=default_policy)["Subject"] == subject
+    assert message_from_bytes(raw, policy=default_policy)["Subject"] == f"{subject} (Our ref: 5280-seat)"

@@ -254,7 +254,8 @@ def test_every_letter_arrives_once_with_headers_bodies_and_pdf(
         assert message["From"].addresses[0].display_name == ORGANISATION
         assert message["To"].addresses[0].addr_spec == row["email"]
         assert message["To"].addresses[0].display_name == row["name"]
-        assert message["Subject"] == row["subject"]
+        assert message["Subject"] == f"{row['subject']} (Our ref: {row['letter_id']})"
+        assert message["Reply-To"].addresses[0].addr_spec == SENDER  # the campaign has no reply_email: its sender
         assert message["Date"] is not None
         assert "Bcc" not in message
         contact = contacts[row["letter_id"]]
@@ -270,11 +271,14 @@ def test_every_letter_arrives_once_with_headers_bodies_and_pdf(
         # The server's copy keeps the wire's CRLF line ends; compare lines.
         text = text_part.get_content().replace("\r\n", "\n")
         html = html_part.get_content().replace("\r\n", "\n")
-        # The letter's reference, then the letter from its salutation to the reply details under the signature;
-        # the letterhead and address block stay on paper.
+        # The letter's reference, then the letter from its salutation to the closing, then the signature block
+        # with the organisation's postal address; the letterhead and the recipient's address block stay on paper.
         assert text.startswith(f"Our ref: {row['letter_id']}\n\n{row['salutation']},\n")
-        assert text.rstrip().endswith(f"Head of Policy\n{ORGANISATION}\nEmail: {SENDER}")
-        assert "Fairmount House" not in text and "House of Commons" not in text.split("\n")[0]
+        assert text.rstrip().endswith(
+            f"Yours sincerely,\n\nPolicy and Public Affairs Team\nHead of Policy\n{ORGANISATION}\n"
+            f"Fairmount House, 230 Tadcaster Road, York, YO24 1ES\nEmail: {SENDER}\nwww.ipem.ac.uk"
+        )
+        assert "House of Commons" not in text
         assert "**" not in text
         first_paragraph = letter.split(f"{row['salutation']},\n\n", 1)[1].split("\n\n", 1)[0]
         assert " ".join(first_paragraph.replace("**", "").split("\n")) in text  # soft line breaks become spaces

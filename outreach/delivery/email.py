@@ -32,7 +32,7 @@ from outreach.campaign import Campaign
 from outreach.delivery import login, pushback, run
 from outreach.delivery.channel import Letter, Outcome
 from outreach.errors import DataError, SourceError
-from outreach.render.email import Email, new_message_id
+from outreach.render.email import Email, Signature, new_message_id
 
 CHANNEL = "email"
 REQUIRED_COLUMNS = ("letter_id", "member_id", "name", "salutation", "email", "asks", "markdown", "subject", "campaign")
@@ -52,6 +52,15 @@ SECURITY_VARIABLE = settings.SMTP_VARIABLES["security"]
 def read_manifest(outbox: Path, campaign: Campaign) -> list[Letter[Email]]:
     """Return the outbox's letters, every row checked and every e-mail built; DataError names manifest.csv:line."""
     sender = campaign.sender
+    signature = Signature(
+        name=sender.signatory_name,
+        role=sender.signatory_role,
+        organisation=sender.organisation,
+        address_lines=sender.address_lines,
+        phone=sender.phone,
+        email=sender.reply_address,
+        website=sender.website,
+    )
     letters: list[Letter[Email]] = []
     for row in outboxes.read_manifest(outbox, REQUIRED_COLUMNS):
         cells, line = row.cells, row.line
@@ -102,6 +111,9 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Letter[Email]]:
             attachment=pdf,
             where=where,
             enclosures=enclosures,
+            closing=campaign.closing,
+            signature=signature,
+            reply_to=sender.reply_address,
         )
         letters.append(
             Letter(

@@ -61,6 +61,37 @@ def check_header(value: str, what: str, where: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Signature:
+    """Who signs an e-mailed letter and how to reach them: the block under the closing, in text and HTML."""
+
+    name: str
+    role: str
+    organisation: str
+    address_lines: tuple[str, ...] = ()
+    phone: str = ""
+    email: str = ""  # where replies go
+    website: str = ""
+
+    def markdown(self) -> str:
+        """Return the block as Markdown lines with hard breaks: name, role, organisation, address, contacts."""
+        lines = [
+            self.name,
+            self.role,
+            self.organisation,
+            ", ".join(self.address_lines),
+            f"Tel: {self.phone}" if self.phone else "",
+            f"Email: {self.email}" if self.email else "",
+            self.website,
+        ]
+        return "  \n".join(_plain(line) for line in lines if line.strip()) + "\n"
+
+
+def _plain(text: str) -> str:
+    """Return text with the characters this Markdown subset reads as emphasis escaped away (a name is not bold)."""
+    return text.replace("*", "\u2217")
+
+
 def letter_body(markdown: str, salutation: str, where: str) -> str:
     """Return the letter's Markdown from the salutation line ('Dear ...,') to the end of the sign-off."""
     lines = markdown.splitlines()
@@ -69,6 +100,22 @@ def letter_body(markdown: str, salutation: str, where: str) -> str:
         if line.strip() == wanted:
             return "\n".join(lines[index:]).strip() + "\n"
     raise DataError(f"{where}: the letter has no salutation line {wanted!r} to start the e-mail from")
+
+
+def signed_body(body: str, closing: str, signature: Signature, where: str) -> str:
+    """Return a letter's body up to its closing ('Yours sincerely,'), then the signature block, then any 'Enc.' lines.
+
+    The printed letter's own lines under the closing (name, role, organisation, reply line) give way to the fuller
+    block an e-mail needs: the postal address and website are on the letterhead on paper, not in an e-mail.
+    """
+    lines = body.splitlines()
+    wanted = f"{closing.strip()},"
+    for index, line in enumerate(lines):
+        if line.strip() == wanted:
+            enclosures = [item.strip() for item in lines[index + 1 :] if item.strip().startswith("Enc.")]
+            after = "\n\n" + "  \n".join(enclosures) + "\n" if enclosures else ""
+            return "\n".join(lines[: index + 1]).strip() + "\n\n" + signature.markdown() + after
+    raise DataError(f"{where}: the letter has no closing line {wanted!r} to put the signature under")
 
 
 @dataclass(frozen=True)
@@ -138,9 +185,19 @@ def _inline_html(line: str) -> str:
     return "".join(result)
 
 
-def to_html(markdown: str) -> str:
-    """Return the Markdown as a small HTML document: <p>, <ul><li>, <strong>, <em>, <br>; all text escaped."""
-    out: list[str] = []
+# Inline styles only: mail clients strip <style> blocks and scripts. Near-black on white passes WCAG AA contrast
+# (about 17:1); a measure of at most 40em keeps lines readable on a wide screen.
+_PAGE_STYLE = "margin: 0; padding: 1em; background: #ffffff; color: #1a1a1a"
+_TEXT_STYLE = "max-width: 40em; font-family: Georgia, 'Times New Roman', serif; font-size: 1em; line-height: 1.5"
+_HEADING_STYLE = "font-size: 1.15em; font-weight: bold; margin: 0 0 1em 0"
+
+
+def to_html(markdown: str, title: str = "") -> str:
+    """Return the Markdown as a small HTML document: <p>, <ul><li>, <strong>, <em>, <br>; all text escaped.
+
+    With a title (the subject), the document has a <title> and the title as its one <h1>; lang is en-GB.
+    """
+    out: list[str] = [f'<h1 style="{_HEADING_STYLE}">{html.escape(title)}</h1>'] if title else []
     in_list = False
     for block in _blocks(markdown):
         content = "<br>\n".join(_inline_html(line) for line in block.lines)
@@ -158,8 +215,10 @@ def to_html(markdown: str) -> str:
         out.append("</ul>")
     body = "\n".join(out)
     return (
-        '<!DOCTYPE html>\n<html lang="en-GB">\n<head><meta charset="utf-8"></head>\n'
-        f'<body style="font-family: Georgia, serif; font-size: 11pt; line-height: 1.4">\n{body}\n</body>\n</html>\n'
+        '<!DOCTYPE html>\n<html lang="en-GB">\n<head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title or 'Letter')}</title></head>\n"
+        f'<body style="{_PAGE_STYLE}">\n<div style="{_TEXT_STYLE}">\n{body}\n</div>\n</body>\n</html>\n'
     )
 
 
@@ -182,10 +241,11 @@ class Email:
     sender_address: str
     recipient_name: str
     recipient_address: str
-    subject: str
+    subject: str  # as drafted, then the letter's reference: "… (Our ref: 4366-seat)"
     body: str  # the letter's reference for replies, then its Markdown from the salutation to the sign-off
     attachment: Path | None
     enclosures: tuple[Path, ...] = ()  # PDFs attached after the letter's own
+    reply_to: str = ""  # the campaign's reply address (Reply-To), when it has one
 
     @classmethod
     def from_letter(
@@ -202,23 +262,31 @@ class Email:
         attachment: Path | None,
         where: str,
         enclosures: Sequence[Path] = (),
+        closing: str = "",
+        signature: Signature | None = None,
+        reply_to: str = "",
     ) -> Email:
         """Return the e-mail for one letter, every header checked; raise DataError naming `where` otherwise.
 
-        The body opens with the letter's reference, as the printed letter carries it by the date, so a reply
-        by e-mail can quote it too.
+        The body opens with the letter's reference, as the printed letter carries it by the date, and the subject
+        ends with it, so a reply by e-mail quotes it either way. With a signature, the body ends with the full
+        signature block under the closing (`signed_body`).
         """
-        body = f"{reference_line(letter_id)}\n\n{letter_body(markdown, salutation, where)}"
+        body = letter_body(markdown, salutation, where)
+        if signature is not None:
+            body = signed_body(body, closing, signature, where)
+        reference = reference_line(letter_id)
         return cls(
             letter_id=letter_id,
             sender_name=check_header(sender_name, "sender name", where),
             sender_address=check_address(sender_address, "sender e-mail", where),
             recipient_name=check_header(recipient_name, "name", where),
             recipient_address=check_address(recipient_address, "email", where),
-            subject=check_header(subject, "subject", where),
-            body=body,
+            subject=f"{check_header(subject, 'subject', where)} ({reference})",
+            body=f"{reference}\n\n{body}",
             attachment=attachment,
             enclosures=tuple(enclosures),
+            reply_to=check_address(reply_to, "reply address", where) if reply_to else "",
         )
 
     @property
@@ -229,7 +297,7 @@ class Email:
     @property
     def html(self) -> str:
         """Return the HTML body."""
-        return to_html(self.body)
+        return to_html(self.body, self.subject)
 
     def as_bytes(self, message_id: str, when: datetime) -> bytes:
         """Return the message as it goes on the wire (CRLF line ends), reading the PDFs from disk."""
@@ -253,6 +321,7 @@ class Email:
         headers = [
             f"From: {_address_header(self.sender_name, self.sender_address)}",
             f"To: {_address_header(self.recipient_name, self.recipient_address)}",
+            *([f"Reply-To: {_address_header(self.sender_name, self.reply_to)}"] if self.reply_to else []),
             f"Subject: {_unstructured(self.subject, 'Subject')}",
             f"Date: {format_datetime(when)}",
             f"Message-ID: {message_id}",
@@ -261,10 +330,10 @@ class Email:
         alternatives = [
             f"--{alternative}\r\n".encode(),
             b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
-            _quoted_printable(to_plain_text(self.body)),
+            _quoted_printable(self.text),
             f"\r\n--{alternative}\r\n".encode(),
             b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
-            _quoted_printable(to_html(self.body)),
+            _quoted_printable(self.html),
             f"\r\n--{alternative}--\r\n".encode(),
         ]
         files = list(zip(self.enclosures, enclosures, strict=True))

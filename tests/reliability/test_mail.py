@@ -528,3 +528,40 @@ def test_a_credential_in_clear_text_to_a_host_that_is_not_loopback_is_refused_be
     assert "unencrypted" in line and "set OUTREACH_SMTP_SECURITY to starttls or ssl" in line
     assert attempts == [] and not ran.exists()  # no connection, no name looked up, no token fetched
     assert {contact.state for contact in logged().values()} <= {"queued"}
+
+
+# -- a letter that identifies its sender --------------------------------------------------------------------------
+
+
+def test_the_email_says_who_sent_it_reply_to_signature_and_reference_in_an_accessible_html_part(
+    sink: Sink, outbox: Path, signed_campaign: Path
+) -> None:
+    import re
+
+    row = next(row for row in manifest(outbox) if row["email"])
+    send(outbox, signed_campaign, "--limit", "1")
+    (message,) = sink.messages()
+    assert message["Reply-To"].addresses[0].addr_spec == REPLY_TO
+    assert message["From"].addresses[0].addr_spec == SENDER
+    assert message["Subject"] == f"{row['subject']} (Our ref: {row['letter_id']})"
+    block = [
+        "Alex Example",
+        "Head of Policy",
+        "Institute of Physics and Engineering in Medicine",
+        "Fairmount House, 230 Tadcaster Road, York, YO24 1ES",
+        "Tel: 01632 960 123",
+        f"Email: {REPLY_TO}",
+        "www.ipem.ac.uk",
+    ]
+    text_part, html_part = message.get_body(("plain",)), message.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    text = text_part.get_content().replace("\r\n", "\n")
+    assert text.startswith(f"Our ref: {row['letter_id']}\n\n{row['salutation']},")
+    assert text.rstrip().endswith("Yours sincerely,\n\n" + "\n".join(block))
+    assert text.count("Alex Example") == 1  # the printed letter's own sign-off lines gave way to the block
+    page = html_part.get_content().replace("\r\n", "\n")
+    assert "<br>\n".join(block) in page
+    assert re.search(r'<html lang="en-GB">', page) and f"<title>{row['subject']}" in page.replace("&#x27;", "'")
+    assert page.count("<h1") == 1 and "max-width: 40em" in page
+    assert not re.search(r"<style|<script|<link|class=", page, re.IGNORECASE)  # what mail clients strip
+    assert "color: #1a1a1a" in page and "background: #ffffff" in page
