@@ -103,14 +103,20 @@ def smtp(
     if not 0 < port < 65536:
         raise DataError(f"{port_origin}: SMTP port must be between 1 and 65535, not {port}")
     user_value, _ = chosen.get("user", ("", "default"))
+    user = str(user_value).strip()
+    auth = _smtp_auth(chosen)
+    token_command = environment.get(SMTP_TOKEN_COMMAND_VARIABLE, "").strip()
+    if auth == "xoauth2" and not (user and token_command):
+        missing = SMTP_VARIABLES["user"] if not user else SMTP_TOKEN_COMMAND_VARIABLE
+        raise DataError(f"{chosen['auth'][1]}: xoauth2 needs the mailbox's login and a token command: set {missing}")
     return SmtpSettings(
         host=host,
         port=port,
         security=security,
-        user=str(user_value).strip(),
+        user=user,
         password=environment.get(SMTP_PASSWORD_VARIABLE, ""),
-        auth=_smtp_auth(chosen),
-        token_command=environment.get(SMTP_TOKEN_COMMAND_VARIABLE, "").strip(),
+        auth=auth,
+        token_command=token_command,
         ca_file=environment.get(SMTP_CA_FILE_VARIABLE, "").strip(),
     )
 

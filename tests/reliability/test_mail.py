@@ -565,3 +565,50 @@ def test_the_email_says_who_sent_it_reply_to_signature_and_reference_in_an_acces
     assert page.count("<h1") == 1 and "max-width: 40em" in page
     assert not re.search(r"<style|<script|<link|class=", page, re.IGNORECASE)  # what mail clients strip
     assert "color: #1a1a1a" in page and "background: #ffffff" in page
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"OUTREACH_SMTP_AUTH": "oauth"},
+            "OUTREACH_SMTP_AUTH: SMTP auth must be one of password, xoauth2, not 'oauth'",
+        ),
+        (
+            {"OUTREACH_SMTP_AUTH": "xoauth2", "OUTREACH_SMTP_TOKEN_COMMAND": "echo t"},
+            "OUTREACH_SMTP_AUTH: xoauth2 needs the mailbox's login and a token command: set OUTREACH_SMTP_USER",
+        ),
+        (
+            {"OUTREACH_SMTP_AUTH": "xoauth2", "OUTREACH_SMTP_USER": SENDER},
+            "OUTREACH_SMTP_AUTH: xoauth2 needs the mailbox's login and a token command: "
+            "set OUTREACH_SMTP_TOKEN_COMMAND",
+        ),
+        ({"OUTREACH_SEND_BACKOFF_SCALE": "fast"}, "OUTREACH_SEND_BACKOFF_SCALE: must be a number from 0 to 10"),
+    ],
+)
+def test_bad_login_settings_are_one_line_naming_the_variable(environ: dict[str, str], message: str) -> None:
+    from outreach import settings
+    from outreach.errors import DataError
+
+    with pytest.raises(DataError) as raised:
+        settings.smtp({"host": "smtp.office365.com"}, environ=environ)
+        settings.send_backoff_scale(environ)
+    assert str(raised.value).startswith(message)
+
+
+def test_a_throttled_run_pauses_and_then_halves_its_rate() -> None:
+    from outreach.delivery.run import _Pace
+
+    uncapped = _Pace(0.0, 0.01)
+    uncapped.throttled(0.3)
+    assert uncapped.interval == 0.0 and uncapped.paused_until > time.monotonic()  # once: a pause only
+    uncapped.throttled(0.3)
+    assert uncapped.interval == pytest.approx(0.02)  # twice: 30 a minute (scaled by the run's 0.01)
+    capped = _Pace(2.0, 1.0)  # --per-minute 30
+    capped.throttled(1.0)
+    capped.throttled(1.0)
+    capped.throttled(1.0)
+    assert capped.interval == 8.0  # halved at the second throttling and again at the third
+    slept: list[float] = []
+    capped.wait(slept.append)
+    assert slept and 0.9 < slept[0] <= 1.0  # the pause asked for comes first
