@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from outreach import limits
 from outreach.errors import DataError
 
 STYLES = ("formal", "honorific", "first_name")
@@ -525,6 +526,7 @@ def load_overrides(path: Path) -> dict[int, OverrideRow]:
         return {}
     name = str(path)
     try:
+        limits.check_file(path, limits.CSV_BYTES, "the CSV file")
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
@@ -547,6 +549,7 @@ def load_overrides(path: Path) -> dict[int, OverrideRow]:
         line = reader.line_num
         if None in record:
             raise DataError(f"{name}:{line}: more fields than the {len(header)} columns of the header")
+        limits.check_row(record, f"{name}:{line}")
         cells = {key: _squash(value or "") for key, value in record.items()}
         if not any(cells.values()):
             continue

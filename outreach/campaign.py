@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from outreach import limits
 from outreach.errors import DataError
 from outreach.facts import CONDITIONS, matches
 
@@ -339,8 +340,12 @@ def _enclosures(read: _Reader, data: Mapping[str, Any], folder: Path) -> tuple[E
         if not isinstance(mention, bool):
             raise DataError(f"{where}: enclosure '{name}': mention must be true or false")
         path = folder / name
-        if Path(name).is_absolute() or ".." in Path(name).parts:
+        # Resolved, so a link in a campaign folder someone shared cannot enclose a file from elsewhere on the disk.
+        if Path(name).is_absolute() or ".." in Path(name).parts or not path.resolve().is_relative_to(folder.resolve()):
             raise DataError(f"{where}: enclosure '{name}': give a file inside the campaign folder {folder}")
+        if path.exists() and not path.is_file():
+            raise DataError(f"{where}: enclosure '{name}': {path} is not a regular file")
+        limits.check_file(path, limits.ATTACHMENT_BYTES, f"enclosure '{name}'", where)
         try:
             with path.open("rb") as handle:
                 start = handle.read(1024)
@@ -476,6 +481,7 @@ def _refresh_terms(read: _Reader, data: Mapping[str, Any], key: str) -> tuple[st
 def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     """Return the text of the campaign file at `path` and its parsed TOML."""
     try:
+        limits.check_file(path, limits.CAMPAIGN_FILE_BYTES, "the campaign file")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"{path}: no campaign file here (a campaign folder holds campaign.toml)") from None

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from outreach import limits
 from outreach.errors import DataError
 
 Row = dict[str, str | None]
@@ -22,6 +23,7 @@ def read_rows(
     more cells, a file that is not CSV or not UTF-8, or a missing file is a DataError naming the file (and line).
     """
     try:
+        limits.check_file(path, limits.CSV_BYTES, "the CSV file", label)
         with path.open(encoding="utf-8-sig", newline="") as handle:
             return _rows(csv.reader(handle), label or path.name, columns)
     except FileNotFoundError:
@@ -47,6 +49,7 @@ def _rows(reader: Any, name: str, columns: Sequence[str]) -> list[tuple[Row, str
         if len(cells) > width:
             raise DataError(f"{where}: {len(cells)} cells, but the header has {width} columns")
         row: Row = dict(zip(header, cells, strict=False))
+        limits.check_row(row, where)
         for column in header[len(cells) :]:
             row[column] = None
         rows.append((row, where))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 
+from outreach import limits
 from outreach.campaign import Sender, reference_line
 from outreach.errors import TemplateError
 
@@ -119,6 +122,42 @@ def _long_date(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, refusing the arithmetic that makes one value too large for a letter ('x' * 10**9, 9**9**9).
+
+    The sandbox keeps templates from Python's internals but not from using up memory; the letter's own size is
+    capped as it is rendered (render_template), and this stops a single expression before it is computed.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        """Return `left operator right`, unless the result would be over the letter limit."""
+        count, sized = (right, left) if isinstance(right, int) else (left, right)
+        if operator == "*" and isinstance(count, int) and isinstance(sized, str | bytes | list | tuple):
+            if len(sized) * count > limits.LETTER_BYTES:
+                raise SecurityError(f"repeating a value {count:,} times makes it over the letter limit")
+        if operator == "**" and isinstance(right, int) and abs(right) > 1000:
+            raise SecurityError(f"a power of {right:,} is too large for a letter")
+        return super().call_binop(context, operator, left, right)
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """The campaign's templates folder: a template is a file inside it (links resolved) within the size limit."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        """Return the template's source, refusing a link out of the folder or a file over the limit, unread."""
+        for folder in self.searchpath:
+            path = Path(folder, *split_template_path(template))
+            if path.is_file():
+                if not path.resolve().is_relative_to(Path(folder).resolve()):
+                    raise TemplateError(f"{path}: a link out of the campaign's templates folder")
+                limits.check_file(path, limits.CAMPAIGN_FILE_BYTES, "the template")
+        return super().get_source(environment, template)
+
+
 def environment(template_folder: Path, cache: Path | None = None) -> jinja2.Environment:
     """Return the strict Jinja environment for a campaign's templates (compiled templates cached in `cache`)."""
     bytecode_cache = None
@@ -130,9 +169,9 @@ def environment(template_folder: Path, cache: Path | None = None) -> jinja2.Envi
             bytecode_cache = None  # a cache that cannot be written only costs time
     # Campaign templates are the campaign author's, not ours: Jinja's sandbox keeps them from Python's internals
     # ({{ ''.__class__ }} and the like are refused), and any failure is one line naming template:line.
-    env = SandboxedEnvironment(
+    env = _Sandbox(
         bytecode_cache=bytecode_cache,
-        loader=jinja2.FileSystemLoader(template_folder),
+        loader=_Loader(template_folder),
         undefined=jinja2.StrictUndefined,
         auto_reload=False,  # one run renders hundreds of letters: check the template files once, not per include
         autoescape=False,  # the output is Markdown, and reaches Typst and DOCX as data, never as markup
@@ -228,10 +267,27 @@ class Rendered:
     body: str
 
 
+def _render_capped(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """Return a template's output, stopped as soon as it is over the letter limit.
+
+    The limit is raised inside the template, where it was reached, so the error names the template and line.
+    """
+    parts: list[str] = []
+    size = 0
+    generator = cast(Generator[str, None, None], template.generate(context))  # typed as an Iterator; it is one
+    for chunk in generator:
+        size += len(chunk.encode("utf-8")) if not chunk.isascii() else len(chunk)
+        if size > limits.LETTER_BYTES:
+            over = f"the letter grew past {limits.size(limits.LETTER_BYTES)}, the limit for one letter"
+            generator.throw(SecurityError(f"{over}: look for a loop, or a recursion of includes"))
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> Rendered:
     """Return a template's subject (its first line, '# ' removed) and body; raises TemplateError."""
     try:
-        text = env.get_template(f"{name}.md.j2").render(context)
+        text = _render_capped(env.get_template(f"{name}.md.j2"), context)
     except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
         # A template's own fault of any kind ({{ 1/0 }}, a recursive include) is the campaign author's to fix.
         loader = env.loader

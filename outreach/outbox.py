@@ -14,11 +14,13 @@ import contextlib
 import csv
 import errno
 import fcntl
+import functools
 import io
 import os
 import re
 import secrets
 import shutil
+import stat
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from outreach import limits
 from outreach.errors import DataError, OutputError
 from outreach.ledger.records import is_member_id
 
@@ -358,22 +361,87 @@ class ManifestRow:
         return found[0] if found else None
 
     def files(self, column: str) -> tuple[Path, ...]:
-        """Return the outbox files a `;`-separated path column (enclosures) names."""
+        """Return the outbox files a `;`-separated path column (enclosures) names, links resolved, each checked.
+
+        Every path a manifest names must be a regular file inside the outbox once links are resolved (a link out
+        of it would let `send` mail any file the user can read), and within its size limit; DataError names the
+        row and the path.
+        """
         paths = [value.strip() for value in self.cells.get(column, "").split(";") if value.strip()]
+        root = self.outbox.resolve()
+        found = []
         for value in paths:
+            what = f"{self.where}: {_FILE_LABELS.get(column, column)} {value}"
             if _leaves(value):
-                raise DataError(f"{self.where}: {column} path {value!r} leaves the outbox")
-        return tuple(self.outbox / value for value in paths)
+                raise DataError(f"{what} leaves the outbox")
+            try:
+                real = (self.outbox / value).resolve(strict=True)
+                mode = real.stat().st_mode
+            except FileNotFoundError:
+                raise DataError(f"{what} is missing") from None
+            except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links (Python before 3.13)
+                raise DataError(f"{what} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+            if not real.is_relative_to(root):
+                raise DataError(f"{what} leads outside the outbox, to {real}")
+            if not stat.S_ISREG(mode):
+                raise DataError(f"{what} is not a regular file")
+            limit = limits.LETTER_BYTES if column == "markdown" else limits.ATTACHMENT_BYTES
+            limits.check_file(real, limit, "the file", what)
+            found.append(real)
+        return tuple(found)
+
+    def attachments(self) -> tuple[Path, ...]:
+        """Return what `send` attaches for this row: the letter's PDF (if any), then the enclosures, each checked to
+        be a PDF that opens; DataError names the row and the path."""
+        pdf = self.file("pdf")
+        paths = ((pdf,) if pdf is not None else ()) + self.files("enclosures")
+        for path in paths:
+            _check_pdf(path, f"{self.where}: {path.relative_to(self.outbox.resolve())}")
+        return paths
+
+
+PATH_COLUMNS = ("markdown", "pdf", "docx", "enclosures")  # the manifest's columns that name files in the outbox
+_FILE_LABELS = {"markdown": "letter file", "pdf": "the letter's PDF", "docx": "the letter's DOCX"}
+
+
+@functools.lru_cache(maxsize=64)  # an enclosure goes with many letters: open it once
+def _pdf_problem(path: Path, size: int, modified: int) -> str | None:
+    """Return why the file at `path` (of this size and time) is not a PDF that opens, or None when it is one."""
+    import pikepdf
+
+    with open(path, "rb") as handle:
+        if handle.read(5) != b"%PDF-":
+            return "is not a PDF (a PDF starts with %PDF-)"
+    try:
+        with pikepdf.open(path) as document:
+            if not document.pages:
+                return "is a PDF with no pages"
+    except (pikepdf.PdfError, pikepdf.PasswordError, ValueError, RecursionError) as exc:
+        return f"is not a PDF that opens ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    return None
+
+
+def _check_pdf(path: Path, where: str) -> None:
+    """Return nothing when `path` is a PDF that opens; DataError naming `where` when it is not."""
+    try:
+        found = path.stat()
+        problem = _pdf_problem(path, found.st_size, found.st_mtime_ns)
+    except OSError as exc:
+        raise DataError(f"{where}: cannot be read ({exc.strerror})") from None
+    if problem:
+        raise DataError(f"{where} {problem}")
 
 
 def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
     """Return the rows of folder/manifest.csv, each checked; DataError names manifest.csv:line.
 
-    Checked here for every reader: the file is there and has the `required` columns, each row has as many
-    fields as the header, a letter id (4366-seat) that does not repeat, and a whole-number member_id.
+    Checked here for every reader: the file is there, within the CSV limit, and has the `required` columns; each
+    row has as many fields as the header, none over the field limit, a letter id (4366-seat) that does not repeat,
+    a whole-number member_id, and every path it names a regular file inside the outbox.
     """
     path = folder / MANIFEST
     try:
+        limits.check_file(path, limits.CSV_BYTES, "the manifest")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         if recover(folder):  # a draft was killed between moving the old outbox aside and the new one in
@@ -395,6 +463,7 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
         where = f"{path}:{line}"
         if None in cells or any(value is None for value in cells.values()):
             raise DataError(f"{where}: the row has {'more' if None in cells else 'fewer'} fields than the header")
+        limits.check_row(cells, where)
         letter_id = cells["letter_id"].strip()
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", letter_id):
             raise DataError(f"{where}: letter_id {cells['letter_id']!r} is not a letter id (e.g. 4366-seat)")
@@ -408,7 +477,10 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
         if not is_member_id(member_id):
             raise DataError(f"{where}: member_id {cells['member_id'].strip()} is out of range")
         asks = tuple(ask for ask in cells.get("asks", "").split(";") if ask)
-        rows.append(ManifestRow(folder, where, line, letter_id, member_id, asks, cells))
+        row = ManifestRow(folder, where, line, letter_id, member_id, asks, cells)
+        for column in PATH_COLUMNS:
+            row.files(column)  # every path the manifest names: a regular file inside the outbox
+        rows.append(row)
     return rows
 
 

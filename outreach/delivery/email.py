@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from outreach import limits, settings
 from outreach import outbox as outboxes
-from outreach import settings
 from outreach.campaign import Campaign
 from outreach.delivery import login, pushback, run
 from outreach.delivery.channel import Letter, Outcome
@@ -85,16 +85,12 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Letter[Email]]:
         if markdown_path is None:
             raise DataError(f"{where}: no markdown file for a letter with an e-mail address (draft with --format md)")
         try:
-            markdown_bytes = markdown_path.read_bytes()
+            markdown_bytes = limits.read_bytes(markdown_path, limits.LETTER_BYTES, "the letter", where)
         except OSError as exc:
             raise DataError(f"{where}: cannot read the letter {markdown_path} ({exc.strerror})") from None
         pdf = row.file("pdf")
-        if pdf is not None and not pdf.is_file():
-            raise DataError(f"{where}: the letter's PDF {pdf} is missing")
         enclosures = row.files("enclosures")
-        for enclosure in enclosures:
-            if not enclosure.is_file():
-                raise DataError(f"{where}: the enclosure {enclosure} is missing")
+        row.attachments()  # each a PDF inside the outbox that opens, checked before anything is sent
         try:
             markdown = markdown_bytes.decode("utf-8")
         except UnicodeDecodeError:

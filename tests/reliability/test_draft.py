@@ -6,20 +6,25 @@ user would, and checks that nothing a person put in a folder is lost and that an
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from commands import manifest, run
+from test_send import Recorder, server  # noqa: F401  (`server`: the recording SMTP server on loopback)
 
 from outreach import outbox
 from outreach.errors import ExitCode
+from outreach.resources import default_campaign_dir
 
 DRAFT = ("draft", "--new", "--format", "md")
 
@@ -224,3 +229,243 @@ def test_draft_killed_at_random_moments_leaves_an_old_or_a_new_outbox(tmp_path: 
     assert _outbox_state(out) == 2
     assert _leftovers(tmp_path, "outbox") == [], "a staging folder, aside copy or lock outlived the next run"
     assert os.listdir(tmp_path) == ["outbox"]
+
+
+# -- what a manifest names, and what `send` attaches (issue 12, item 3) -------------------------------------------
+
+SENDER = "policy@ipem.example.org"
+
+
+@pytest.fixture
+def smtp(request: pytest.FixtureRequest) -> Recorder:
+    """Return the send tests' recording SMTP server on loopback, which OUTREACH_SMTP_* now point at."""
+    recorder = request.getfixturevalue("server")
+    assert isinstance(recorder, Recorder)
+    return recorder
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a copy of the IPEM campaign that a person signs and that has an address to send from."""
+    folder = tmp_path_factory.mktemp("campaign") / "ipem-2024"
+    shutil.copytree(default_campaign_dir(), folder)
+    toml = folder / "campaign.toml"
+    text = toml.read_text(encoding="utf-8").replace('\nemail = ""\n', f'\nemail = "{SENDER}"\n', 1)
+    toml.write_text(text.replace('\nsignatory_role = ""\n', '\nsignatory_role = "Head of Policy"\n', 1), "utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def drafted(signed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an outbox of two new MPs' letters (Markdown and PDF), each with an e-mail address."""
+    out = tmp_path_factory.mktemp("drafted") / "outbox"
+    run("draft", "--new", "--limit", "2", "--campaign", str(signed), "--out", str(out))
+    assert all(row["email"] and row["pdf"] for row in manifest(out))
+    return out
+
+
+@pytest.fixture
+def sendable(drafted: Path, tmp_path: Path) -> Path:
+    """Return a fresh copy of the drafted outbox, to spoil."""
+    return Path(shutil.copytree(drafted, tmp_path / "outbox"))
+
+
+def _refused_send(outbox_dir: Path, campaign: Path, smtp: Recorder) -> str:
+    """Return the one error line of `send --no-dry-run --yes` on a spoilt outbox, asserting nothing was sent."""
+    stderr = run("send", str(outbox_dir), "--campaign", str(campaign), "--no-dry-run", "--yes", expect=ExitCode.FAILURE)
+    assert smtp.mails == 0
+    return _one_error_line(stderr.stderr)
+
+
+def test_a_pdf_linked_to_a_file_outside_the_outbox_is_not_sent(
+    sendable: Path, signed: Path, smtp: Recorder, tmp_path: Path
+) -> None:
+    secret = tmp_path / "private" / "tax-return.pdf"
+    secret.parent.mkdir()
+    shutil.copyfile(sendable / manifest(sendable)[0]["pdf"], secret)  # a real PDF: only where it lies is wrong
+    pdf = sendable / manifest(sendable)[1]["pdf"]
+    pdf.unlink()
+    pdf.symlink_to(secret)
+    line = _refused_send(sendable, signed, smtp)
+    assert f"manifest.csv:3: the letter's PDF {manifest(sendable)[1]['pdf']} leads outside the outbox" in line
+
+
+def test_enclosures_through_a_linked_folder_are_not_sent(
+    sendable: Path, signed: Path, smtp: Recorder, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copyfile(sendable / "print.pdf", elsewhere / "brief.pdf")
+    (sendable / "enclosures").symlink_to(elsewhere)
+    rows = manifest(sendable)
+    rows[0]["enclosures"] = "enclosures/brief.pdf"
+    _write_manifest(sendable, rows)
+    line = _refused_send(sendable, signed, smtp)
+    assert "manifest.csv:2: enclosures enclosures/brief.pdf leads outside the outbox" in line
+
+
+@pytest.mark.parametrize(
+    ("spoil", "complaint"),
+    [
+        (lambda path: path.write_text("Dear Member, a text file\n", encoding="utf-8"), "is not a PDF (a PDF starts"),
+        (lambda path: path.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 100), "is not a PDF that opens"),
+        (lambda path: (path.unlink(), path.mkdir()), "is not a regular file"),
+        (lambda path: (path.unlink(), os.mkfifo(path)), "is not a regular file"),  # reading one would never end
+        (lambda path: path.unlink(), "is missing"),
+    ],
+    ids=["text", "garbage-after-magic", "folder", "fifo", "missing"],
+)
+def test_what_send_attaches_is_a_pdf_that_opens(
+    sendable: Path, signed: Path, smtp: Recorder, spoil: Callable[[Path], object], complaint: str
+) -> None:
+    row = manifest(sendable)[1]
+    spoil(sendable / row["pdf"])
+    line = _refused_send(sendable, signed, smtp)
+    assert f"manifest.csv:3: the letter's PDF {row['pdf']} {complaint}" in line or (
+        f"manifest.csv:3: {row['pdf']} {complaint}" in line
+    ), line
+
+
+def test_a_letter_linked_out_of_the_outbox_is_not_logged(sendable: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "diary.md"
+    secret.write_text("not a letter", encoding="utf-8")
+    markdown = sendable / manifest(sendable)[0]["markdown"]
+    markdown.unlink()
+    markdown.symlink_to(secret)
+    line = _one_error_line(run("log", "add", "--from-manifest", str(sendable), expect=ExitCode.FAILURE).stderr)
+    assert "manifest.csv:2: letter file" in line and "leads outside the outbox" in line
+    assert run("log", "--json").stdout.strip() == "[]"  # nothing recorded
+
+
+def _write_manifest(folder: Path, rows: list[dict[str, str]]) -> None:
+    """Write rows back as the outbox's manifest.csv, header first."""
+    with (folder / "manifest.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# -- stated input limits (issue 12, item 11) -----------------------------------------------------------------------
+
+
+def _send_dry_run_peak(outbox_dir: Path, campaign: Path) -> tuple[int, str, int]:
+    """Return the exit code, stderr and peak memory (KiB) of `outreach send OUTBOX` (a dry run) in its own process."""
+    command = [sys.executable, "-m", "outreach", "send", str(outbox_dir), "--campaign", str(campaign)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    stderr = process.stderr.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stderr.close()
+    return process.returncode, stderr, usage.ru_maxrss
+
+
+def test_a_54_mb_letter_body_is_refused_before_it_is_read(sendable: Path, signed: Path) -> None:
+    code, stderr, normal = _send_dry_run_peak(sendable, signed)
+    assert code == ExitCode.OK, stderr
+    row = manifest(sendable)[1]
+    with (sendable / row["markdown"]).open("a", encoding="utf-8") as handle:
+        for _ in range(54):
+            handle.write("Dear Member, " * 80_000 + "\n")  # 54 MB of letter
+    assert (sendable / row["markdown"]).stat().st_size > 54_000_000
+    code, stderr, peak = _send_dry_run_peak(sendable, signed)
+    assert code == ExitCode.FAILURE
+    line = _one_error_line(stderr)
+    assert f"manifest.csv:3: letter file {row['markdown']}: the file is 53.6 MiB, over the limit of 64 KiB" in line
+    assert peak - normal < 16 * 1024, f"refusing it took {peak - normal} KiB more than sending nothing"
+
+
+def _campaign_copy(tmp_path: Path) -> Path:
+    """Return a fresh copy of the shipped campaign, to spoil."""
+    return Path(shutil.copytree(default_campaign_dir(), tmp_path / "campaign"))
+
+
+def _refused_draft(campaign: Path, tmp_path: Path) -> str:
+    """Return the one error line of a draft from a spoilt campaign, asserting nothing was written."""
+    out = tmp_path / "out"
+    stderr = run(*DRAFT, "--limit", "1", "--campaign", str(campaign), "--out", str(out), expect=ExitCode.FAILURE)
+    assert not out.exists() and _leftovers(tmp_path, "out") == []
+    return _one_error_line(stderr.stderr)
+
+
+@pytest.mark.parametrize(
+    ("addition", "complaint"),
+    [
+        ('{{ "Dear Member, " * 5000000 }}', "new_mp.md.j2:{line}: repeating a value 5,000,000 times"),
+        ("{% for n in range(100000) %}{{ recipient.constituency }} {% endfor %}", "the limit for one letter"),
+        ("{{ 2 ** 99999999 > 1 }}", "new_mp.md.j2:{line}: a power of 99,999,999 is too large"),
+    ],
+    ids=["one-huge-value", "a-long-loop", "a-huge-number"],
+)
+def test_a_letter_over_the_limit_is_refused_as_it_is_rendered(tmp_path: Path, addition: str, complaint: str) -> None:
+    campaign = _campaign_copy(tmp_path)
+    template = campaign / "templates" / "new_mp.md.j2"
+    with template.open("a", encoding="utf-8") as handle:
+        handle.write(f"\n{addition}\n")
+    line = _refused_draft(campaign, tmp_path)
+    added = len(template.read_text(encoding="utf-8").splitlines())
+    assert complaint.format(line=added) in line and "new_mp.md.j2" in line, line
+
+
+def test_a_campaign_file_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    campaign = _campaign_copy(tmp_path)
+    with (campaign / "campaign.toml").open("a", encoding="utf-8") as handle:
+        handle.write("# padding\n" * 110_000)
+    line = _refused_draft(campaign, tmp_path)
+    assert "campaign.toml: the campaign file is 1.1 MiB, over the limit of 1 MiB" in line
+
+
+def test_a_template_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    campaign = _campaign_copy(tmp_path)
+    (campaign / "templates" / "partials" / "visit.md.j2").write_text("{# #}\n" * 200_000, encoding="utf-8")
+    line = _refused_draft(campaign, tmp_path)
+    assert "visit.md.j2: the template is 1.1 MiB, over the limit of 1 MiB" in line
+
+
+def test_a_template_linked_out_of_the_campaign_is_refused(tmp_path: Path) -> None:
+    campaign = _campaign_copy(tmp_path)
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n", encoding="utf-8")
+    visit = campaign / "templates" / "partials" / "visit.md.j2"
+    visit.unlink()
+    visit.symlink_to(secret)
+    line = _refused_draft(campaign, tmp_path)
+    assert "visit.md.j2: a link out of the campaign's templates folder" in line
+
+
+def test_an_enclosure_linked_out_of_the_campaign_is_refused(signed: Path, tmp_path: Path) -> None:
+    campaign = Path(shutil.copytree(signed, tmp_path / "campaign"))
+    private = tmp_path / "private.pdf"
+    shutil.copyfile(next(Path(default_campaign_dir()).rglob("*.typ")), private)
+    private.write_bytes(b"%PDF-1.7\n" + private.read_bytes())
+    (campaign / "leaflet.pdf").symlink_to(private)
+    with (campaign / "campaign.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[enclosures]]\nfile = "leaflet.pdf"\ntitle = "Our leaflet"\n')
+    line = _refused_draft(campaign, tmp_path)
+    assert "enclosure 'leaflet.pdf': give a file inside the campaign folder" in line
+
+
+def test_an_override_field_over_the_limit_is_refused(tmp_path: Path) -> None:
+    campaign = _campaign_copy(tmp_path)
+    with (campaign / "address_overrides.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f'4602,Ms Hobhouse,,"{"a very long note " * 600}",\n')
+    line = _refused_draft(campaign, tmp_path)
+    assert "address_overrides.csv:4: note is 10,200 characters, over the limit of 10,000" in line
+
+
+def test_an_input_csv_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    campaign = _campaign_copy(tmp_path)
+    with (campaign / "known_changes.csv").open("w", encoding="utf-8") as handle:
+        handle.write("date,member_mnis_id,name,change,post,status,source\n")
+        handle.truncate(21 * 1024 * 1024)  # 21 MiB of NUL bytes: refused by its size, never read
+    line = _refused_draft(campaign, tmp_path)
+    assert "known_changes.csv: the CSV file is 21 MiB, over the limit of 20 MiB" in line
+
+
+def test_a_manifest_field_over_the_limit_is_refused_before_anything_is_logged(sendable: Path) -> None:
+    rows = manifest(sendable)
+    rows[1]["address"] = "House of Commons | " * 600
+    _write_manifest(sendable, rows)
+    line = _one_error_line(run("log", "add", "--from-manifest", str(sendable), expect=ExitCode.FAILURE).stderr)
+    assert "manifest.csv:3: address is 11,400 characters, over the limit of 10,000" in line
+    assert run("log", "--json").stdout.strip() == "[]"
