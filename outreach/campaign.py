@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,11 +17,15 @@ from typing import Any
 from outreach import limits
 from outreach.errors import DataError
 from outreach.facts import CONDITIONS, matches
+from outreach.hooks import MATCH_KEYS, USES, Hook, InterestRule, RecordMatch
+from outreach.records import KINDS as RECORD_KINDS
 
 KINDS = ("seat", "minister", "shadow_minister")
 NATIONS = ("England", "Scotland", "Wales", "Northern Ireland", "UK")
 FIGURE_KEYS = ("text", "nation", "source", "date")
 CHECK_KEYS = ("id", "when", "must_match", "must_not_match", "message")
+HOOK_KEYS = ("id", "record", "match", "when", "asks", "partial", "because", "use")
+INTEREST_KEYS = ("id", "record", "match", "when", "weight", "most", "because")
 
 
 def reference_line(letter_id: str) -> str:
@@ -222,6 +226,8 @@ class Campaign:
     # [refresh] question_terms: one Written Questions search each; interest_terms: the registered interests kept.
     question_terms: tuple[str, ...] = ()
     interest_terms: tuple[str, ...] = ()
+    hooks: tuple[Hook, ...] = ()  # [[hooks]]: the record sentence a letter may open its asks with (outreach/hooks.py)
+    interest: tuple[InterestRule, ...] = ()  # [[interest]]: who to write to first (outreach/hooks.py)
 
     @property
     def file(self) -> Path:
@@ -428,17 +434,8 @@ def _pattern(read: _Reader, table: Mapping[str, Any], key: str, owner: str, line
 
 def _checks(read: _Reader, data: Mapping[str, Any]) -> tuple[CampaignCheck, ...]:
     """Return the campaign's own [[checks]], each pattern compiled and each condition known."""
-    lines = _table_lines(read.text, "checks")
     checks: list[CampaignCheck] = []
-    for index, table in enumerate(read.optional(data, "checks", list, [], "checks")):
-        line = lines[index] if index < len(lines) else 0
-        if not isinstance(table, dict):
-            raise DataError(f"{read.where(line)}: checks[{index}] must be a table ([[checks]])")
-        check_id = read.need(table, "id", str, f"checks[{index}].id", line)
-        owner = f"check '{check_id}'"
-        unknown = [key for key in table if key not in CHECK_KEYS]
-        if unknown:
-            raise DataError(f"{read.where(line)}: {owner}: unknown key '{unknown[0]}' (known: {', '.join(CHECK_KEYS)})")
+    for table, check_id, owner, line in _tables(read, data, "checks", CHECK_KEYS):
         if any(check.id == check_id for check in checks):
             raise DataError(f"{read.where(line)}: {owner}: a check of that id is already defined")
         must_match = _pattern(read, table, "must_match", owner, line)
@@ -453,11 +450,105 @@ def _checks(read: _Reader, data: Mapping[str, Any]) -> tuple[CampaignCheck, ...]
                 when=read.conditions(table.get("when", {}), owner, line),
                 must_match=must_match,
                 must_not_match=must_not_match,
-                message=read.need(table, "message", str, f"checks[{index}].message", line),
+                message=read.need(table, "message", str, f"{owner}: message", line),
                 line=line,
             )
         )
     return tuple(checks)
+
+
+def _record_match(read: _Reader, table: Mapping[str, Any], owner: str, line: int) -> RecordMatch:
+    """Return what record items a hook or interest rule wants: `record` (a kind) and `match` (code, role, words)."""
+    kind = read.need(table, "record", str, f"{owner}.record", line)
+    if kind not in RECORD_KINDS:
+        raise DataError(f"{read.where(line)}: {owner}: unknown record kind '{kind}' (known: {', '.join(RECORD_KINDS)})")
+    match = table.get("match", {})
+    if not isinstance(match, dict):
+        raise DataError(f"{read.where(line)}: {owner}: 'match' must be a table")
+    for key, value in match.items():
+        if key not in MATCH_KEYS:
+            raise DataError(f"{read.where(line)}: {owner}: unknown match '{key}' (known: {', '.join(MATCH_KEYS)})")
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise DataError(f"{read.where(line)}: {owner}: match '{key}' must be a list of strings")
+    return RecordMatch(
+        kind=kind,
+        code=frozenset(match.get("code", ())),
+        role=frozenset(match.get("role", ())),
+        words=tuple(match.get("words", ())),
+    )
+
+
+def _tables(
+    read: _Reader, data: Mapping[str, Any], header: str, keys: Sequence[str]
+) -> Iterator[tuple[Mapping[str, Any], str, str, int]]:
+    """Yield each `[[header]]` table with its id, its name in errors ("hook 'x'") and its line; a table with a key not
+    in `keys`, or with no id, is refused naming the line."""
+    lines = _table_lines(read.text, header)
+    for index, table in enumerate(read.optional(data, header, list, [], header)):
+        line = lines[index] if index < len(lines) else 0
+        if not isinstance(table, dict):
+            raise DataError(f"{read.where(line)}: {header}[{index}] must be a table ([[{header}]])")
+        table_id = read.need(table, "id", str, f"{header}[{index}].id", line)
+        owner = f"{header.rstrip('s')} '{table_id}'"
+        unknown = [key for key in table if key not in keys]
+        if unknown:
+            raise DataError(f"{read.where(line)}: {owner}: unknown key '{unknown[0]}' (known: {', '.join(keys)})")
+        yield table, table_id, owner, line
+
+
+def _hooks(read: _Reader, data: Mapping[str, Any], asks: Mapping[str, Ask], folder: Path) -> tuple[Hook, ...]:
+    """Return the campaign's [[hooks]], in file order, each with known asks, conditions, record kind and partial."""
+    hooks: list[Hook] = []
+    for table, hook_id, owner, line in _tables(read, data, "hooks", HOOK_KEYS):
+        hook_asks = tuple(read.optional(table, "asks", list, [], f"{owner}: asks"))
+        for ask_id in hook_asks:
+            if ask_id not in asks:
+                raise DataError(f"{read.where(line)}: {owner} names unknown ask '{ask_id}' (known: {', '.join(asks)})")
+        partial = read.need(table, "partial", str, f"{owner}: partial", line)
+        if not (folder / "templates" / partial).is_file():
+            raise DataError(f"{read.where(line)}: {owner}: no partial {folder / 'templates' / partial}")
+        use = read.optional(table, "use", str, "senior", f"{owner}: use")
+        if use not in USES:
+            raise DataError(f"{read.where(line)}: {owner}: use must be one of {', '.join(USES)}")
+        hooks.append(
+            Hook(
+                id=hook_id,
+                match=_record_match(read, table, owner, line),
+                when=read.conditions(table.get("when", {}), owner, line),
+                asks=hook_asks,
+                partial=partial,
+                because=read.need(table, "because", str, f"{owner}: because", line),
+                line=line,
+                use=use,
+            )
+        )
+    return tuple(hooks)
+
+
+def _interest(read: _Reader, data: Mapping[str, Any]) -> tuple[InterestRule, ...]:
+    """Return the campaign's [[interest]] rules: what in a member's record or seat weighs how much, and why."""
+    rules: list[InterestRule] = []
+    for table, rule_id, owner, line in _tables(read, data, "interest", INTEREST_KEYS):
+        weight = table.get("weight")
+        most = table.get("most", 1)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+            raise DataError(f"{read.where(line)}: {owner}: weight must be a number above 0")
+        if isinstance(most, bool) or not isinstance(most, int) or most < 1:
+            raise DataError(f"{read.where(line)}: {owner}: most must be a whole number, 1 or more")
+        if "record" not in table and "when" not in table:
+            raise DataError(f"{read.where(line)}: {owner}: give 'record' (and 'match') or 'when'")
+        rules.append(
+            InterestRule(
+                id=rule_id,
+                match=_record_match(read, table, owner, line) if "record" in table else None,
+                when=read.conditions(table.get("when", {}), owner, line),
+                weight=float(weight),
+                most=most,
+                because=read.need(table, "because", str, f"{owner}: because", line),
+                line=line,
+            )
+        )
+    return tuple(rules)
 
 
 def _refresh_committees(read: _Reader, data: Mapping[str, Any]) -> tuple[int, ...]:
@@ -633,6 +724,7 @@ def load(folder: Path) -> Campaign:
     letter_date = _letter_date(read, meta)
     asks = _asks(read, data, folder)
     rules = _rules(read, data, asks)
+    hooks = _hooks(read, data, asks, folder)
     templates = _templates(read, data, folder)
     audience = _audience(read, data)
     min_asks, max_asks = _ask_limits(read, data)
@@ -664,4 +756,6 @@ def load(folder: Path) -> Campaign:
         committees=_refresh_committees(read, data),
         question_terms=_refresh_terms(read, data, "question_terms"),
         interest_terms=_refresh_terms(read, data, "interest_terms"),
+        hooks=hooks,
+        interest=_interest(read, data),
     )

@@ -119,6 +119,7 @@ def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign: Camp
         "party": target.member.party if target.member else "",
         "campaign": campaign.id,
         "figures": ";".join(figure.id for figure in item.figures),
+        "hooks": ";".join(target.hook.cited()) if target.hook else "",
         "enclosures": ";".join(enclosure.outbox_path for enclosure in item.enclosures),
     }
 

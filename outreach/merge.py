@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from outreach import hooks
 from outreach.campaign import Campaign, Enclosure, Figure
 from outreach.letters import Letter, assemble, environment, render_template
 from outreach.sites import CentreChoice, Nearest, Site
@@ -266,6 +267,8 @@ def context(
             for c in target.asks
         ],
         "ask_ids": [c.ask.id for c in target.asks],
+        # The recipient's record the letter speaks of, in one sentence (templates/partials/hook.md.j2), or None.
+        "hook": hooks.template_value(target.hook),
         "campaign": {"id": campaign.id, "name": campaign.name},
         "facts": dict(campaign.facts),
         "sender": campaign.sender,

@@ -62,6 +62,7 @@ MANIFEST_COLUMNS = (
     "party",
     "campaign",
     "figures",
+    "hooks",
     "enclosures",
 )
 LETTERS_DIR = "letters"

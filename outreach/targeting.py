@@ -20,6 +20,7 @@ from outreach.campaign import Ask, Campaign, Rule
 from outreach.changes import KnownChange
 from outreach.errors import DataError, TargetError
 from outreach.facts import Subject, facts_of, matches
+from outreach.hooks import UsedHook, choose_hook
 from outreach.letters import join_and
 from outreach.members import Department, Member, Post
 from outreach.sites import (
@@ -105,6 +106,7 @@ class Target:
     rules: tuple[Rule, ...] = ()  # the campaign rules that matched, in file order
     home: LocalPicture | None = None  # a post holder's own seat: the local hook of a letter about their office
     changes: tuple[KnownChange, ...] = ()  # changes of office reported after the posts' date
+    hook: UsedHook | None = None  # the recipient's record the letter speaks of (at most one sentence), and why
 
     @property
     def sort_key(self) -> tuple[int, str, str, int]:
@@ -160,12 +162,13 @@ def matched_rules(campaign: Campaign, facts: Mapping[str, Any]) -> list[Rule]:
 
 
 def choose_asks(
-    campaign: Campaign, facts: Mapping[str, Any], rules: Sequence[Rule] | None = None
+    campaign: Campaign, facts: Mapping[str, Any], rules: Sequence[Rule] | None = None, hook: UsedHook | None = None
 ) -> tuple[ChosenAsk, ...]:
     """Return the campaign's min–max asks that best fit `facts`, most relevant first, each with its reasons.
 
     Every matching rule adds its weight to each of its asks, a little less for each later place in its list, so an
-    ask that several rules name rises; `exclude` takes an ask out whatever else chose it.
+    ask that several rules name rises; `exclude` takes an ask out whatever else chose it. The asks of the record
+    hook the letter uses come first, in the hook's order: the letter has just said why they matter to this reader.
     """
     scores: dict[str, float] = {}
     reasons: dict[str, list[str]] = {}
@@ -178,10 +181,19 @@ def choose_asks(
             reasons.setdefault(ask_id, []).append(
                 f"rule '{rule.id}' ({campaign.file.name}:{rule.line}): {rule.because}"
             )
+    first = [ask_id for ask_id in (hook.hook.asks if hook else ()) if ask_id not in excluded]
+    for ask_id in first:
+        scores.setdefault(ask_id, 0.0)
+        reasons.setdefault(ask_id, []).insert(0, hook.reason(campaign.file.name) if hook else "")
     order = list(campaign.asks)
     ranked = sorted(
         (ask_id for ask_id in scores if ask_id not in excluded),
-        key=lambda ask_id: (-scores[ask_id], order.index(ask_id)),
+        key=lambda ask_id: (
+            ask_id not in first,
+            first.index(ask_id) if ask_id in first else 0,
+            -scores[ask_id],
+            order.index(ask_id),
+        ),
     )
     chosen = ranked[: campaign.max_asks]
     return tuple(ChosenAsk(campaign.asks[a], round(scores[a], 3), tuple(reasons[a])) for a in chosen)
@@ -240,6 +252,7 @@ def seat_target(
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))
+    hook = choose_hook(campaign.hooks, facts, snapshot.record_of(member.member_id))
     address = forms.address_mp(person_of_member(member), style=campaign.salutation_style, overrides=overrides)
     postal, flags = _seat_postal(campaign, template, member, overrides)
     if local.low_confidence:
@@ -260,13 +273,14 @@ def seat_target(
         local=local,
         template=template,
         template_reason=template_reason,
-        asks=choose_asks(campaign, facts, rules),
+        asks=choose_asks(campaign, facts, rules, hook),
         rules=rules,
         address=address,
         address_lines=(address.name_line, *postal),
         email=member.email,
         flags=tuple(flags),
         facts=facts,
+        hook=hook,
     )
 
 
@@ -288,6 +302,7 @@ def post_target(
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))
+    hook = choose_hook(campaign.hooks, facts, snapshot.record_of(senior.member_id))
     seat = snapshot.constituencies.get(member.constituency_code) if member else None
     person = person_of_post_holder(senior, member)
     titles = [post_title(post) for post in ordered]
@@ -308,13 +323,7 @@ def post_target(
         postal = house_address
         if kind == "minister":
             flags.append("address_unconfirmed")
-    email: str | None
-    if kind == "minister" and department is not None and department.email:
-        email = department.email
-    elif senior.house == "Commons" and member is not None:
-        email = member.email
-    else:
-        email = None
+    email = _post_email(kind, senior, department, member)
     if not email:
         flags.append("no_email")
     age = snapshot.posts_age_days(today)
@@ -333,14 +342,24 @@ def post_target(
         home=home,
         template=template,
         template_reason=template_reason,
-        asks=choose_asks(campaign, facts, rules),
+        asks=choose_asks(campaign, facts, rules, hook),
         rules=rules,
         address=address,
         address_lines=(address.name_line, *titles, *_without_repeats(postal, titles)),
         email=email,
         flags=tuple(flags),
         facts=facts,
+        hook=hook,
     )
+
+
+def _post_email(kind: str, senior: Post, department: Department | None, member: Member | None) -> str | None:
+    """Return where a post letter is e-mailed: a minister's department, else a Commons member's own address."""
+    if kind == "minister" and department is not None and department.email:
+        return department.email
+    if senior.house == "Commons" and member is not None:
+        return member.email
+    return None
 
 
 def _joint_posts(posts: Sequence[Post]) -> list[Post]:

@@ -168,8 +168,9 @@ def test_a_committee_members_letter_acknowledges_the_committee_and_weighs_its_as
     refreshed: Path, tmp_path: Path
 ) -> None:
     stdout, stderr = cli("preview", "4124")
-    assert "As a member of the Science, Innovation and Technology Committee, you follow closely" in stdout
-    assert "rule 'science-committee'" in stdout
+    # Dame Chi Onwurah chairs the committee: the Committees API's isChair, kept in her record.
+    assert "As Chair of the Science, Innovation and Technology Committee, you follow closely" in stdout
+    assert "rule 'science-committee'" in stdout and "Record: hook 'science-committee'" in stdout
     assert "Ask ai" in stdout
 
 

@@ -51,6 +51,10 @@ def preview(
             console.out.print(f"Ask [bold]{escape(chosen_ask.ask.id)}[/] (score {chosen_ask.score}):")
             for reason in chosen_ask.reasons:
                 console.out.print(f"  - {reason}", markup=False)
+        if t.hook is not None:
+            console.out.print(f"Record: {t.hook.reason(chosen.file.name)}", markup=False)
+            for fact in t.hook.cited():
+                console.out.print(f"  - uses {fact}", markup=False)
         if t.local is not None:
             for rank, site in enumerate(t.local.sites[:3], 1):
                 care = " — placed with low confidence: worded 'serving'" if site.low_confidence else ""
