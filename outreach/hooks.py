@@ -100,6 +100,15 @@ def _described(item: RecordItem) -> str:
     return f"{item.title}{where}{reference}{dated}"
 
 
+def _short(item: RecordItem) -> str:
+    """Return an item as a reason names it: "Minister for Health (2018-2018)", "Radiotherapy (2025-03-12)"."""
+    if item.start_date is None:
+        return item.title
+    if item.end_date is None:
+        return f"{item.title} ({item.start_date.isoformat()})"
+    return f"{item.title} ({item.start_date.year}-{item.end_date.year})"
+
+
 def _clean(text: str) -> str:
     """Return text safe in a `;`-separated manifest cell."""
     return " ".join(text.replace(";", ",").split())
@@ -170,7 +179,7 @@ def interest(rules: Sequence[InterestRule], facts: Mapping[str, Any], record: Se
         if found:
             score += rule.weight * len(found)
             used.extend(found)
-            titles = "; ".join(dict.fromkeys(_described(item) for item in found))
+            titles = ", ".join(dict.fromkeys(_short(item) for item in found))
             reasons.append(f"{rule.because}: {titles} (+{rule.weight * len(found):g})")
     return Interest(round(score, 3), tuple(reasons), tuple(dict.fromkeys(used)))
 

@@ -20,9 +20,10 @@ from outreach.campaign import Ask, Campaign, Rule
 from outreach.changes import KnownChange
 from outreach.errors import DataError, TargetError
 from outreach.facts import Subject, facts_of, matches
-from outreach.hooks import UsedHook, choose_hook
+from outreach.hooks import Interest, UsedHook, choose_hook, interest
 from outreach.letters import join_and
 from outreach.members import Department, Member, Post
+from outreach.records import RecordItem
 from outreach.sites import (
     CentreChoice,
     Constituency,
@@ -566,6 +567,28 @@ def _with_changes(target: Target, changes: Sequence[KnownChange]) -> Target:
     if not changes:
         return target
     return replace(target, flags=(*target.flags, "office_changed"), changes=tuple(changes))
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A member ranked by how much their record and seat touch a campaign."""
+
+    member: Member
+    interest: Interest
+
+    def as_json(self, posts: Iterable[Post], record: Iterable[RecordItem]) -> dict[str, object]:
+        """Return the member as `outreach mps --json` prints them, with their `interest` score and `reasons`."""
+        return {**self.member.as_json(posts, record), **self.interest.as_json()}
+
+
+def by_interest(snapshot: Snapshot, campaign: Campaign, members: Iterable[Member]) -> list[Ranked]:
+    """Return the members ranked by the campaign's [[interest]] rules, highest first, then by name."""
+    ranked = []
+    for member in members:
+        local = local_picture(snapshot, snapshot.constituencies[member.constituency_code])
+        facts = facts_of(Subject("seat", member, local=local))
+        ranked.append(Ranked(member, interest(campaign.interest, facts, snapshot.record_of(member.member_id))))
+    return sorted(ranked, key=lambda item: (-item.interest.score, fold(item.member.name)))
 
 
 def members_matching(snapshot: Snapshot, selection: Selection) -> list[Member]:

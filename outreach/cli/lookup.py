@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -15,6 +16,11 @@ from outreach.cli.output import output_rows, print_letter_checks, print_notes
 from outreach.errors import OutreachError
 from outreach.sites import CentreChoice
 from outreach.targeting import Selection
+
+if TYPE_CHECKING:
+    from outreach.campaign import Campaign
+    from outreach.members import Member
+    from outreach.snapshot import Snapshot
 
 
 def preview(
@@ -84,6 +90,12 @@ def _print_nearest(choice: CentreChoice) -> None:
     )
 
 
+class MpsOrder(StrEnum):
+    """How `outreach mps` orders the members."""
+
+    interest = "interest"
+
+
 def mps(
     *,
     new: Annotated[bool, typer.Option("--new", help="Only MPs new to this Parliament.")] = False,
@@ -91,13 +103,26 @@ def mps(
     party: PartyOption = None,
     nation: NationOption = None,
     as_json: JsonOption = False,
+    sort: Annotated[
+        MpsOrder | None,
+        typer.Option(
+            "--sort",
+            help="interest: rank members by how much their record and seat touch the campaign "
+            "([[interest]] in its campaign.toml), with the reasons.",
+        ),
+    ] = None,
+    campaign: CampaignOption = None,
 ) -> None:
     """List the current MPs, one per seat, with party, e-mail and posts."""
     from outreach.targeting import members_matching
 
     with user_errors():
         snapshot = load_snapshot(uses_posts=ministers)
+        chosen = load_campaign(campaign) if sort is MpsOrder.interest else None
     members = members_matching(snapshot, Selection(new=new, ministers=ministers, party=party, nation=nation))
+    if chosen is not None:
+        _mps_by_interest(snapshot, chosen, members, as_json=as_json)
+        return
     output_rows(
         members,
         lambda m: m.as_json(snapshot.posts_of(m.member_id), snapshot.record_of(m.member_id)),
@@ -116,6 +141,34 @@ def mps(
                     "; ".join(post.post for post in snapshot.posts_of(m.member_id)),
                 )
                 for m in members
+            ],
+        ),
+    )
+
+
+def _mps_by_interest(snapshot: Snapshot, campaign: Campaign, members: list[Member], *, as_json: bool) -> None:
+    """Print the members ranked by the campaign's interest rules, each with its score and reasons."""
+    from outreach.targeting import by_interest
+
+    ranked = by_interest(snapshot, campaign, members)
+    output_rows(
+        ranked,
+        lambda r: r.as_json(snapshot.posts_of(r.member.member_id), snapshot.record_of(r.member.member_id)),
+        as_json=as_json,
+        table=lambda: console.table(
+            f"{len(ranked)} MPs by interest to {campaign.id}",
+            ("rank", "id", "name", "constituency", "party", "interest", "why"),
+            [
+                (
+                    rank,
+                    r.member.member_id,
+                    r.member.name,
+                    r.member.constituency,
+                    r.member.party,
+                    f"{r.interest.score:g}",
+                    "; ".join(r.interest.reasons),
+                )
+                for rank, r in enumerate(ranked, 1)
             ],
         ),
     )

@@ -20,8 +20,10 @@ from outreach.ledger import Contact, Ledger, State
 from outreach.report.model import CONTACT_RANK, FollowUp, Report, Seat
 from outreach.sites import local_sites
 from outreach.snapshot import Snapshot
+from outreach.targeting import by_interest
 
 NO_OUTBOX = "near-identical figures need the outbox: run the report with --outbox DIR"
+RANKED_SHOWN = 20  # members in the report's "who to write to first" table
 
 
 def contact_state(contact: Contact) -> str:
@@ -230,4 +232,7 @@ def gather(
         similarity_note=note,
         logged=logged,
         letter_names={row.letter_id: row.cells.get("name", "") for row in drafted.rows} if drafted else {},
+        ranking=[item for item in by_interest(snapshot, campaign, snapshot.members) if item.interest.score][
+            :RANKED_SHOWN
+        ],
     )

@@ -19,6 +19,7 @@ from outreach.campaign import Campaign
 from outreach.members import Member
 from outreach.sites import Constituency
 from outreach.snapshot import Snapshot
+from outreach.targeting import Ranked
 
 
 class Measure(StrEnum):
@@ -151,6 +152,8 @@ class Report:
     logged: bool  # whether a contact log exists
     party_colours: dict[str, str] = field(default_factory=dict)
     letter_names: dict[str, str] = field(default_factory=dict)  # letter id -> recipient, from the outbox's manifest
+    # Who to write to first: the members the campaign's [[interest]] rules rank highest (outreach.targeting).
+    ranking: list[Ranked] = field(default_factory=list)
 
     @property
     def letters_replied(self) -> int:

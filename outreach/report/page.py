@@ -79,6 +79,16 @@ def _tables(report: Report) -> dict[str, Any]:
             for key in ("nation", "party", "new")
         },
         "ask_rows": [(title, chosen, lead, sent) for _, title, chosen, lead, sent in ask_counts(report)],
+        "interest_rows": [
+            (
+                item.member.name,
+                item.member.constituency,
+                item.member.party,
+                int(item.interest.score) if item.interest.score.is_integer() else item.interest.score,
+                "; ".join(item.interest.reasons),
+            )
+            for item in report.ranking
+        ],
         "pair_rows": [
             (
                 pair.first,
