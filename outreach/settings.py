@@ -185,3 +185,70 @@ def postcodes_api(flag: str | None = None) -> str:
 def questions_api(flag: str | None = None) -> str:
     """Return the Written Questions API origin (--questions-api-url, OUTREACH_QUESTIONS_API_URL)."""
     return _origin(flag, QUESTIONS_API_VARIABLE, DEFAULT_QUESTIONS_API, "--questions-api-url")
+
+
+# The campaign mailbox that `outreach inbox` reads (INTERFACE.md: OUTREACH_IMAP_*). RFC 8314: 993 is implicit TLS;
+# RFC 3501: 143 for STARTTLS or, to a local server only, none.
+IMAP_SECURITIES = ("ssl", "starttls", "none")
+IMAP_DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+IMAP_AUTHS = ("password", "xoauth2")
+IMAP_PREFIX = "OUTREACH_IMAP_"
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The campaign mailbox: host, port, ssl|starttls|none, the login, and the Sent folder's name (if set)."""
+
+    host: str
+    port: int
+    security: str
+    user: str
+    password: str = field(default="", repr=False)  # never shown, as SmtpSettings' password
+    auth: str = "password"  # or xoauth2, with the access token printed by token_command
+    token_command: str = field(default="", repr=False)
+    ca_file: str = ""  # a private CA's certificates (PEM); empty: the system's trusted CAs
+    sent: str = ""  # the Sent folder's name; empty: the folder the server marks \Sent (RFC 6154)
+
+    def mailbox(self) -> str:
+        """Return the name the contact log keeps this mailbox's read positions under: imap://user@host:port."""
+        return f"imap://{self.user}@{self.host}:{self.port}"
+
+    def describe(self) -> str:
+        """Return 'host:port (security, as user)' for messages; never the password or a token."""
+        return f"{self.host}:{self.port} ({self.security}, as {self.user})"
+
+
+def imap(environ: Mapping[str, str] | None = None) -> ImapSettings:
+    """Return the IMAP settings from OUTREACH_IMAP_* (the environment only, as the SMTP password and token command);
+    DataError for a missing or bad one."""
+    environment = os.environ if environ is None else environ
+
+    def value(name: str, default: str = "") -> str:
+        return environment.get(IMAP_PREFIX + name, "").strip() or default
+
+    host = value("HOST")
+    if not host:
+        raise DataError(f"no IMAP host: set {IMAP_PREFIX}HOST (and _USER, _PASSWORD) to the campaign mailbox")
+    security = value("SECURITY", "ssl").lower()
+    if security not in IMAP_SECURITIES:
+        raise DataError(f"{IMAP_PREFIX}SECURITY must be one of {', '.join(IMAP_SECURITIES)}, not {security!r}")
+    auth = value("AUTH", "password").lower()
+    if auth not in IMAP_AUTHS:
+        raise DataError(f"{IMAP_PREFIX}AUTH must be one of {', '.join(IMAP_AUTHS)}, not {auth!r}")
+    port_text = value("PORT", str(IMAP_DEFAULT_PORTS[security]))
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise DataError(f"{IMAP_PREFIX}PORT must be a number between 1 and 65535, not {port_text!r}")
+    user = value("USER")
+    if not user:
+        raise DataError(f"no IMAP login: set {IMAP_PREFIX}USER to the campaign mailbox's user name")
+    return ImapSettings(
+        host=host,
+        port=int(port_text),
+        security=security,
+        user=user,
+        password=environment.get(IMAP_PREFIX + "PASSWORD", ""),
+        auth=auth,
+        token_command=value("TOKEN_COMMAND"),
+        ca_file=value("CA_FILE"),
+        sent=value("SENT"),
+    )

@@ -6,7 +6,7 @@ per command group; a new command goes in its group's module and is registered he
 
 from __future__ import annotations
 
-from outreach.cli import contacts, draft, lookup, refresh, report
+from outreach.cli import contacts, draft, inbox, lookup, refresh, report
 from outreach.cli.app import app, main
 
 for command in (
@@ -15,6 +15,7 @@ for command in (
     lookup.mps,
     lookup.sites,
     contacts.send,
+    inbox.inbox,
     contacts.reply,
     contacts.followups,
     report.report,

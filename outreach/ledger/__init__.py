@@ -70,6 +70,7 @@ and the connection; ``reading.py``: every query; ``transitions.py``: the state m
 campaign.
 """
 
+from outreach.ledger.inbox import Found
 from outreach.ledger.log import Ledger
 from outreach.ledger.reading import FOLLOW_UP_WORKING_DAYS
 from outreach.ledger.records import (
@@ -97,6 +98,7 @@ __all__ = [
     "SENDABLE_STATES",
     "STATES",
     "Contact",
+    "Found",
     "Ledger",
     "LedgerError",
     "NewContact",

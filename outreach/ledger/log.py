@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+from outreach.ledger.inbox import LedgerInbox
 from outreach.ledger.records import Contact, LedgerError, NewContact, check_asks, check_channel, now, utc_text
 from outreach.ledger.schema import KEY
 from outreach.ledger.states import DELIVERED_STATES, OUTCOMES, State
 from outreach.ledger.transitions import LedgerTransitions
 
 
-class Ledger(LedgerTransitions):
+class Ledger(LedgerTransitions, LedgerInbox):
     """The contact log in one SQLite file; every state change is its own committed transaction."""
 
     # -- letters sent by post or by hand -------------------------------------------------------------------------

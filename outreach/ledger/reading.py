@@ -136,19 +136,29 @@ class LedgerReader:
         return frozenset(row[0] for row in rows)
 
     def followups_due(self, today: date, *, campaign: str | None = None) -> list[tuple[Contact, date]]:
-        """Return the sent contacts with no reply whose 20 working days ran out before today, with that deadline.
+        """Return the sent contacts with no reply (recorded, or read from the mailbox) whose 20 working days ran out
+        before today, with that deadline.
 
         The deadline is the 20th working day after the day the letter was sent (in UK time), weekends and bank
         holidays of England and Wales excluded; the follow-up falls due the day after.
         """
         due: list[tuple[Contact, date]] = []
+        replied = self.replied_keys()
         for contact in self.contacts(state=State.SENT, campaign=campaign):
-            if contact.reply_outcome is not None or contact.sent_at is None:
+            if contact.reply_outcome is not None or contact.sent_at is None or contact.key in replied:
                 continue
             deadline = workdays.add_working_days(workdays.uk_date(contact.sent_at), FOLLOW_UP_WORKING_DAYS)
             if deadline < today:
                 due.append((contact, deadline))
         return due
+
+    def replied_keys(self) -> frozenset[tuple[str, str, str]]:
+        """Return the keys of letters with a person's reply read by `outreach inbox` (its outcome perhaps not set)."""
+        rows = self._db.execute(
+            """SELECT DISTINCT c.campaign, c.letter_id, c.channel FROM inbox_messages AS m
+               JOIN contacts AS c ON c.id = m.contact_id WHERE m.kind = 'reply'"""
+        )
+        return frozenset((row[0], row[1], row[2]) for row in rows)
 
     def is_suppressed(self, member_id: int) -> bool:
         """Return whether the member is on the suppression list."""

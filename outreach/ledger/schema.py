@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from outreach.ledger.records import LedgerError
-from outreach.ledger.states import CHANNELS, OUTCOMES, sql_list
+from outreach.ledger.states import CHANNELS, INBOX_KINDS, MATCHED_BY, OUTCOMES, sql_list
 
 DATABASE_FILE = "outreach.db"
 # Seconds a writer waits for another process's transaction before giving up.
@@ -95,6 +95,39 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX contacts_member ON contacts (member_id)",
         "CREATE INDEX contacts_state ON contacts (state)",
         "CREATE INDEX replies_contact ON replies (contact_id)",
+    ),
+    # 3: `outreach inbox` (issue 14, item 4). A later step that copies `contacts` must copy inbox_messages first,
+    # as step 2 does the replies (ON DELETE CASCADE).
+    (
+        # Where `outreach inbox` has read each mailbox folder to, as mail clients keep it (RFC 3501 2.3.1.1: a UID
+        # means nothing once the folder's UIDVALIDITY changes), and every message it matched to a letter, once
+        # (`message_key`: its Message-ID, or a hash of its headers when it has none). UIDs and UIDVALIDITY are
+        # 32-bit unsigned: BIGINT, which SQLite reads as INTEGER.
+        """CREATE TABLE inbox_positions (
+            mailbox TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity BIGINT NOT NULL,
+            last_uid BIGINT NOT NULL,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, folder)
+        )""",
+        f"""CREATE TABLE inbox_messages (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ({sql_list(INBOX_KINDS)})),
+            message_key TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            matched_by TEXT NOT NULL CHECK (matched_by IN ({sql_list(MATCHED_BY)})),
+            reason TEXT NOT NULL DEFAULT '',
+            mailbox TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uid BIGINT,
+            recorded_at TEXT NOT NULL,
+            UNIQUE (contact_id, message_key)
+        )""",
+        "CREATE INDEX inbox_messages_contact ON inbox_messages (contact_id)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -28,6 +28,11 @@ DELIVERED_STATES = (State.SENT, State.UNCERTAIN)
 SENDABLE_STATES = (State.QUEUED, State.DEFERRED, State.FAILED)
 CHANNELS = ("email", "post", "other")
 OUTCOMES = ("substantive", "acknowledgement", "meeting", "declined", "none")
+# What `outreach inbox` found for a letter: a person's reply, an automatic reply (RFC 3834), a delivery report
+# saying it failed (RFC 3464), or the letter's own copy (in the Sent folder, or delivered by --bcc-self).
+INBOX_KINDS = ("reply", "auto_reply", "delivery_failure", "copy")
+# How a message was tied to its letter; `sender_and_subject` is the fallback, flagged for a person to check.
+MATCHED_BY = ("in_reply_to", "references", "returned_message", "sender_and_subject", "message_id")
 
 
 def sql_list(values: tuple[str, ...]) -> str:

@@ -6,7 +6,6 @@ import csv
 import shutil
 import socket
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from certificates import make_ca
 from commands import draft_once, manifest, run
 
 from outreach.errors import ExitCode
@@ -378,22 +378,7 @@ TOKEN = "ya29.test-token-4f1b9c"  # what the token command prints; never shown a
 @pytest.fixture(scope="module")
 def test_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A private CA made by the test (openssl), and a server certificate it signed for 127.0.0.1."""
-    folder = tmp_path_factory.mktemp("ca")
-    (folder / "server.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n",
-        encoding="utf-8",
-    )
-    for command in (
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=outreach-test-CA"
-        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
-        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2"
-        " -extfile server.ext",
-    ):
-        subprocess.run(command.split(), cwd=folder, check=True, capture_output=True)
-    return {"ca": folder / "ca.pem", "cert": folder / "server.pem", "key": folder / "server.key"}
+    return make_ca(tmp_path_factory.mktemp("ca"))
 
 
 @dataclass
