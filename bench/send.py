@@ -35,8 +35,10 @@ import time
 from pathlib import Path
 
 from crash import kill_mid_send
+from fsyncs import count_fsyncs, fsync_cost
 from mailmerge_venv import mailmerge_binary, write_template
 
+from outreach.delivery.run import GROUP_COMMIT
 from outreach.ledger import DELIVERED_STATES, State
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -326,6 +328,15 @@ def crash_loop(outbox: Path, campaign: Path, homes: Path, sink: Sink, kills_want
     return lines
 
 
+def group_commit_line(command: list[str], env: dict[str, str], letters: int) -> str:
+    """Return the line saying how many fsyncs one send made per letter, against group commit's 1/GROUP_COMMIT."""
+    fsyncs = count_fsyncs(command, env)
+    target = f"target <= 1/{GROUP_COMMIT} = {1 / GROUP_COMMIT:.3f} for the log's commits"
+    if fsyncs is None:
+        return f"fsyncs per letter: not counted (strace missing or refused); {target}"
+    return f"fsyncs per letter (strace -c, whole run):  {fsyncs / letters:6.3f}  ({fsyncs} for {letters}; {target})"
+
+
 def filesystem(path: Path) -> str:
     """Return the file system type a path lives on (from /proc/mounts), or '?'."""
     try:
@@ -395,6 +406,8 @@ def main() -> None:
         )
         # The contact log's durability (issue 14 item 5, group commit) is reported here: fsyncs per letter and the
         # cost of one fsync on this machine, printed beside the times above.
+        print(group_commit_line(send_command(outbox, campaign), outreach_env(homes / "traced", sink.port), letters))
+        print(f"  one fsync in {homes} ({filesystem(homes)}): {fsync_cost(homes) * 1000:.3f} ms (median of 200)")
         if arguments.crash:
             seed = arguments.seed if arguments.seed is not None else random.randrange(1 << 30)
             for line in crash_loop(outbox, campaign, homes, sink, arguments.crash, seed):

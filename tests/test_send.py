@@ -7,6 +7,7 @@ address set (the real campaign has none yet), and each test sends a fresh copy o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import hashlib
 import io
@@ -34,13 +35,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from commands import draft_once, manifest, run
 from crash import kill_mid_send
+from dovecot import PASSWORD, USER, Dovecot, running
 from pypdf import PdfReader
 
 from outreach import outbox as outboxes
 from outreach import settings
 from outreach.delivery.channel import Letter, Outcome, Verdict
+from outreach.delivery.run import GROUP_COMMIT
 from outreach.errors import ExitCode
-from outreach.ledger import Ledger
+from outreach.ledger import Ledger, schema
 from outreach.resources import default_campaign_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -793,9 +796,65 @@ def test_the_run_drives_any_channel_through_the_log(server: Recorder, outbox: Pa
     assert emailed.to_send == [] and {reason for _, reason in emailed.skipped} == {"already sent by post"}
 
 
+# -- group commit ----------------------------------------------------------------------------------------------
+
+
+def test_an_uncapped_send_commits_once_for_every_group_of_letters(
+    server: Recorder, seats_outbox: Path, campaign_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: GROUP_COMMIT letters marked `sending` in one commit, with the previous batch's `sent` marks."""
+    outbox = tmp_path / "outbox"
+    shutil.copytree(seats_outbox, outbox)
+    letters = sum(1 for row in manifest(outbox) if row["email"])
+    commits: list[str] = []
+    committed = schema.transaction
+
+    @contextlib.contextmanager
+    def counted(db: Any) -> Iterator[Any]:
+        with committed(db) as inside:
+            yield inside
+        commits.append("commit")
+
+    monkeypatch.setattr(schema, "transaction", counted)
+    send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    assert len(server.received) == letters > 3 * GROUP_COMMIT
+    assert set(states().values()) == {"sent"}
+    # The schema, settling the last run, queueing the run, one commit a batch, and the last batch's `sent` marks.
+    assert len(commits) <= 4 + -(-letters // GROUP_COMMIT)
+
+
+def test_a_batch_marked_sending_but_never_tried_goes_back_in_the_queue() -> None:
+    with Ledger.open_default() as ledger:
+        for member in (4602, 5450):
+            ledger.enqueue(
+                campaign="ipem-2024",
+                letter_id=f"{member}-seat",
+                channel="email",
+                member_id=member,
+                name=str(member),
+                recipient=f"{member}@parliament.example",
+                asks=("workforce",),
+                content_sha256="0" * 64,
+                message_id=f"<{member}@ipem.example.org>",
+            )
+        keys = [("ipem-2024", f"{member}-seat", "email") for member in (4602, 5450)]
+        ledger.begin_sending_batch(keys)
+        assert [contact.state for contact in ledger.contacts()] == ["sending", "sending"]
+        ledger.end_batch(sent=[(keys[0], datetime.now(UTC))], untried=[keys[1]])
+        after = {contact.letter_id: (contact.state, contact.attempts) for contact in ledger.contacts()}
+    assert after == {"4602-seat": ("sent", 1), "5450-seat": ("queued", 0)}
+
+
 # -- the crash test --------------------------------------------------------------------------------------------
 
 KILLS = 20
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Dovecot]:
+    """The sender's mailbox on a real IMAP server (Dovecot), where the --bcc-self copies land."""
+    with running() as server:
+        yield server
 
 
 def _settled(home: Path) -> int:
@@ -811,12 +870,14 @@ def _settled(home: Path) -> int:
 
 
 def test_sigkill_at_random_moments_never_duplicates_or_loses_a_letter(
-    server: Recorder, seats_outbox: Path, campaign_dir: Path, tmp_path: Path
+    server: Recorder, seats_outbox: Path, campaign_dir: Path, tmp_path: Path, mailbox: Dovecot
 ) -> None:
     """Kill `outreach send` with SIGKILL again and again, then let it finish: each letter at most once, none lost.
 
     A round sends the outbox from a fresh contact log, killing the send until no letter is left, then lets one run
-    finish; rounds repeat (a fast machine may get through 40 letters in fewer kills) until KILLS kills in all.
+    finish; rounds repeat (a fast machine may get through 40 letters in fewer kills) until KILLS kills in all. A kill
+    leaves at most one batch of the group commit uncertain; `outreach inbox`, reading the --bcc-self copies from the
+    sender's mailbox, then settles every uncertain letter that arrived, and `--resend-uncertain` sends the rest.
     """
     outbox = tmp_path / "outbox"
     shutil.copytree(seats_outbox, outbox)
@@ -826,7 +887,7 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_letter(
     chance = random.Random(seed)
     server.delay = 0.005  # widen the moment between the message's end and the server's reply
     command = [sys.executable, "-m", "outreach", "send", str(outbox), "--campaign", str(campaign_dir)]
-    command += ["--no-dry-run", "--yes", "--per-minute", "0"]
+    command += ["--no-dry-run", "--yes", "--per-minute", "0", "--bcc-self"]
     kills = 0
     rounds = 0
     while kills < KILLS:
@@ -855,11 +916,36 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_letter(
         final = {letter: state for letter, state, _ in rows}
         assert set(final.values()) <= {"sent", "uncertain"}
         uncertain = [letter for letter, state in final.items() if state == "uncertain"]
-        assert len(uncertain) <= round_kills
+        assert len(uncertain) <= GROUP_COMMIT * round_kills
         arrived = set(ids)
         assert all(message_id in arrived for _, state, message_id in rows if state == "sent")
+        left = _settle_from_the_mailbox(mailbox, server, env, outbox, campaign_dir)
+        assert left == sorted(letter for letter, _, message_id in rows if message_id not in arrived)
         print(
             f"round {rounds}: {runs} runs, {round_kills} kills, {len(letters)} letters, "
-            f"{len(uncertain)} uncertain, {len(ids)} arrived"
+            f"{len(uncertain)} uncertain, {len(ids)} arrived, {len(left)} uncertain after 'outreach inbox'"
         )
     assert kills >= KILLS
+
+
+def _settle_from_the_mailbox(
+    mailbox: Dovecot, server: Recorder, env: dict[str, str], outbox: Path, campaign_dir: Path
+) -> list[str]:
+    """Deliver the round's --bcc-self copies to the sender's mailbox, run `outreach inbox` and then
+    `send --resend-uncertain`; return the letters `inbox` left uncertain (none of which had arrived)."""
+    mailbox.empty()
+    for received in server.received:
+        assert SENDER in received.recipients  # --bcc-self: the envelope holds the sender's own address too
+        mailbox.append("INBOX", received.raw)
+    home = {"OUTREACH_HOME": env["OUTREACH_HOME"]}
+    imap = {"HOST": "127.0.0.1", "PORT": str(mailbox.port), "SECURITY": "none", "USER": USER, "PASSWORD": PASSWORD}
+    run("inbox", env={**home, **{f"OUTREACH_IMAP_{name}": value for name, value in imap.items()}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_HOME", env["OUTREACH_HOME"])
+        with Ledger.open_default() as ledger:
+            left = sorted(contact.letter_id for contact in ledger.contacts(state="uncertain"))
+        send(outbox, campaign_dir, "--no-dry-run", "--yes", "--resend-uncertain")
+        ids = server.message_ids()
+        assert len(ids) == len(set(ids)), "a letter resent after 'outreach inbox' arrived twice"
+        assert set(states().values()) == {"sent"}
+    return left

@@ -4,16 +4,19 @@ The channel's reader checks every row and builds every message before the first 
 one line naming manifest.csv:line, before anything has gone); then, holding an exclusive lock file for the whole
 run, each letter moves through the log's state machine:
 
-    enqueue, the whole run in one transaction (references fixed) → begin_sending (committed) → the channel's attempt
-    → mark_sent | mark_deferred | mark_failed | mark_uncertain
+    enqueue, the whole run in one transaction (references fixed) → begin_sending_batch (committed) → the channel's
+    attempt → mark_sent | mark_deferred | mark_failed | mark_uncertain
 
 A deferred letter (the far end said "not now") goes back in the run's queue and comes back when its backoff, or the
 wait the far end asked for, is over, while the others go on; a far end that says the run goes too fast pauses it and,
 said twice, halves its rate. Letters still deferred at the end are listed in failures.csv and go first next run.
 
-Uncapped (--per-minute 0), a letter's mark_sent is committed in the same transaction as the next letter's
-begin_sending: one fsync a letter instead of two, and still never more than one row in `sending`. A process killed
-anywhere leaves at most the one letter it was sending in `sending`, which the next run turns into `uncertain`.
+Uncapped (--per-minute 0), commits are grouped: GROUP_COMMIT letters are marked `sending` in one commit, and their
+`sent` marks go in one commit with the next batch's `sending`: one fsync for every GROUP_COMMIT letters instead of
+one a letter. A process killed anywhere leaves at most that batch in `sending`, which the next run turns into
+`uncertain`; `outreach inbox` then finds those that went in the Sent folder (or their --bcc-self copies). Capped,
+one letter is marked at a time and its `sent` committed at once. A run that stops early (an error) puts the letters
+it marked but never tried back in the queue.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ LOCK_FILE = "send.lock"
 FAILURES_FILE = "failures.csv"
 FAILURE_COLUMNS = ("letter_id", "member_id", "email", "reason", "state")
 DEFAULT_PER_MINUTE = 30
+# Group commit (issue 14, item 5): an uncapped run marks this many letters `sending` in one commit, and commits their
+# `sent` marks with the next batch's: one fsync for every GROUP_COMMIT letters, and a crash leaves at most this many
+# letters uncertain (`outreach inbox` settles those whose copy is in the Sent folder).
+GROUP_COMMIT = 8
 # Throttled twice, a run slows down: its pause between letters doubles, and an uncapped run starts from 30 a minute
 # (Microsoft 365's limit for one mailbox).
 THROTTLED_PER_MINUTE = 30
@@ -240,11 +247,17 @@ def deliver(
     channel.open()  # an unreachable server stops the run here, before any letter is touched
     pace = _Pace(60.0 / per_minute if per_minute > 0 else 0.0, backoff_scale)
     contacts = _queue_all(planned, ledger, channel)
-    # Uncapped, a letter's `sent` is committed with the next letter's `sending`, one commit a letter (at most one
-    # row is ever `sending`, so a crash still leaves at most one letter uncertain). Capped, there is time to spare
-    # and each is committed at once, so no accepted letter waits out the interval still `sending`.
-    pending = _Pending(defer=not pace.interval)
     queue = _Queue(deque(range(len(planned.to_send))))
+    # Uncapped, GROUP_COMMIT letters are marked `sending` in one commit with the previous batch's `sent` marks (a
+    # crash leaves at most that many uncertain, for `outreach inbox` to settle from the Sent folder). Capped, there
+    # is time to spare: one letter at a time, each `sent` committed at once.
+    keys = [(planned.campaign, item.letter.letter_id, channel.name) for item in planned.to_send]
+    sendable = [contact.state in SENDABLE_STATES and contact.message_id is not None for contact in contacts]
+    pending = _Pending(
+        GROUP_COMMIT if not pace.interval else 1,
+        defer=not pace.interval,
+        upcoming=lambda: [keys[index] for index in queue.fresh if sendable[index]],
+    )
     # Uncapped, the next letter's message is built while the far end digests the current one (see _send_one).
     # With a cap there is time to spare, and each message's Date stays the moment it is sent.
     ahead: dict[int, _Ready[Message, Ready] | OutreachError] = {}
@@ -367,25 +380,51 @@ class _Pace:
 
 @dataclass
 class _Pending:
-    """The last letter delivered whose `sent` has not been committed yet (uncapped runs only)."""
+    """Group commit: the letters marked `sending` together, and the `sent` marks waiting for the next commit.
 
+    Uncapped, `batch` letters (GROUP_COMMIT) are marked `sending` in one commit, which also carries the previous
+    batch's `sent` marks: one fsync for every `batch` letters. Capped, a batch is one letter and each `sent` is
+    committed at once (`defer` off), so no accepted letter waits out the interval still `sending`.
+    """
+
+    batch: int
     defer: bool
-    sent: tuple[tuple[str, str, str], datetime] | None = None
+    upcoming: Callable[[], list[tuple[str, str, str]]]  # the letters likely to come next, in order
+    sent: list[tuple[tuple[str, str, str], datetime]] = field(default_factory=list)
+    out: list[tuple[str, str, str]] = field(default_factory=list)  # marked `sending`, not yet tried
+    started: set[tuple[str, str, str]] = field(default_factory=set)  # ever marked `sending` in this run
+    trying: tuple[str, str, str] | None = None  # the letter whose try is under way
+
+    def begin(self, ledger: Ledger, key: tuple[str, str, str]) -> None:
+        """Mark `key` `sending`, unless its batch already did, with the next letters (one commit)."""
+        if key not in self.out:
+            following = [other for other in self.upcoming() if other not in self.started and other != key]
+            batch = [key, *following[: self.batch - 1]]
+            ledger.begin_sending_batch(batch, after_sent=self.sent)
+            self.sent = []
+            self.out += batch
+            self.started.update(batch)
+        self.trying = key
 
     def accepted(self, ledger: Ledger, key: tuple[str, str, str]) -> None:
-        """Record that `key` was delivered: now, or with the next letter's `sending` when deferring."""
+        """Record that `key` was delivered: now, or with the next batch's `sending` when deferring."""
         accepted_at = now()
         if self.defer:
-            self.sent = (key, accepted_at)
+            self.sent.append((key, accepted_at))
         else:
             ledger.mark_sent(*key, sent_at=accepted_at)
 
+    def tried(self, key: tuple[str, str, str]) -> None:
+        """Note that a letter's try is over (its outcome recorded, or to be committed with the next batch)."""
+        self.out.remove(key)
+        self.trying = None
+
     def flush(self, ledger: Ledger) -> None:
-        """Commit the deferred `sent`, if any (at the end of the run, or before it stops on an error)."""
-        if self.sent is not None:
-            key, accepted_at = self.sent
-            ledger.mark_sent(*key, sent_at=accepted_at)
-            self.sent = None
+        """Commit the deferred `sent` marks, and put letters marked `sending` but never tried back in the queue
+        (at the end of the run, or before it stops on an error); a letter whose try was under way stays `sending`."""
+        ledger.end_batch(sent=self.sent, untried=[key for key in self.out if key != self.trying])
+        self.sent = []
+        self.out = [key for key in self.out if key == self.trying]
 
 
 class _Once:
@@ -464,8 +503,8 @@ def _send_one(
     """Return what one try at a queued letter came to: begin_sending → the channel's attempt → mark_*.
 
     `meanwhile` (building the next letter's message) runs once: the channel calls it while the far end digests
-    this message, or it runs here after. The previous letter's deferred `sent` is committed in the same
-    transaction as this one's `sending`. A far end lost before the message went (SourceError) defers the letter
+    this message, or it runs here after. The letter is marked `sending` with its batch (group commit), and the
+    previous batch's deferred `sent` marks in the same transaction. A far end lost before the message went (SourceError) defers the letter
     (it cannot have arrived: issue 12 item 7) and is raised on.
     """
     item, key = current.item, current.key
@@ -473,8 +512,7 @@ def _send_one(
         result.skipped[f"{ALREADY_SENT} ({current.state})"] += 1
         meanwhile()
         return Outcome.failed(current.state)
-    ledger.begin_sending(*key, after_sent=pending.sent)
-    pending.sent = None
+    pending.begin(ledger, key)
     try:
         outcome = channel.deliver(current.ready, meanwhile)
     except SourceError as lost:
@@ -496,6 +534,7 @@ def _record(
 ) -> None:
     """Record a try's outcome in the log and in the run's result, and report it."""
     letter = item.letter
+    pending.tried(key)
     result.deferred.pop(letter.letter_id, None)
     if outcome.verdict == Verdict.SENT:
         pending.accepted(ledger, key)

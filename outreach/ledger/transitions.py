@@ -164,6 +164,46 @@ class LedgerTransitions(LedgerReader):
                 guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
             )
 
+    def begin_sending_batch(
+        self, keys: Sequence[tuple[str, str, str]], *, after_sent: Sequence[tuple[tuple[str, str, str], datetime]] = ()
+    ) -> list[Contact]:
+        """Return a batch of contacts moved queued|deferred|failed → sending in one commit (group commit, issue 14
+        item 5), with the previous batch's `sent` marks (key, moment accepted) in the same transaction.
+
+        Refused as `begin_sending` refuses, all or nothing. A process killed while the batch is out leaves every
+        letter of it `sending`, which the next run turns into `uncertain`: at most one batch per kill.
+        """
+        with self._transaction() as db:
+            for sent_key, sent_at in after_sent:
+                self._mark_sent_in(db, sent_key, sent_at)
+            return [
+                self._move(
+                    db,
+                    key,
+                    SENDABLE_STATES,
+                    State.SENDING,
+                    ", attempts = attempts + 1",
+                    guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
+                )
+                for key in keys
+            ]
+
+    def end_batch(
+        self,
+        *,
+        sent: Sequence[tuple[tuple[str, str, str], datetime]] = (),
+        untried: Sequence[tuple[str, str, str]] = (),
+    ) -> None:
+        """Commit the last `sent` marks of a run, and put letters marked `sending` but never tried back in the queue
+        (sending → queued, the attempt not counted): a run that stops early leaves none of them uncertain."""
+        if not sent and not untried:
+            return
+        with self._transaction() as db:
+            for sent_key, sent_at in sent:
+                self._mark_sent_in(db, sent_key, sent_at)
+            for key in untried:
+                self._move(db, key, (State.SENDING,), State.QUEUED, ", attempts = attempts - 1")
+
     def mark_sent(self, campaign: str, letter_id: str, channel: str, *, sent_at: datetime | None = None) -> None:
         """Record that the server accepted the letter: sending → sent."""
         with self._transaction() as db:
