@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from certificates import make_ca
 
 USER = "policy@ipem.example.org"
 PASSWORD = "correct horse battery staple"
+TOKEN = "ya29.a0-inbox-test-token"  # the OAuth access token the issuer knows as USER's
 START_SECONDS = 10.0
 
 
@@ -37,6 +42,23 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class _Issuer(BaseHTTPRequestHandler):
+    """An OAuth token issuer's tokeninfo endpoint: TOKEN is USER's; any other token is refused."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        token = parse_qs(urlsplit(self.path).query).get("access_token", [""])[0]
+        body = {"email": USER, "active": True} if token == TOKEN else {"error": "invalid_token"}
+        data = json.dumps(body).encode()
+        self.send_response(200 if token == TOKEN else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Say nothing (the test's output is the test's)."""
 
 
 def _config(folder: Path, port: int, tls_port: int) -> str:
@@ -57,7 +79,7 @@ ssl = yes
 ssl_cert = <{folder}/server.pem
 ssl_key = <{folder}/server.key
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2
 # No wait after a refused login: a test refuses one on purpose, and the next test logs in at once.
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
@@ -66,7 +88,14 @@ default_login_user = {internal[1]}
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {folder}/passwd
+}}
+# XOAUTH2: Dovecot asks the token's issuer (a local stand-in, see TokenIssuer) whose token it is.
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2
+  args = {folder}/oauth2.conf.ext
 }}
 userdb {{
   driver = passwd-file
@@ -168,6 +197,13 @@ def running() -> Iterator[Dovecot]:
         if os.geteuid() == 0:
             shutil.chown(mail, "nobody", "nogroup")
         port, tls_port = _free_port(), _free_port()
+        issuer = ThreadingHTTPServer(("127.0.0.1", 0), _Issuer)
+        threading.Thread(target=issuer.serve_forever, daemon=True).start()
+        (folder / "oauth2.conf.ext").write_text(
+            f"tokeninfo_url = http://127.0.0.1:{issuer.server_address[1]}/tokeninfo?access_token=\n"
+            "introspection_mode = get\nusername_attribute = email\n",
+            encoding="utf-8",
+        )
         (folder / "dovecot.conf").write_text(_config(folder, port, tls_port), encoding="utf-8")
         process = subprocess.Popen([binary, "-F", "-c", str(folder / "dovecot.conf")], stderr=subprocess.DEVNULL)
         server = Dovecot(folder, port, tls_port, process)
@@ -177,6 +213,7 @@ def running() -> Iterator[Dovecot]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+            issuer.shutdown()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from commands import run
-from dovecot import PASSWORD, USER, Dovecot, dovecot_binary, running
+from dovecot import PASSWORD, TOKEN, USER, Dovecot, dovecot_binary, running
 
 from outreach.errors import ExitCode
 from outreach.ledger import Ledger
@@ -312,6 +312,18 @@ def test_a_login_in_clear_text_to_another_host_is_refused_before_connecting(monk
     ran = run("inbox", expect=ExitCode.FAILURE)
     assert "refusing to send a password or token unencrypted" in ran.stderr
     assert len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_xoauth2_logs_in_with_the_token_the_command_prints(imap: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    fill(imap, log_letters())
+    monkeypatch.setenv("OUTREACH_IMAP_AUTH", "xoauth2")
+    monkeypatch.setenv("OUTREACH_IMAP_PASSWORD", "")
+    monkeypatch.setenv("OUTREACH_IMAP_TOKEN_COMMAND", f"echo {TOKEN}")
+    found, _ = inbox()
+    assert len(found) == 7  # Dovecot asked the issuer, which knows the token as the mailbox's user's
+    monkeypatch.setenv("OUTREACH_IMAP_TOKEN_COMMAND", "echo ya29.someone-elses-token")
+    ran = run("inbox", expect=ExitCode.SOURCE)
+    assert "login refused" in ran.stderr and "ya29" not in ran.stdout + ran.stderr
 
 
 # Last: Dovecot makes the next login from a refused address wait (its anvil penalty).
