@@ -22,6 +22,8 @@ from outreach.settings import IMAP_PREFIX, ImapSettings
 TIMEOUT_SECONDS = 60.0
 # UIDs fetched in one command: a first run over a large mailbox goes in pieces, each a bounded answer.
 FETCH_BATCH = 200
+# A message's header is read up to this size: a real one is a few kB, and a hostile one cannot fill the memory.
+HEADER_BYTES = 64 * 1024
 # A delivery report is read whole up to this size (its delivery-status part comes before the returned message).
 REPORT_BYTES = 1 << 20
 
@@ -186,7 +188,7 @@ class Mailbox:
         """Yield the headers and arrival time of these messages of the open folder, leaving them unread."""
         for start in range(0, len(uids), FETCH_BATCH):
             batch = ",".join(str(uid) for uid in uids[start : start + FETCH_BATCH])
-            for item in self._command("uid", "FETCH", batch, "(UID INTERNALDATE BODY.PEEK[HEADER])"):
+            for item in self._command("uid", "FETCH", batch, f"(UID INTERNALDATE BODY.PEEK[HEADER]<0.{HEADER_BYTES}>)"):
                 if not isinstance(item, tuple) or len(item) < 2:
                     continue
                 uid, moment = _UID.search(item[0]), _INTERNALDATE.search(item[0])

@@ -504,8 +504,8 @@ def _send_one(
 
     `meanwhile` (building the next letter's message) runs once: the channel calls it while the far end digests
     this message, or it runs here after. The letter is marked `sending` with its batch (group commit), and the
-    previous batch's deferred `sent` marks in the same transaction. A far end lost before the message went (SourceError) defers the letter
-    (it cannot have arrived: issue 12 item 7) and is raised on.
+    previous batch's deferred `sent` marks in the same transaction. A far end lost before the message went
+    (SourceError) defers the letter (it cannot have arrived: issue 12 item 7) and is raised on.
     """
     item, key = current.item, current.key
     if current.ready is None:

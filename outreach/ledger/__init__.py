@@ -24,8 +24,8 @@ an MP receiving the same letter twice — only after a person checks the sent fo
 --resend-uncertain``, which calls ``requeue_uncertain``), or once ``outreach inbox`` finds its copy in the Sent
 folder (``sent``). An uncapped send groups its commits (``begin_sending_batch``: a batch of letters marked
 ``sending`` in one commit, their ``sent`` marks with the next batch's), so a crash leaves at most one batch
-uncertain (``delivery.run.GROUP_COMMIT`` letters), and none lost: the moves are conditional UPDATEs (``... WHERE state IN (allowed)``), so two processes
-racing for the same row cannot both win. Letters sent by post or by hand (``outreach log add``) are recorded
+uncertain (``delivery.run.GROUP_COMMIT`` letters), and none lost: the moves are conditional UPDATEs (``... WHERE
+state IN (allowed)``), so two processes racing for the same row cannot both win. Letters sent by post or by hand (``outreach log add``) are recorded
 directly as ``sent``.
 
 **The Message-ID is fixed before sending**, when the letter is queued, and kept across retries. A retry after a
