@@ -25,8 +25,8 @@ an MP receiving the same letter twice — only after a person checks the sent fo
 folder (``sent``). An uncapped send groups its commits (``begin_sending_batch``: a batch of letters marked
 ``sending`` in one commit, their ``sent`` marks with the next batch's), so a crash leaves at most one batch
 uncertain (``delivery.run.GROUP_COMMIT`` letters), and none lost: the moves are conditional UPDATEs (``... WHERE
-state IN (allowed)``), so two processes racing for the same row cannot both win. Letters sent by post or by hand (``outreach log add``) are recorded
-directly as ``sent``.
+state IN (allowed)``), so two processes racing for the same row cannot both win. Letters sent by post or by hand
+(``outreach log add``) are recorded directly as ``sent``.
 
 **The Message-ID is fixed before sending**, when the letter is queued, and kept across retries. A retry after a
 dropped connection or a resend of an uncertain letter then carries the same Message-ID, so a duplicate that does
