@@ -60,36 +60,27 @@ class PageWriter:
         return cached
 
     def _reach(self, item: Any) -> frozenset[tuple[int, int]]:
-        """Return the indirect objects reachable from `item` (itself included if indirect), not via /Parent.
+        """Return the indirect objects reachable from `item` (itself included if indirect), not up a tree.
 
-        Memoised per indirect object, so the fonts every page shares are walked once per batch.
+        Walked over the serialised text (the references _cut found), which every object written needs anyway:
+        cheaper than visiting pikepdf's objects. Memoised per indirect object, so the fonts every page shares are
+        walked once per batch.
         """
-        if isinstance(item, pikepdf.Object) and item.is_indirect:
-            objgen = item.objgen
-            known = self.reached.get(objgen)
-            if known is None:
-                self.objects[objgen] = item
-                self.reached[objgen] = frozenset((objgen,))  # a cycle back here adds nothing new
-                known = frozenset((objgen,)).union(*self._children(item))
-                self.reached[objgen] = known
-            return known
-        return frozenset().union(*self._children(item))
+        if not (isinstance(item, pikepdf.Object) and item.is_indirect):
+            return frozenset().union(*(self._reach_id(objgen) for objgen in _downward(_cut(bytes(item.unparse())))))
+        return self._reach_id(item.objgen, item)
 
-    def _children(self, item: Any) -> Iterator[frozenset[tuple[int, int]]]:
-        if isinstance(item, pikepdf.Stream):
-            values: Any = item.stream_dict.values()
-        elif isinstance(item, pikepdf.Dictionary):
-            # Not up the trees: a page's /Parent, a structure element's /P (each single PDF writes its own).
-            values = [value for key, value in item.items() if key not in ("/Parent", "/P")]
-        elif isinstance(item, pikepdf.Array):
-            values = item
-        else:
-            return
-        for value in values:
-            if isinstance(value, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)) or (
-                isinstance(value, pikepdf.Object) and value.is_indirect
-            ):
-                yield self._reach(value)
+    def _reach_id(self, objgen: tuple[int, int], item: Any = None) -> frozenset[tuple[int, int]]:
+        """Return the indirect objects reachable from object `objgen`, itself included."""
+        known = self.reached.get(objgen)
+        if known is None:
+            obj = item if item is not None else self.document.get_object(objgen)
+            self.objects[objgen] = obj
+            self.reached[objgen] = frozenset((objgen,))  # a cycle back here adds nothing new
+            parts, _ = self._object(objgen, obj)
+            known = frozenset((objgen,)).union(*(self._reach_id(child) for child in _downward(parts)))
+            self.reached[objgen] = known
+        return known
 
     def page_pdf(self, index: int, info: Mapping[str, str]) -> bytes:
         """Return a complete PDF holding page `index` of the batch alone, with document information `info`.
@@ -242,8 +233,18 @@ _Serialised = tuple[list[bytes | tuple[int, int]], bytes | None]
 _TOKENS = re.compile(rb"(\((?:\\.|[^\\)])*\))|(<[0-9A-Fa-f\s]*>)|(\d+) (\d+) R\b", re.S)
 
 
+_REFERENCE = re.compile(rb"(\d+) (\d+) R\b")
+_STRINGS = re.compile(rb"\(|<[0-9A-Fa-f]")
+
+
 def _cut(text: bytes) -> list[bytes | tuple[int, int]]:
     """Return `text` cut into runs of text and the object ids of the references between them."""
+    if _STRINGS.search(text) is None:  # no string to skip: most objects, and the fast way
+        pieces = _REFERENCE.split(text)
+        cut: list[bytes | tuple[int, int]] = [pieces[0]]
+        for at in range(1, len(pieces), 3):
+            cut += [(int(pieces[at]), int(pieces[at + 1])), pieces[at + 2]]
+        return cut
     parts: list[bytes | tuple[int, int]] = []
     start = 0
     for found in _TOKENS.finditer(text):
@@ -254,6 +255,17 @@ def _cut(text: bytes) -> list[bytes | tuple[int, int]]:
         start = found.end()
     parts.append(text[start:])
     return parts
+
+
+def _downward(parts: list[bytes | tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Return the references in `parts` but those up a tree: a page's /Parent, a structure element's /P (each
+    single PDF writes its own page tree and /Document)."""
+    before = b""
+    for part in parts:
+        if isinstance(part, bytes):
+            before = part
+        elif not (before.endswith(b"/Parent ") or before.endswith(b"/P ")):
+            yield part
 
 
 def _assemble(
