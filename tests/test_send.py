@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from browser import axe_violations, chromium, horizontal_overflow
 from commands import draft_once, manifest, run
 from crash import kill_mid_send
 from dovecot import PASSWORD, USER, Dovecot, running
@@ -295,6 +296,23 @@ def test_every_letter_arrives_once_with_headers_bodies_and_pdf(
         assert pdf.get_content() == (outbox / row["pdf"]).read_bytes()
         pdf_text = " ".join(PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text().split())
         assert f"{row['salutation']}," in pdf_text
+
+
+@pytest.mark.parametrize("width", [800, 390], ids=["desktop", "phone"])
+def test_the_html_part_passes_axe_core(
+    server: Recorder, outbox: Path, campaign_dir: Path, tmp_path: Path, width: int
+) -> None:
+    """An e-mail's HTML part as a mail client shows it: no WCAG 2.2 AA violation (language, title, headings,
+    contrast), and on a phone nothing scrolls sideways."""
+    send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1")
+    html_part = server.received[0].message.get_body(("html",))
+    assert html_part is not None
+    page = tmp_path / "message.html"
+    page.write_text(html_part.get_content(), encoding="utf-8")
+    with chromium(tmp_path / "profile", width, 900) as driver:
+        driver.get(page.as_uri())
+        assert axe_violations(driver) == []
+        assert horizontal_overflow(driver) <= 0
 
 
 def test_one_address_gets_each_of_its_different_letters(server: Recorder, outbox: Path, campaign_dir: Path) -> None:

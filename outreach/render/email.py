@@ -214,11 +214,13 @@ def to_html(markdown: str, title: str = "") -> str:
     if in_list:
         out.append("</ul>")
     body = "\n".join(out)
+    # The letter is the page's main landmark (a screen reader's "skip to main"); a div with the role, since some
+    # mail clients drop HTML5's <main>.
     return (
         '<!DOCTYPE html>\n<html lang="en-GB">\n<head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title or 'Letter')}</title></head>\n"
-        f'<body style="{_PAGE_STYLE}">\n<div style="{_TEXT_STYLE}">\n{body}\n</div>\n</body>\n</html>\n'
+        f'<body style="{_PAGE_STYLE}">\n<div role="main" style="{_TEXT_STYLE}">\n{body}\n</div>\n</body>\n</html>\n'
     )
 
 
