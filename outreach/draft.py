@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from outreach import address, changes, outbox, settings, similarity
+from outreach import address, changes, limits, outbox, settings, similarity
 from outreach.campaign import Campaign
 from outreach.errors import OutreachError
 from outreach.merge import Merged, Merger
@@ -66,10 +66,11 @@ def merge_all(
     """Return every target's merged letter; a template error stops the run before anything is written."""
     merger = Merger(campaign, campaign.date_for(today), settings.home() / "cache" / "templates")
     merged = []
-    for index, target in enumerate(targets, 1):
-        merged.append(merger.merge(target))
-        if progress and (index % 50 == 0 or index == len(targets)):
-            progress("merge", index, len(targets))
+    with limits.memory_cap(limits.RENDER_MEMORY_BYTES):  # set once for all the letters: each render then keeps it
+        for index, target in enumerate(targets, 1):
+            merged.append(merger.merge(target))
+            if progress and (index % 50 == 0 or index == len(targets)):
+                progress("merge", index, len(targets))
     return merged
 
 

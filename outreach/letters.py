@@ -287,9 +287,15 @@ def _render_capped(template: jinja2.Template, context: Mapping[str, Any]) -> str
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> Rendered:
     """Return a template's subject (its first line, '# ' removed) and body; raises TemplateError."""
     try:
-        text = _render_capped(env.get_template(f"{name}.md.j2"), context)
-    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
+        with limits.memory_cap(limits.RENDER_MEMORY_BYTES):
+            text = _render_capped(env.get_template(f"{name}.md.j2"), context)
+    except (
+        jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError, MemoryError
+    ) as exc:
         # A template's own fault of any kind ({{ 1/0 }}, a recursive include) is the campaign author's to fix.
+        if isinstance(exc, MemoryError):
+            over = f"this needs over {limits.size(limits.RENDER_MEMORY_BYTES)} of memory, the limit for one letter"
+            exc = jinja2.TemplateRuntimeError(over).with_traceback(exc.__traceback__)
         loader = env.loader
         folder = Path(loader.searchpath[0]) if isinstance(loader, jinja2.FileSystemLoader) else Path(".")
         raise template_error(exc, folder) from None

@@ -8,8 +8,9 @@ read, so an oversized one costs nothing to refuse. README "Safety" states them: 
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from outreach.errors import DataError
@@ -22,10 +23,13 @@ FIELD_CHARS = 10_000  # a single field: a manifest cell, a cell of an input CSV
 CAMPAIGN_FILE_BYTES = 1 * MIB  # campaign.toml, and each template
 CSV_BYTES = 20 * MIB  # an input CSV: manifest.csv, address_overrides.csv, known_changes.csv, a snapshot's CSVs
 ATTACHMENT_BYTES = 10 * MIB  # each PDF `send` attaches: the letter's, an enclosure
+RENDER_MEMORY_BYTES = 1024 * MIB  # the memory rendering the letters may add ({{ range(99999)|join(x) }} and the like)
 
 
 def size(count: int) -> str:
-    """Return a size in bytes for people: '64 KiB', '20 MiB', '54.1 MB' style."""
+    """Return a size in bytes for people: '64 KiB', '53.6 MiB', '1 GiB'."""
+    if count >= 1024 * MIB:
+        return f"{count / (1024 * MIB):.1f} GiB".replace(".0 ", " ")
     if count >= MIB:
         return f"{count / MIB:.1f} MiB".replace(".0 ", " ")
     if count >= KIB:
@@ -61,3 +65,32 @@ def check_row(cells: Mapping[str, str | None], where: str) -> None:
     for column, value in cells.items():
         if value is not None and len(value) > FIELD_CHARS:
             raise DataError(f"{where}: {column} is {len(value):,} characters, over the limit of {FIELD_CHARS:,}")
+
+
+@contextlib.contextmanager
+def memory_cap(extra: int) -> Iterator[None]:
+    """Return a context in which the process may grow by at most `extra` bytes; past that, MemoryError.
+
+    Jinja's sandbox keeps a template from Python's internals, not from asking for gigabytes in one filter call
+    ({{ range(99999)|join("x" * 60000) }}): with the address space capped, that allocation fails at once instead of
+    taking the machine. A cap on the address space, not on what is resident, so it holds whatever the kernel's
+    overcommit setting. Where the platform has no such limit (or no /proc), nothing is capped.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            yield  # a limit is already set (a whole draft's merge, or the user's own): keep it
+            return
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            used = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    cap = used + extra if hard == resource.RLIM_INFINITY else min(used + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -394,8 +394,9 @@ def _refused_draft(campaign: Path, tmp_path: Path) -> str:
         ('{{ "Dear Member, " * 5000000 }}', "new_mp.md.j2:{line}: repeating a value 5,000,000 times"),
         ("{% for n in range(100000) %}{{ recipient.constituency }} {% endfor %}", "the limit for one letter"),
         ("{{ 2 ** 99999999 > 1 }}", "new_mp.md.j2:{line}: a power of 99,999,999 is too large"),
+        ('{{ range(99999)|join("Dear Member, " * 4600) }}', "new_mp.md.j2:{line}: this needs over 1 GiB of memory"),
     ],
-    ids=["one-huge-value", "a-long-loop", "a-huge-number"],
+    ids=["one-huge-value", "a-long-loop", "a-huge-number", "a-filter-asking-for-6-gb"],
 )
 def test_a_letter_over_the_limit_is_refused_as_it_is_rendered(tmp_path: Path, addition: str, complaint: str) -> None:
     campaign = _campaign_copy(tmp_path)
