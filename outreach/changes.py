@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from outreach import settings
 from outreach.csvfile import read_rows
 from outreach.errors import DataError
+from outreach.resources import embedded_snapshot_dir
 
 FILE = "known_changes.csv"
 COLUMNS = ("date", "member_mnis_id", "name", "change", "post", "status", "source")
@@ -90,6 +92,12 @@ def since(changes: Iterable[KnownChange], posts_as_of: date | None) -> dict[int,
         if posts_as_of is None or change.on > posts_as_of:
             by_member.setdefault(change.member_id, []).append(change)
     return by_member
+
+
+def reported(posts_as_of: date | None, campaign_folder: Path) -> dict[int, list[KnownChange]]:
+    """Return the changes of office reported since the posts' date, by member id: the embedded list, the campaign's
+    (in `campaign_folder`) and the user's own (in OUTREACH_HOME)."""
+    return since(load([embedded_snapshot_dir(), campaign_folder, settings.home()]), posts_as_of)
 
 
 def describe_all(changes: Mapping[int, list[KnownChange]]) -> list[str]:

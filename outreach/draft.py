@@ -11,7 +11,6 @@ from outreach import address, changes, limits, outbox, settings, similarity
 from outreach.campaign import Campaign
 from outreach.errors import OutreachError
 from outreach.merge import Merged, Merger
-from outreach.resources import embedded_snapshot_dir
 from outreach.snapshot import Snapshot
 from outreach.targeting import Chosen, Selection, Target, select
 
@@ -55,8 +54,7 @@ def targets_for(snapshot: Snapshot, campaign: Campaign, selection: Selection, to
     """Return the targets a selection names, with the campaign's address overrides and the changes of office
     reported since the posts' date (the embedded list, the campaign's and the user's own) applied."""
     overrides = address.load_overrides(campaign.overrides) if campaign.overrides else None
-    reported = changes.load([embedded_snapshot_dir(), campaign.folder, settings.home()])
-    changed = changes.since(reported, snapshot.posts_as_of)
+    changed = changes.reported(snapshot.posts_as_of, campaign.folder)
     return select(snapshot, campaign, selection, today, overrides, changed)
 
 

@@ -575,19 +575,35 @@ class Ranked:
 
     member: Member
     interest: Interest
+    changes: tuple[KnownChange, ...] = ()  # changes of office reported since the posts' date: a person should look
+
+    @property
+    def why(self) -> str:
+        """Return the reasons as one line for people, a reported change of office first."""
+        changed = [f"office changed: {change.describe()}" for change in self.changes]
+        return "; ".join([*changed, *self.interest.reasons])
 
     def as_json(self, posts: Iterable[Post], record: Iterable[RecordItem]) -> dict[str, object]:
-        """Return the member as `outreach mps --json` prints them, with their `interest` score and `reasons`."""
-        return {**self.member.as_json(posts, record), **self.interest.as_json()}
+        """Return the member as `outreach mps --json` prints them, with their `interest` score and `reasons`, and
+        `office_changed`: each change of office reported since the posts' date."""
+        changed = [change.describe() for change in self.changes]
+        return {**self.member.as_json(posts, record), **self.interest.as_json(), "office_changed": changed}
 
 
-def by_interest(snapshot: Snapshot, campaign: Campaign, members: Iterable[Member]) -> list[Ranked]:
-    """Return the members ranked by the campaign's [[interest]] rules, highest first, then by name."""
+def by_interest(
+    snapshot: Snapshot,
+    campaign: Campaign,
+    members: Iterable[Member],
+    changed: Mapping[int, Sequence[KnownChange]] | None = None,
+) -> list[Ranked]:
+    """Return the members ranked by the campaign's [[interest]] rules, highest first, then by name, each with the
+    changes of office reported for them since the posts' date (`changed`, by member id)."""
     ranked = []
     for member in members:
         local = local_picture(snapshot, snapshot.constituencies[member.constituency_code])
         facts = facts_of(Subject("seat", member, local=local))
-        ranked.append(Ranked(member, interest(campaign.interest, facts, snapshot.record_of(member.member_id))))
+        found = interest(campaign.interest, facts, snapshot.record_of(member.member_id))
+        ranked.append(Ranked(member, found, tuple((changed or {}).get(member.member_id, ()))))
     return sorted(ranked, key=lambda item: (-item.interest.score, fold(item.member.name)))
 
 

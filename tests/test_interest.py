@@ -11,6 +11,7 @@ from commands import MP_FIELDS
 from test_second_campaign import make_campaign
 
 HUNT = 1572
+BURNHAM = 1427
 BARCLAY = 4095  # Secretary of State for Health and Social Care 2022-23, Minister for Health 2018
 
 
@@ -31,6 +32,12 @@ def test_mps_sort_interest_ranks_members_with_reasons_and_their_sourced_record()
     assert health and all(item["source"]["name"] == "Institute for Government Ministers Database" for item in health)
     seat_only = next(mp for mp in mps if mp["reasons"] and not mp["record"])
     assert seat_only["reasons"][0].endswith("in the seat (+2)") or seat_only["reasons"][0].endswith("(+1)")
+    # The reported Prime Minister ranks as a former Health Secretary, with his change of office for a person to see.
+    burnham = next(mp for mp in mps if mp["member_id"] == BURNHAM)
+    assert burnham["office_changed"] == [
+        "2026-07-20 Andy Burnham: took office (as Leader of the Labour Party and Prime Minister)"
+    ]
+    assert hunt["office_changed"] == []
     nobody = mps[-1]
     assert nobody["interest"] == 0 and nobody["reasons"] == []
 
@@ -74,3 +81,4 @@ def test_the_report_has_the_ranking_beside_the_map(outreach_home: Path, tmp_path
     )
     assert len(rows) == 20 and rows[0] == ("Steve Barclay", "North East Cambridgeshire", "11")
     assert page.index('id="interest"') < page.index("<h2>Contact</h2>")
+    assert '<th scope="row">Andy Burnham</th>' in section and "office changed: 2026-07-20 Andy Burnham" in section

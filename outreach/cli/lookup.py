@@ -148,9 +148,12 @@ def mps(
 
 def _mps_by_interest(snapshot: Snapshot, campaign: Campaign, members: list[Member], *, as_json: bool) -> None:
     """Print the members ranked by the campaign's interest rules, each with its score and reasons."""
+    from outreach import changes
     from outreach.targeting import by_interest
 
-    ranked = by_interest(snapshot, campaign, members)
+    with user_errors():
+        changed = changes.reported(snapshot.posts_as_of, campaign.folder)
+    ranked = by_interest(snapshot, campaign, members, changed)
     output_rows(
         ranked,
         lambda r: r.as_json(snapshot.posts_of(r.member.member_id), snapshot.record_of(r.member.member_id)),
@@ -166,7 +169,7 @@ def _mps_by_interest(snapshot: Snapshot, campaign: Campaign, members: list[Membe
                     r.member.constituency,
                     r.member.party,
                     f"{r.interest.score:g}",
-                    "; ".join(r.interest.reasons),
+                    r.why,
                 )
                 for rank, r in enumerate(ranked, 1)
             ],

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from outreach import changes
 from outreach import outbox as outboxes
 from outreach import similarity as similarities
 from outreach.campaign import Campaign
@@ -20,7 +21,7 @@ from outreach.ledger import Contact, Ledger, State
 from outreach.report.model import CONTACT_RANK, FollowUp, Report, Seat
 from outreach.sites import local_sites
 from outreach.snapshot import Snapshot
-from outreach.targeting import by_interest
+from outreach.targeting import Ranked, by_interest
 
 NO_OUTBOX = "near-identical figures need the outbox: run the report with --outbox DIR"
 RANKED_SHOWN = 20  # members in the report's "who to write to first" table
@@ -202,6 +203,14 @@ def gather_followups(due: Iterable[tuple[Contact, date]]) -> list[FollowUp]:
     )
 
 
+def gather_ranking(snapshot: Snapshot, campaign: Campaign) -> list[Ranked]:
+    """Return the members the campaign's [[interest]] rules rank highest (none scoring nothing), each with the changes
+    of office reported since the posts' date."""
+    changed = changes.reported(snapshot.posts_as_of, campaign.folder)
+    ranked = by_interest(snapshot, campaign, snapshot.members, changed)
+    return [item for item in ranked if item.interest.score][:RANKED_SHOWN]
+
+
 def gather(
     snapshot: Snapshot,
     campaign: Campaign,
@@ -232,7 +241,5 @@ def gather(
         similarity_note=note,
         logged=logged,
         letter_names={row.letter_id: row.cells.get("name", "") for row in drafted.rows} if drafted else {},
-        ranking=[item for item in by_interest(snapshot, campaign, snapshot.members) if item.interest.score][
-            :RANKED_SHOWN
-        ],
+        ranking=gather_ranking(snapshot, campaign),
     )

@@ -85,7 +85,7 @@ def _tables(report: Report) -> dict[str, Any]:
                 item.member.constituency,
                 item.member.party,
                 int(item.interest.score) if item.interest.score.is_integer() else item.interest.score,
-                "; ".join(item.interest.reasons),
+                item.why,
             )
             for item in report.ranking
         ],
