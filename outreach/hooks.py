@@ -101,12 +101,14 @@ def _described(item: RecordItem) -> str:
 
 
 def _short(item: RecordItem) -> str:
-    """Return an item as a reason names it: "Minister for Health (2018-2018)", "Radiotherapy (2025-03-12)"."""
+    """Return an item as a reason names it: "Minister for Health (2018)", "Minister for Care (2018-2020)", a question
+    "Radiotherapy (2025-03-12)"."""
     if item.start_date is None:
         return item.title
     if item.end_date is None:
         return f"{item.title} ({item.start_date.isoformat()})"
-    return f"{item.title} ({item.start_date.year}-{item.end_date.year})"
+    first, last = item.start_date.year, item.end_date.year
+    return f"{item.title} ({first})" if first == last else f"{item.title} ({first}-{last})"
 
 
 def _clean(text: str) -> str:
