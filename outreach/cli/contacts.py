@@ -47,7 +47,7 @@ def send(
         bool,
         typer.Option(
             "--resend-uncertain",
-            help="Send again letters left uncertain by a lost connection or a crash (check the sent folder first).",
+            help="Send again letters left uncertain by a lost connection or a crash (run 'outreach inbox' first).",
         ),
     ] = False,
     campaign: CampaignOption = None,
@@ -121,14 +121,15 @@ def _print_send_result(result: Result, outbox: Path) -> None:
     if result.settled:
         _caution(
             f"{len(result.settled)} letters left mid-send by an interrupted run are now uncertain (they may have "
-            f"arrived; check the sent folder, then --resend-uncertain if they did not): {', '.join(result.settled)}"
+            f"arrived; 'outreach inbox' settles those in the Sent folder, then --resend-uncertain sends the rest): "
+            f"{', '.join(result.settled)}"
         )
     console.out.print(console.table("Send", ("outcome", "letters"), result.summary()))
     uncertain = len(result.uncertain) + result.skipped.get(sending.UNCERTAIN, 0)
     if uncertain:
         _caution(
-            f"{uncertain} letters are uncertain: the server may have taken them. Check the sent folder against "
-            "'outreach log --state uncertain' (by Message-ID), then use --resend-uncertain to send them again."
+            f"{uncertain} letters are uncertain: the server may have taken them. 'outreach inbox' settles those "
+            "whose copy is in the Sent folder (by Message-ID); then use --resend-uncertain to send the rest again."
         )
     if result.deferred:
         _caution(
