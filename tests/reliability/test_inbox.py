@@ -190,6 +190,9 @@ def fill(server: Dovecot, ids: dict[str, str]) -> None:
     delay = "451 4.7.1 Greylisted, please try again later"
     minister = LETTERS["4359-minister"][2]
     server.append("INBOX", delivery_report(minister, "delayed", "4.7.1", delay, ids["4359-minister"]))
+    # The sender's own --bcc-self copy bounced: the letter to the member is not failed by it.
+    full = "552 5.2.2 <policy@ipem.example.org>: mailbox full"
+    server.append("INBOX", delivery_report(SENDER, "failed", "5.2.2", full, ids["5450-seat"]))
     server.append("INBOX", mail("news@example.org", "Health policy weekly", "This week in health policy."))
     # The uncertain letters: one kept in Sent by the server, one delivered back by --bcc-self, one never arrived.
     for letter_id, folder in (("5159-seat", "Sent"), ("5341-seat", "INBOX")):
@@ -228,7 +231,7 @@ def test_replies_reports_and_copies_are_recorded_once_and_the_mailbox_is_left_as
     assert by_letter["5450-seat"]["subject"] == "Re: Aberdeen South: the scientists and engineers behind your local NHS"
     assert by_letter["4366-seat"]["subject"] == "Your letter [2J(our ref 4366-seat)"  # no control character
     assert (by_letter["5159-seat"]["folder"], by_letter["5341-seat"]["folder"]) == ("Sent", "INBOX")
-    assert "Read 8 new messages" in stderr and "1 letters' own copies" in stderr and "2 about no letter" in stderr
+    assert "Read 9 new messages" in stderr and "1 letters' own copies" in stderr and "3 about no letter" in stderr
     assert "uncertain letters have no copy" in stderr and "5105-seat" in stderr
 
     logged = log()
@@ -286,7 +289,7 @@ def test_a_changed_uidvalidity_reads_the_folder_again_and_records_nothing_twice(
         database.execute("UPDATE inbox_positions SET uidvalidity = uidvalidity + 1")
     database.close()
     again, stderr = inbox()
-    assert len(first) == 7 and again == [] and "Read 8 new messages" in stderr
+    assert len(first) == 7 and again == [] and "Read 9 new messages" in stderr
 
 
 def test_tls_verifies_the_server_with_the_private_ca_file(imap: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
