@@ -205,7 +205,8 @@ def _wire(data: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Wire:
-    """An e-mail as it goes to the server: the envelope, and the message's bytes with its Message-ID and Date."""
+    """An e-mail as it goes to the server: the envelope, and the message with its Message-ID and Date as DATA
+    carries it (`_wire`: dot-stuffed, ended by CRLF "." CRLF)."""
 
     sender: str
     recipients: tuple[str, ...]
@@ -232,11 +233,16 @@ class Mailer:
         return new_message_id(message.sender_address)
 
     def prepare(self, message: Email, reference: str) -> Wire:
-        """Return the e-mail as it goes on the wire, with its Message-ID and this moment as its Date."""
+        """Return the e-mail as it goes on the wire, with its Message-ID and this moment as its Date.
+
+        The DATA encoding is done here rather than in start(): uncapped, the run prepares the next letter while the
+        server digests the current one, so this work costs no time on the wire.
+        """
         recipients = [message.recipient_address]
         if self.bcc_self and message.sender_address.lower() != message.recipient_address.lower():
             recipients.append(message.sender_address)  # envelope only: no Bcc header, so the MP sees none
-        return Wire(message.sender_address, tuple(recipients), message.as_bytes(reference, datetime.now(UTC)))
+        data = _wire(message.as_bytes(reference, datetime.now(UTC)))
+        return Wire(message.sender_address, tuple(recipients), data)
 
     def deliver(self, ready: Wire, meanwhile: Callable[[], None]) -> Outcome:
         """Return what one SMTP transaction came to; `meanwhile` runs while the server digests the message."""
@@ -327,7 +333,8 @@ class Mailer:
                 connection.close()
 
     def start(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
-        """Send MAIL, RCPT, DATA and the whole message; the server's verdict is left for finish() to read.
+        """Send MAIL, RCPT, DATA and the message (`data` as DATA carries it, from `_wire`); the server's verdict is
+        left for finish() to read.
 
         Raises Transient or Permanent: up to here the server cannot have accepted the message. smtplib's sendmail()
         cannot tell a failure before the end of DATA from one after it, so the transaction is spelled out.
@@ -358,7 +365,7 @@ class Mailer:
                         # others; there is no way to cancel DATA but to hang up, which discards the message.
                         self.drop()
                     self._refused(code, reply, stage)
-            connection.send(_wire(data))
+            connection.send(data)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # The final "." was not handed to the socket, so the server cannot have accepted the message.
             self.drop()
