@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from outreach import address, changes, limits, outbox, settings, similarity
 from outreach.campaign import Campaign
@@ -13,6 +14,9 @@ from outreach.errors import OutreachError
 from outreach.merge import Merged, Merger
 from outreach.snapshot import Snapshot
 from outreach.targeting import Chosen, Selection, Target, select
+
+if TYPE_CHECKING:
+    from outreach.render.pdf import Typesetting
 
 FORMATS = ("md", "pdf", "docx")
 Progress = Callable[[str, int, int], None]
@@ -123,6 +127,21 @@ def manifest_row(item: Merged, stem: str, formats: Sequence[str], campaign: Camp
     }
 
 
+def start_pdfs(
+    merged: Sequence[Merged], campaign: Campaign, formats: Sequence[str], pdf_standards: Sequence[str]
+) -> Typesetting | None:
+    """Return the PDFs' typesetting, begun now in a thread of its own (None without pdf among the formats).
+
+    Begun as soon as the letters are merged, Typst sets them while the checks run and the Markdown files are
+    written; `write` takes it over.
+    """
+    if "pdf" not in formats or not merged:
+        return None
+    from outreach.render.pdf import Typesetting
+
+    return Typesetting([item.letter for item in merged], campaign.layout, pdf_standards)
+
+
 def write(
     merged: Sequence[Merged],
     campaign: Campaign,
@@ -132,11 +151,31 @@ def write(
     force: bool,
     progress: Progress | None = None,
     pdf_standards: Sequence[str] = (),
+    typesetting: Typesetting | None = None,
 ) -> DraftResult:
     """Write the outbox for merged letters: one file per letter and format, the merged print PDF, the manifest.
 
-    Every PDF is tagged PDF/UA-1; `pdf_standards` adds PDF/A-2b ("a-2b").
+    Every PDF is tagged PDF/UA-1; `pdf_standards` adds PDF/A-2b ("a-2b"). `typesetting` is the PDFs' typesetting
+    if `start_pdfs` began it; else, with pdf among the formats, it begins here.
     """
+    try:
+        return _write(merged, campaign, out, formats, force, progress, pdf_standards, typesetting)
+    finally:
+        if typesetting is not None:  # taken over by render_pdfs, or left unused when writing stopped before it
+            typesetting.close()
+
+
+def _write(
+    merged: Sequence[Merged],
+    campaign: Campaign,
+    out: Path,
+    formats: Sequence[str],
+    force: bool,
+    progress: Progress | None,
+    pdf_standards: Sequence[str],
+    typesetting: Typesetting | None,
+) -> DraftResult:
+    """Return what `write` wrote, writing it."""
     result = DraftResult(out=out, merged=list(merged), rows=[], formats=tuple(formats))
     stems = [outbox.letter_stem(item.target) for item in merged]
     with outbox.staging(out, force=force) as stage:
@@ -158,6 +197,7 @@ def write(
                 paths,
                 outbox.inside(stage, outbox.MERGED_PDF),
                 standards=pdf_standards,
+                typesetting=typesetting,
             )
             result.shrunk = list(rendered.shrunk)
         if "docx" in formats:

@@ -112,6 +112,9 @@ def draft(
         targets, skips = _targets(snapshot, chosen, selection, day, include_sent=include_sent, limit=limit)
         with console.progress_bar() as progress:
             merged = drafting.merge_all(targets, chosen, day, progress)  # type: ignore[arg-type]
+        standards = drafting.parse_pdf_standards(pdf_standard or [])
+        # Typst sets the PDFs while the checks run, unless a check may refuse the draft (--strict, --strict-distinct).
+        typesetting = None if strict or strict_distinct else drafting.start_pdfs(merged, chosen, formats, standards)
         distinct = _distinctness(merged, strict_distinct=strict_distinct, out=out)
         checked = _letter_checks(merged, chosen, strict=strict, out=out)
         with console.progress_bar() as progress:
@@ -122,7 +125,8 @@ def draft(
                 formats=formats,
                 force=force,
                 progress=progress,  # type: ignore[arg-type]
-                pdf_standards=drafting.parse_pdf_standards(pdf_standard or []),
+                pdf_standards=standards,
+                typesetting=typesetting,
             )
     _print_summary(result, snapshot)
     _print_distinct(distinct, merged)

@@ -20,9 +20,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +106,87 @@ def typeset_timed(letters: Sequence[Letter], layout: Path) -> tuple[bytes, float
     return pdf, seconds
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One compile of the typesetting: the batch, and the letters (by index) it set on one page, with their page."""
+
+    batch: _Typeset
+    fits: dict[int, int]
+
+
+class Typesetting:
+    """Typst setting a batch of letters in a thread of its own, started as soon as the letters are merged.
+
+    Typst releases the GIL while it compiles, so the drafting work that follows (the similarity check, the
+    letter checks, the Markdown files) and the split of the first compile's pages run beside it rather than
+    after it. The thread compiles every letter at the layout's normal size, then the overflowing ones smaller,
+    step by step (`TYPE_STEPS`); `steps()` hands each compile over in order, and raises what the thread raised.
+    """
+
+    def __init__(self, letters: Sequence[Letter], layout: Path, standards: Sequence[str] = ()) -> None:
+        unknown = [standard for standard in standards if standard not in PDF_STANDARDS_OFFERED]
+        if unknown:
+            raise OutputError(
+                f"unknown PDF standard {unknown[0]!r}: outreach offers {', '.join(PDF_STANDARDS_OFFERED)}"
+            )
+        if not letters:
+            raise ValueError("Typesetting: no letters")
+        self.letters = list(letters)
+        self.seconds = 0.0  # the thread's own time, compiling and finding each letter's pages
+        self._layout = layout
+        self._standards = [PDF_UA, *standards]
+        self._handed: queue.SimpleQueue[_Step | BaseException | None] = queue.SimpleQueue()
+        self._made: list[_Typeset] = []  # every batch compiled, closed by close() whoever holds it
+        self._thread = threading.Thread(target=self._run, name="outreach-typst")
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            for step in self._compile_steps():
+                self._handed.put(step)
+            self._handed.put(None)
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            self._handed.put(exc)
+        finally:
+            self.seconds = time.perf_counter() - started
+
+    def _compile_steps(self) -> Iterator[_Step]:
+        """Yield each compile with the letters it fitted; raise OutputError naming a letter that never fits."""
+        compiler = _compiler(self._layout)
+        waiting = list(range(len(self.letters)))
+        for step in range(len(TYPE_STEPS)):
+            if not waiting:
+                return
+            batch = _compile(
+                compiler, [self.letters[i] for i in waiting], [step] * len(waiting), self._layout, self._standards
+            )
+            self._made.append(batch)
+            fits = {index: batch.first_pages[at] for at, index in enumerate(waiting) if batch.pages_of(at) == 1}
+            waiting = [index for index in waiting if index not in fits]
+            yield _Step(batch, fits)
+        names = [self.letters[index].letter_id for index in waiting]
+        more = f" (nor do {len(names) - 1} more: {', '.join(names[1:6])}{', ...' if len(names) > 6 else ''})"
+        raise OutputError(
+            f"letter {names[0]} does not fit on one A4 page, even at {TYPE_STEPS[-1][0]:g} pt"
+            f"{more if len(names) > 1 else ''}; shorten it"
+        )
+
+    def steps(self) -> Iterator[_Step]:
+        """Yield each compile as the thread finishes it (waiting for it); raise what the thread raised."""
+        while (step := self._handed.get()) is not None:
+            if isinstance(step, BaseException):
+                raise step
+            yield step
+
+    def close(self) -> None:
+        """Wait for the thread to end and close every compiled document (once; a second call does nothing)."""
+        self._thread.join()
+        made, self._made = self._made, []
+        for batch in made:
+            batch.document.close()
+
+
 def render_pdfs(
     letters: Sequence[Letter],
     layout: Path,
@@ -111,74 +194,79 @@ def render_pdfs(
     paths: Sequence[Path],
     merged: Path | None,
     standards: Sequence[str] = (),
+    typesetting: Typesetting | None = None,
 ) -> RenderResult:
     """Return a RenderResult after writing one single-page A4 PDF per letter (paths[i] for letters[i]).
 
     Letters that overflow are set smaller, step by step; one that still does not fit raises OutputError
-    naming it. `merged`, if given, receives every letter in order as one print-ready PDF. `out_dir` is
-    created if missing; `paths` are used as given (absolute, or relative to the working directory). Every PDF
-    is tagged PDF/UA-1; `standards` adds others of PDF_STANDARDS_OFFERED (PDF/A-2b).
+    naming it, and nothing is written. `merged`, if given, receives every letter in order as one print-ready PDF.
+    `out_dir` is created if missing; `paths` are used as given (absolute, or relative to the working directory).
+    Every PDF is tagged PDF/UA-1; `standards` adds others of PDF_STANDARDS_OFFERED (PDF/A-2b). `typesetting`, if
+    given, is these letters' typesetting already started (with these standards); else it starts here.
+    While Typst sets the overflowing letters smaller, the pages that fitted are split.
     """
-    unknown = [standard for standard in standards if standard not in PDF_STANDARDS_OFFERED]
-    if unknown:
-        raise OutputError(f"unknown PDF standard {unknown[0]!r}: outreach offers {', '.join(PDF_STANDARDS_OFFERED)}")
-    wanted = [PDF_UA, *standards]
     if len(paths) != len(letters):
         raise ValueError(f"render_pdfs: {len(letters)} letters but {len(paths)} paths")
     if not letters:
         return RenderResult(pages=0)
+    typesetting = typesetting or Typesetting(letters, layout, standards)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
-
-    batches: list[_Typeset] = []
-    try:
-        started = time.perf_counter()
-        compiler = _compiler(layout)
-        batches.append(_compile(compiler, letters, [0] * len(letters), layout, wanted))
-        # source[i] = (batch, page) holding letter i's single page once it fits.
-        source: dict[int, tuple[int, int]] = {}
-        overflowing: list[int] = []
-        for index in range(len(letters)):
-            if batches[0].pages_of(index) == 1:
-                source[index] = (0, batches[0].first_pages[index])
-            else:
-                overflowing.append(index)
-        shrunk = [letters[index].letter_id for index in overflowing]
-
-        for step in range(1, len(TYPE_STEPS)):
-            if not overflowing:
-                break
-            batch = _compile(compiler, [letters[i] for i in overflowing], [step] * len(overflowing), layout, wanted)
-            batches.append(batch)
-            still: list[int] = []
-            for position, index in enumerate(overflowing):
-                if batch.pages_of(position) == 1:
-                    source[index] = (len(batches) - 1, batch.first_pages[position])
-                else:
-                    still.append(index)
-            overflowing = still
-        if overflowing:
-            names = [letters[index].letter_id for index in overflowing]
-            more = f" (nor do {len(names) - 1} more: {', '.join(names[1:6])}{', ...' if len(names) > 6 else ''})"
-            raise OutputError(
-                f"letter {names[0]} does not fit on one A4 page, even at {TYPE_STEPS[-1][0]:g} pt"
-                f"{more if len(names) > 1 else ''}; shorten it"
-            )
-        seconds_typst = time.perf_counter() - started
-
-        started = time.perf_counter()
-        _split(letters, batches, source, paths, merged)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+        pdfs, batches, source, split_seconds = _split_steps(letters, typesetting)
+        for path, data in zip(paths, pdfs, strict=True):
+            write_atomically(Path(path), _writing(data))
+        if merged is not None:
+            _write_merged(letters, batches, source, merged)
     finally:
-        for made in batches:
-            made.document.close()
+        typesetting.close()
     return RenderResult(
         pages=len(letters),
-        shrunk=shrunk,
-        seconds_typst=seconds_typst,
-        seconds_split=time.perf_counter() - started,
+        shrunk=[letters[index].letter_id for index, (batch, _) in sorted(source.items()) if batch > 0],
+        seconds_typst=typesetting.seconds,
+        seconds_split=split_seconds,
     )
+
+
+def _split_steps(
+    letters: Sequence[Letter], typesetting: Typesetting
+) -> tuple[list[bytes], list[_Typeset], dict[int, tuple[int, int]], float]:
+    """Return each letter's single-page PDF, the batches, where each letter's page is, and the seconds splitting.
+
+    Each compile's pages are checked to be A4 and split as soon as it is handed over, while the next compiles.
+    """
+    from outreach.render.split import PageWriter
+
+    pdfs: list[bytes] = [b""] * len(letters)
+    batches: list[_Typeset] = []
+    source: dict[int, tuple[int, int]] = {}  # letter → (batch, page) holding its single page
+    seconds = 0.0
+    for number, step in enumerate(typesetting.steps()):
+        started = time.perf_counter()
+        batches.append(step.batch)
+        document = step.batch.document
+        for index, page in step.fits.items():  # before any split: a wrong layout leaves no files
+            _check_a4(document.pages[page], letters[index])
+        writer = PageWriter(document)
+        # The dates are the batch's own, which its XMP metadata repeats (PDF/A wants the two to agree).
+        dates = document.docinfo
+        created, modified = str(dates.get("/CreationDate", "")), str(dates.get("/ModDate", ""))
+        for index, page in step.fits.items():
+            letter = letters[index]
+            info = {
+                "Title": _title(letter),
+                "Author": letter.sender.organisation,
+                "Subject": letter.subject,
+                "Creator": "outreach",
+                "CreationDate": created,
+                "ModDate": modified,
+            }
+            pdfs[index] = writer.page_pdf(page, info)
+            source[index] = (number, page)
+        seconds += time.perf_counter() - started
+    return pdfs, batches, source, seconds
 
 
 def letters_json(letters: Sequence[Letter], steps: Sequence[int]) -> str:
@@ -318,49 +406,13 @@ def _typst_message(exc: Exception, layout: Path) -> str:
     return f"{os.path.normpath(where['file'])}:{where['line']}: {text}"
 
 
-def _split(
-    letters: Sequence[Letter],
-    batches: Sequence[_Typeset],
-    source: dict[int, tuple[int, int]],
-    paths: Sequence[Path],
-    merged: Path | None,
-) -> None:
-    """Write each letter's page to its own PDF and, if asked, every page in order to `merged`."""
-    from outreach.render.split import PageWriter
-
-    documents = [batch.document for batch in batches]
-    for index, letter in enumerate(letters):  # before writing anything: a wrong layout leaves no files
-        batch, number = source[index]
-        _check_a4(documents[batch].pages[number], letter)
-    writers = [PageWriter(document) for document in documents]
-    for index, letter in enumerate(letters):
-        batch, number = source[index]
-        # The dates are the batch's own, which its XMP metadata repeats (PDF/A wants the two to agree).
-        dates = documents[batch].docinfo
-        info = {
-            "Title": _title(letter),
-            "Author": letter.sender.organisation,
-            "Subject": letter.subject,
-            "Creator": "outreach",
-            "CreationDate": str(dates.get("/CreationDate", "")),
-            "ModDate": str(dates.get("/ModDate", "")),
-        }
-        write_atomically(Path(paths[index]), _writing(writers[batch].page_pdf(number, info)))
-    if merged is not None:
-        _write_merged(letters, batches, documents, source, merged)
-
-
 def _writing(data: bytes) -> Callable[[BinaryIO], object]:
     """Return a writer of `data` for write_atomically."""
     return lambda stream: stream.write(data)
 
 
 def _write_merged(
-    letters: Sequence[Letter],
-    batches: Sequence[_Typeset],
-    documents: Sequence[Any],
-    source: dict[int, tuple[int, int]],
-    merged: Path,
+    letters: Sequence[Letter], batches: Sequence[_Typeset], source: dict[int, tuple[int, int]], merged: Path
 ) -> None:
     """Write every letter's page in order as one tagged PDF: Typst's own output when nothing had to be reset."""
     first = batches[0]
@@ -371,14 +423,14 @@ def _write_merged(
 
     # Some letters were reset smaller: put each one's page, and its part of the structure tree, in place of its
     # overflowing pages, last first so the page numbers of the letters still to do stay put.
-    main = documents[0]
+    main = first.document
     graft = StructureGraft(main)
     for index in reversed(range(len(letters))):
         batch, page_number = source[index]
         if batch == 0:
             continue
         start = first.first_pages[index]
-        graft.replace(start, first.pages_of(index), documents[batch], page_number)
+        graft.replace(start, first.pages_of(index), batches[batch].document, page_number)
     graft.finish()
     write_atomically(merged, lambda stream: main.save(stream, deterministic_id=True))
 
