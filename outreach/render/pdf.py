@@ -20,15 +20,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import queue
 import re
+import signal
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from outreach.errors import OutputError
 from outreach.files import write_atomically
@@ -36,6 +40,8 @@ from outreach.letters import Block, Letter
 
 if TYPE_CHECKING:
     import typst
+
+    from outreach.render.split import PageWriter
 
 # Body size in pt and a factor on vertical spacing: the first step is the layout's normal setting; an
 # overflowing letter tries the next ones in turn, at most half a point per step so the change is hard to see.
@@ -249,22 +255,15 @@ def _split_steps(
         document = step.batch.document
         for index, page in step.fits.items():  # before any split: a wrong layout leaves no files
             _check_a4(document.pages[page], letters[index])
-        writer = PageWriter(document)
         # The dates are the batch's own, which its XMP metadata repeats (PDF/A wants the two to agree).
         dates = document.docinfo
         created, modified = str(dates.get("/CreationDate", "")), str(dates.get("/ModDate", ""))
-        for index, page in step.fits.items():
-            letter = letters[index]
-            info = {
-                "Title": _title(letter),
-                "Author": letter.sender.organisation,
-                "Subject": letter.subject,
-                "Creator": "outreach",
-                "CreationDate": created,
-                "ModDate": modified,
-            }
-            pdfs[index] = writer.page_pdf(page, info)
-            source[index] = (number, page)
+        pages = [
+            (index, page, _info(letters[index], created, modified)) for index, page in step.fits.items()
+        ]
+        for index, data in _split_pages(PageWriter(document), pages):
+            pdfs[index] = data
+        source.update({index: (number, page) for index, page in step.fits.items()})
         seconds += time.perf_counter() - started
     return pdfs, batches, source, seconds
 
@@ -404,6 +403,89 @@ def _typst_message(exc: Exception, layout: Path) -> str:
     if where is None:
         return f"{layout}: Typst failed: {text}"
     return f"{os.path.normpath(where['file'])}:{where['line']}: {text}"
+
+
+def _info(letter: Letter, created: str, modified: str) -> dict[str, str]:
+    """Return a letter's PDF information dictionary: title, author, subject, creator and the batch's dates."""
+    return {
+        "Title": _title(letter),
+        "Author": letter.sender.organisation,
+        "Subject": letter.subject,
+        "Creator": "outreach",
+        "CreationDate": created,
+        "ModDate": modified,
+    }
+
+
+# A batch at least this large is split by two processes when the machine has two cores or more: forking costs
+# a few milliseconds, a page a few.
+PARALLEL_SPLIT_PAGES = 64
+
+
+def _split_pages(writer: PageWriter, pages: Sequence[tuple[int, int, dict[str, str]]]) -> list[tuple[int, bytes]]:
+    """Return (letter index, single-page PDF) for each (index, page, info), the second half made in a child process.
+
+    The split is pure Python over objects Typst wrote, so a second core needs a second process. A forked child
+    has the open batch already (no re-opening, no imports); it touches nothing but the document and its pipe,
+    hands back its PDFs, and ends with os._exit, so nothing of the parent (buffers, locks, the outbox) is run
+    twice. Linux only: fork in a process with threads (Typst's) is not safe on macOS.
+    """
+    share = len(pages) // 2
+    if share < PARALLEL_SPLIT_PAGES // 2 or sys.platform != "linux" or (os.cpu_count() or 1) < 2:
+        return [(index, writer.page_pdf(page, info)) for index, page, info in pages]
+    reading, writing = os.pipe()
+    child = _fork()
+    if child == 0:  # the child: the second half, back through the pipe
+        os.close(reading)
+        _child_split(writing, writer, pages[share:])
+    os.close(writing)
+    try:
+        made = [(index, writer.page_pdf(page, info)) for index, page, info in pages[:share]]
+        with os.fdopen(reading, "rb") as pipe:
+            handed = pipe.read()
+        reading = -1
+        _, status = os.waitpid(child, 0)
+        child = 0
+    finally:
+        if reading >= 0:
+            os.close(reading)
+        if child:  # the parent stopped early (an error, Ctrl-C): the child's work is not wanted
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+    outcome = pickle.loads(handed) if handed else None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    if not isinstance(outcome, list) or os.waitstatus_to_exitcode(status) != 0:
+        raise OutputError(f"splitting the PDFs: the second process ended without its pages (status {status})")
+    return made + outcome
+
+
+def _fork() -> int:
+    """Return os.fork()'s value (the child's id, or 0 in the child), without Python 3.12's warning about threads.
+
+    The warning is for children that go on running the parent's code; this one runs only the split (_split_pages).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
+def _child_split(writing: int, writer: PageWriter, pages: Sequence[tuple[int, int, dict[str, str]]]) -> NoReturn:
+    """In the forked child: write the pickled PDFs of `pages` (or the exception raised) to `writing`, then exit."""
+    code = 0
+    try:
+        outcome: object = [(index, writer.page_pdf(page, info)) for index, page, info in pages]
+    except BaseException as exc:  # handed to the parent, which raises it
+        outcome, code = exc, 1
+    try:
+        try:
+            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            data = pickle.dumps(OutputError(f"splitting the PDFs: {type(outcome).__name__}: {outcome}"))
+        with os.fdopen(writing, "wb") as pipe:
+            pipe.write(data)
+    finally:
+        os._exit(code)
 
 
 def _writing(data: bytes) -> Callable[[BinaryIO], object]:
