@@ -88,9 +88,11 @@ def read_manifest(outbox: Path, campaign: Campaign) -> list[Letter[Email]]:
             markdown_bytes = limits.read_bytes(markdown_path, limits.LETTER_BYTES, "the letter", where)
         except OSError as exc:
             raise DataError(f"{where}: cannot read the letter {markdown_path} ({exc.strerror})") from None
-        pdf = row.file("pdf")
-        enclosures = row.files("enclosures")
-        row.attachments()  # each a PDF inside the outbox that opens, checked before anything is sent
+        # The letter's PDF (if any), then the enclosures: each a PDF inside the outbox that opens, checked before
+        # anything is sent. Asked once: each path's checks resolve links and open the PDF.
+        attached = row.attachments()
+        pdf = attached[0] if row.cells.get("pdf", "").strip() else None
+        enclosures = attached[1:] if pdf is not None else attached
         try:
             markdown = markdown_bytes.decode("utf-8")
         except UnicodeDecodeError:
