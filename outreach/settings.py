@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,39 @@ def home() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("outreach", appauthor=False))
+
+
+DATABASE_URL_VARIABLE = "OUTREACH_DATABASE_URL"
+USER_VARIABLE = "OUTREACH_USER"
+
+
+def database_url() -> str | None:
+    """Return OUTREACH_DATABASE_URL, a team's PostgreSQL log (postgresql://…); None: the SQLite log in OUTREACH_HOME."""
+    url = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        # The value may hold a password: name the variable, never echo it.
+        raise DataError(
+            f"{DATABASE_URL_VARIABLE}: give a postgresql://… URL, or unset it to use the SQLite log in {HOME_VARIABLE}"
+        )
+    return url
+
+
+def user() -> str:
+    """Return who is acting, as the contact log records them: OUTREACH_USER, else the login name."""
+    configured = os.environ.get(USER_VARIABLE, "").strip()
+    if configured:
+        return configured
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container with an unnamed uid)
+        return f"uid {os.getuid()}"
+
+
+def machine() -> str:
+    """Return this machine's name, as the contact log records it beside the person."""
+    return socket.gethostname() or "unknown"
 
 
 SMTP_SECURITIES = ("ssl", "starttls", "none")

@@ -67,3 +67,36 @@ def outreach_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def snapshot() -> snapshots.Snapshot:
     """Return the embedded snapshot shipped in data/."""
     return snapshots.load(embedded_snapshot_dir())
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """Start one real PostgreSQL server on loopback for the session (tests/postgres_server.py)."""
+    import postgres_server
+
+    try:
+        server = postgres_server.start()
+    except FileNotFoundError as missing:
+        if os.environ.get("CI"):
+            raise  # CI installs PostgreSQL (.ci/run): its tests must run there, never skip
+        pytest.skip(f"{missing}: the PostgreSQL half of the log tests is skipped")
+    yield server
+    server.stop()
+
+
+_databases = iter(range(1 << 30))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run a test against each engine of the contact log: the SQLite file in OUTREACH_HOME, and a fresh database on
+    the session's PostgreSQL server named by OUTREACH_DATABASE_URL. Yields the engine's name."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("OUTREACH_DATABASE_URL", raising=False)
+        yield "sqlite"
+        return
+    server = request.getfixturevalue("postgres")
+    name = f"log_{os.getpid()}_{next(_databases)}"
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", server.create_database(name))
+    yield "postgresql"
+    server.drop_database(name)

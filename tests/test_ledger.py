@@ -36,7 +36,8 @@ def queue(ledger: Ledger, member_id: int = 4602, kind: str = "seat", **changes: 
 
 
 @pytest.fixture
-def ledger(outreach_home: Path) -> Iterator[Ledger]:
+def ledger(database: str) -> Iterator[Ledger]:
+    """The default log on each engine (SQLite in OUTREACH_HOME, and PostgreSQL)."""
     with Ledger.open_default() as opened:
         yield opened
 
@@ -187,7 +188,7 @@ def test_enqueue_is_idempotent_and_never_changes_a_message_id(ledger: Ledger) ->
     assert len(ledger.contacts()) == 3
 
 
-def test_two_ledgers_racing_for_the_same_rows_each_row_won_once(outreach_home: Path) -> None:
+def test_two_ledgers_racing_for_the_same_rows_each_row_won_once(database: str) -> None:
     letters = [f"{member}-seat" for member in range(4000, 4040)]
     with Ledger.open_default() as ledger:
         for letter in letters:
@@ -292,13 +293,11 @@ def test_reply_attaches_to_the_one_sent_letter_and_asks_to_choose_between_severa
         ledger.reply(4602, outcome="none", reply_date=date(2026, 11, 2))
 
 
-def test_forgetting_a_campaign_deletes_its_replies_by_cascade(ledger: Ledger, outreach_home: Path) -> None:
+def test_forgetting_a_campaign_deletes_its_replies_by_cascade(ledger: Ledger) -> None:
     sent_post(ledger, 4602, "Wera Hobhouse", datetime(2026, 10, 1, 12, tzinfo=UTC))
     ledger.reply(4602, outcome="meeting", reply_date=date(2026, 10, 9))
     assert ledger.forget_campaign(CAMPAIGN) == 1
-    raw = sqlite3.connect(outreach_home / DATABASE_FILE)
-    assert raw.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == 0
-    raw.close()
+    assert ledger._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == 0
 
 
 def test_followups_fall_due_after_twenty_working_days_across_easter(ledger: Ledger) -> None:

@@ -50,6 +50,13 @@ def send(
             help="Send again letters left uncertain by a lost connection or a crash (run 'outreach inbox' first).",
         ),
     ] = False,
+    yes_other_log: Annotated[
+        bool,
+        typer.Option(
+            "--yes-other-log",
+            help="Send although the outbox was first sent from another contact log (another home or database).",
+        ),
+    ] = False,
     campaign: CampaignOption = None,
 ) -> None:
     """E-mail the outbox's letters (text and HTML body, PDF attached), recording each in the contact log.
@@ -69,7 +76,9 @@ def send(
     with user_errors():
         chosen = load_campaign(campaign)
         if not no_dry_run:
-            planned = mail.dry_run(outbox, chosen, limit=limit, resend_uncertain=resend_uncertain)
+            planned = mail.dry_run(
+                outbox, chosen, limit=limit, resend_uncertain=resend_uncertain, other_log=yes_other_log
+            )
             _print_send_plan(planned)
             return
         smtp = settings.smtp(chosen.smtp, source=str(chosen.file))
@@ -100,6 +109,7 @@ def send(
                 per_minute=per_minute,
                 bcc_self=bcc_self,
                 resend_uncertain=resend_uncertain,
+                other_log=yes_other_log,
                 confirm=confirm,
                 report=report,
             )

@@ -415,11 +415,18 @@ class Mailer:
 
 
 def dry_run(
-    outbox: Path, campaign: Campaign, *, limit: int | None = None, resend_uncertain: bool = False
+    outbox: Path,
+    campaign: Campaign,
+    *,
+    limit: int | None = None,
+    resend_uncertain: bool = False,
+    other_log: bool = False,
 ) -> run.Plan[Email]:
     """Return what `send` would do, reading the log if there is one; sends nothing and writes nothing."""
     letters = read_manifest(outbox, campaign)
-    return run.dry_run(outbox, campaign.id, letters, limit=limit, resend_uncertain=resend_uncertain)
+    return run.dry_run(
+        outbox, campaign.id, letters, limit=limit, resend_uncertain=resend_uncertain, other_log=other_log
+    )
 
 
 def send_outbox(
@@ -431,6 +438,7 @@ def send_outbox(
     per_minute: int = run.DEFAULT_PER_MINUTE,
     bcc_self: bool = False,
     resend_uncertain: bool = False,
+    other_log: bool = False,
     confirm: Callable[[run.Plan[Email]], object] | None = None,
     report: run.Report | None = None,
 ) -> tuple[run.Plan[Email], run.Result]:
@@ -448,6 +456,7 @@ def send_outbox(
         limit=limit,
         per_minute=per_minute,
         resend_uncertain=resend_uncertain,
+        other_log=other_log,
         confirm=confirm,
         report=report,
         backoff_scale=settings.send_backoff_scale(),

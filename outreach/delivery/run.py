@@ -47,6 +47,8 @@ Ready = TypeVar("Ready")
 
 LOCK_FILE = "send.lock"
 FAILURES_FILE = "failures.csv"
+# The id of the contact log an outbox was first sent from (see `bind_outbox`).
+LOG_ID_FILE = ".outreach-log-id"
 FAILURE_COLUMNS = ("letter_id", "member_id", "email", "reason", "state")
 DEFAULT_PER_MINUTE = 30
 # Group commit (issue 14, item 5): an uncapped run marks this many letters `sending` in one commit, and commits their
@@ -65,6 +67,7 @@ SUPPRESSED = "suppressed (opted out)"
 ALREADY_SENT = "already sent"
 UNCERTAIN = "uncertain, may have arrived"
 OVER_LIMIT = "beyond --limit"
+TAKEN = "sent or being sent by another run"
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,10 @@ def _logged(
         contact = logged.get((letter.letter_id, channel))
         if contact is None:
             continue
-        # A row still `sending` belongs to a run that died: it becomes uncertain when the next run starts.
-        if contact.state in (State.UNCERTAIN, State.SENDING) and channel == letter.channel:
+        if contact.state == State.SENDING and contact.lease_until is not None and contact.lease_until > now():
+            reason = TAKEN  # a live run (another person's, on a shared log) holds it
+        # A row still `sending` with its lease run out belongs to a run that died: the next run settles it uncertain.
+        elif contact.state in (State.UNCERTAIN, State.SENDING) and channel == letter.channel:
             if resend_uncertain:
                 resend = True
             else:
@@ -218,6 +223,31 @@ def send_lock() -> Iterator[Path]:
         os.close(handle)  # closing the descriptor releases the lock
 
 
+# -- which log an outbox belongs to ----------------------------------------------------------------------------
+
+
+def bind_outbox(outbox: Path, ledger: Ledger, *, other_log: bool, record: bool) -> None:
+    """Refuse an outbox first sent from another contact log (unless `other_log`); with `record`, note this log's id
+    in OUTBOX/.outreach-log-id if the outbox has none yet.
+
+    Two homes each with their own SQLite file would each think the other's letters unsent; homes sharing one team log
+    share its id (and a log copied into it by 'outreach log migrate' is known to it), so they are not refused.
+    """
+    path = outbox / LOG_ID_FILE
+    try:
+        recorded = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutreachError(f"{path}: cannot read the outbox's contact log id ({exc})") from None
+    if recorded and recorded not in ledger.known_log_ids() and not other_log:
+        raise OutreachError(
+            f"{outbox}: first sent from another contact log (id {recorded}), not {ledger.where} (id "
+            f"{ledger.log_id()}): set OUTREACH_DATABASE_URL or OUTREACH_HOME to that log, or add --yes-other-log"
+        )
+    if record and not recorded:
+        log_id = ledger.log_id()
+        write_atomically(path, lambda stream: stream.write(f"{log_id}\n".encode()))
+
+
 # -- the run ---------------------------------------------------------------------------------------------------
 
 
@@ -235,9 +265,10 @@ def deliver(
 
     A letter the far end defers goes back in the queue and is tried again when its backoff (or the wait the far end
     asked for) has passed, after `channel.attempts` tries it is left deferred. `backoff_scale` multiplies every
-    wait (tests and benches make minutes into fractions of a second). The caller holds the send lock and has called
-    ledger.settle_interrupted(). SourceError (exit 3) when the channel cannot get ready at the start, or cannot be
-    reached again after `channel.attempts` tries in a row (the letter in hand is recorded deferred).
+    wait (tests and benches make minutes into fractions of a second). A letter another run claims first (a shared
+    log) is skipped. The caller holds the send lock and has called ledger.settle_interrupted(). SourceError (exit
+    3) when the channel cannot get ready at the start, or cannot be reached again after `channel.attempts` tries in
+    a row (the letter in hand is recorded deferred).
     """
     result = Result()
     result.skipped.update(reason for _, reason in planned.skipped)
@@ -395,16 +426,20 @@ class _Pending:
     started: set[tuple[str, str, str]] = field(default_factory=set)  # ever marked `sending` in this run
     trying: tuple[str, str, str] | None = None  # the letter whose try is under way
 
-    def begin(self, ledger: Ledger, key: tuple[str, str, str]) -> None:
-        """Mark `key` `sending`, unless its batch already did, with the next letters (one commit)."""
+    def begin(self, ledger: Ledger, key: tuple[str, str, str]) -> bool:
+        """Return whether `key` is this run's to send: marked `sending`, by its batch or now with the next letters
+        (one commit); False when another run (a shared log) took it first."""
         if key not in self.out:
             following = [other for other in self.upcoming() if other not in self.started and other != key]
             batch = [key, *following[: self.batch - 1]]
-            ledger.begin_sending_batch(batch, after_sent=self.sent)
+            claimed = ledger.begin_sending_batch(batch, after_sent=self.sent)
             self.sent = []
-            self.out += batch
+            self.out += [other for other, contact in zip(batch, claimed, strict=True) if contact is not None]
             self.started.update(batch)
+            if key not in self.out:
+                return False
         self.trying = key
+        return True
 
     def accepted(self, ledger: Ledger, key: tuple[str, str, str]) -> None:
         """Record that `key` was delivered: now, or with the next batch's `sending` when deferring."""
@@ -512,7 +547,10 @@ def _send_one(
         result.skipped[f"{ALREADY_SENT} ({current.state})"] += 1
         meanwhile()
         return Outcome.failed(current.state)
-    pending.begin(ledger, key)
+    if not pending.begin(ledger, key):  # another run (a shared log, another machine) took it since this one queued it
+        result.skipped[TAKEN] += 1
+        meanwhile()
+        return Outcome.failed(TAKEN)
     try:
         outcome = channel.deliver(current.ready, meanwhile)
     except SourceError as lost:
@@ -580,11 +618,13 @@ def dry_run(
     *,
     limit: int | None = None,
     resend_uncertain: bool = False,
+    other_log: bool = False,
 ) -> Plan[Message]:
     """Return what a run would do, reading the log if there is one; delivers nothing and writes nothing."""
     if not Ledger.exists_default():
         return plan(outbox, campaign, letters, None, limit=limit, resend_uncertain=resend_uncertain)
     with Ledger.open_default() as ledger:
+        bind_outbox(outbox, ledger, other_log=other_log, record=False)
         return plan(outbox, campaign, letters, ledger, limit=limit, resend_uncertain=resend_uncertain)
 
 
@@ -597,19 +637,25 @@ def run(
     limit: int | None = None,
     per_minute: int = DEFAULT_PER_MINUTE,
     resend_uncertain: bool = False,
+    other_log: bool = False,
     confirm: Callable[[Plan[Message]], object] | None = None,
     report: Report | None = None,
     backoff_scale: float = 1.0,
 ) -> tuple[Plan[Message], Result]:
     """Return the plan and the result of delivering letters by a channel: the whole run under the send lock.
 
-    `confirm` is called with the plan before anything is sent (it raises to stop the run).
+    `confirm` is called with the plan before anything is sent (it raises to stop the run). The lock is this home's;
+    on a team's shared log, runs elsewhere are kept apart by the log itself (conditional moves and leases, which a
+    thread renews while the run lives).
     """
-    with send_lock(), Ledger.open_default() as ledger:
+    with send_lock(), Ledger.open_default() as ledger, ledger.keeping_leases():
+        bind_outbox(outbox, ledger, other_log=other_log, record=False)
         settled = ledger.settle_interrupted()
         planned = plan(outbox, campaign, letters, ledger, limit=limit, resend_uncertain=resend_uncertain)
         if planned.to_send and confirm is not None:
             confirm(planned)
+        if planned.to_send:
+            bind_outbox(outbox, ledger, other_log=other_log, record=True)
         result = deliver(planned, ledger, channel, per_minute=per_minute, report=report, backoff_scale=backoff_scale)
     result.settled = [contact.letter_id for contact in settled]
     return planned, result

@@ -73,10 +73,12 @@ and the connection; ``reading.py``: every query; ``transitions.py``: the state m
 campaign.
 """
 
+from outreach.ledger.engine import IntegrityViolation, is_url, redact
 from outreach.ledger.inbox import Found
 from outreach.ledger.log import Ledger
-from outreach.ledger.reading import FOLLOW_UP_WORKING_DAYS
+from outreach.ledger.reading import FOLLOW_UP_WORKING_DAYS, default_target
 from outreach.ledger.records import (
+    Actor,
     Contact,
     LedgerError,
     NewContact,
@@ -88,9 +90,11 @@ from outreach.ledger.records import (
 )
 from outreach.ledger.schema import BUSY_TIMEOUT_SECONDS, DATABASE_FILE, MIGRATIONS, SCHEMA_VERSION
 from outreach.ledger.states import CHANNELS, DELIVERED_STATES, OUTCOMES, SENDABLE_STATES, STATES, State
+from outreach.ledger.transitions import LEASE_SECONDS, StateRefused
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
+    "LEASE_SECONDS",
     "CHANNELS",
     "DATABASE_FILE",
     "DELIVERED_STATES",
@@ -100,15 +104,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "SENDABLE_STATES",
     "STATES",
+    "Actor",
     "Contact",
     "Found",
     "Ledger",
+    "IntegrityViolation",
     "LedgerError",
     "NewContact",
     "Overdue",
     "Queued",
     "State",
+    "StateRefused",
     "Suppression",
+    "default_target",
+    "is_url",
     "now",
     "overdue_by_letter",
+    "redact",
 ]

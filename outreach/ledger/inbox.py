@@ -128,13 +128,16 @@ class LedgerInbox(LedgerReader):
         if item.kind == "auto_reply":
             # RFC 3834 automatic replies (out of office) say the letter arrived, and no more: an acknowledgement.
             execute(
-                "INSERT INTO replies (contact_id, outcome, reply_date, note, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO replies (contact_id, outcome, reply_date, note, recorded_at, by_user, machine) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     contact_id,
                     "acknowledgement",
                     workdays.uk_date(item.received_at).isoformat(),
                     f"automatic reply from {item.sender}: {item.subject}",
                     stamp,
+                    self.actor.user,  # who ran `outreach inbox`, and where (issue 15, item 2)
+                    self.actor.machine,
                 ),
             )
         elif item.kind == "delivery_failure":

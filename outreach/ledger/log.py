@@ -64,8 +64,8 @@ class Ledger(LedgerTransitions, LedgerInbox):
                 stamp = utc_text(entry.sent_at)
                 db.execute(
                     """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
-                           content_sha256, postal_reference, attempts, queued_at, sent_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
+                           content_sha256, postal_reference, attempts, queued_at, sent_at, updated_at, by_user, machine)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)""",
                     (
                         entry.campaign,
                         entry.letter_id,
@@ -80,6 +80,8 @@ class Ledger(LedgerTransitions, LedgerInbox):
                         stamp,
                         stamp,
                         utc_text(now()),
+                        self.actor.user,
+                        self.actor.machine,
                     ),
                 )
                 contact = self._one(*entry.key)
@@ -138,9 +140,9 @@ class Ledger(LedgerTransitions, LedgerInbox):
             stamp = utc_text(now())
             for contact in candidates:
                 db.execute(
-                    f"""INSERT INTO replies (contact_id, outcome, reply_date, note, recorded_at)
-                        SELECT id, ?, ?, ?, ? FROM contacts WHERE {KEY}""",
-                    (outcome, reply_date.isoformat(), note, stamp, *contact.key),
+                    f"""INSERT INTO replies (contact_id, outcome, reply_date, note, recorded_at, by_user, machine)
+                        SELECT id, ?, ?, ?, ?, ?, ? FROM contacts WHERE {KEY}""",
+                    (outcome, reply_date.isoformat(), note, stamp, self.actor.user, self.actor.machine, *contact.key),
                 )
             updated = [self._one(*contact.key) for contact in candidates]
         return [contact for contact in updated if contact is not None]
@@ -153,11 +155,13 @@ class Ledger(LedgerTransitions, LedgerInbox):
             raise LedgerError("a suppression needs a reason (--reason)")
         with self._transaction() as db:
             db.execute(
-                """INSERT INTO suppressions (member_id, name, reason, suppressed_at) VALUES (?, ?, ?, ?)
+                """INSERT INTO suppressions (member_id, name, reason, suppressed_at, by_user, machine)
+                   VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (member_id) DO UPDATE SET
-                       name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
-                       reason = excluded.reason, suppressed_at = excluded.suppressed_at""",
-                (member_id, name, reason.strip(), utc_text(now())),
+                       name = CASE WHEN excluded.name != '' THEN excluded.name ELSE suppressions.name END,
+                       reason = excluded.reason, suppressed_at = excluded.suppressed_at,
+                       by_user = excluded.by_user, machine = excluded.machine""",
+                (member_id, name, reason.strip(), utc_text(now()), self.actor.user, self.actor.machine),
             )
 
     def unsuppress(self, member_id: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -12,29 +11,47 @@ from typing import Any, Self
 
 from outreach import settings, workdays
 from outreach.ledger import schema
-from outreach.ledger.records import Contact, LedgerError, Suppression, check_channel
+from outreach.ledger.engine import Database
+from outreach.ledger.records import Actor, Contact, LedgerError, Suppression, check_channel
 from outreach.ledger.schema import DATABASE_FILE, ORDER, SELECT
 from outreach.ledger.states import DELIVERED_STATES, STATES, State
 
 FOLLOW_UP_WORKING_DAYS = 20
 
 
-class LedgerReader:
-    """The contact log in one SQLite file, read; `Ledger` adds the writes, each its own committed transaction."""
+def default_target() -> Path | str:
+    """Return the log this user works with: OUTREACH_DATABASE_URL (a team's PostgreSQL), else OUTREACH_HOME's file."""
+    return settings.database_url() or settings.home() / DATABASE_FILE
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db = schema.connect(path)
+
+class LedgerReader:
+    """The contact log (an SQLite file or a team's PostgreSQL database), read; `Ledger` adds the writes."""
+
+    def __init__(self, target: Path | str, *, actor: Actor | None = None) -> None:
+        self.target = target
+        self.actor = actor or Actor.current()
+        self._db: Database = schema.connect(target)
 
     @classmethod
     def open_default(cls) -> Self:
-        """Return the ledger at OUTREACH_HOME/outreach.db, creating the folder and file if needed."""
-        return cls(settings.home() / DATABASE_FILE)
+        """Return the default ledger (see `default_target`), creating the folder and file if needed."""
+        return cls(default_target())
 
     @staticmethod
     def exists_default() -> bool:
-        """Return whether the default contact log exists (a draft with no log skips nothing)."""
-        return (settings.home() / DATABASE_FILE).is_file()
+        """Return whether the default contact log exists (a draft with no log skips nothing); a team's always does."""
+        target = default_target()
+        return isinstance(target, str) or target.is_file()
+
+    @property
+    def where(self) -> str:
+        """Return the log as messages name it: its file, or its URL with the password hidden."""
+        return self._db.where
+
+    @property
+    def engine(self) -> str:
+        """Return the engine holding the log: sqlite or postgresql."""
+        return self._db.kind
 
     def close(self) -> None:
         """Close the connection."""
@@ -49,21 +66,33 @@ class LedgerReader:
         self.close()
         if value is not None and schema.is_fault(value):
             # A fault met while reading (a damaged page, a number SQLite cannot hold) becomes the one-line error.
-            raise schema.fault(self.path, value) from None
+            raise schema.fault(self.where, value) from None
 
     def schema_version(self) -> int:
-        """Return the file's schema version (PRAGMA user_version)."""
-        return schema.schema_version(self._db)
+        """Return the log's schema version."""
+        return self._db.schema_version()
+
+    def log_id(self) -> str:
+        """Return the log's id: a UUID made with its schema, shared by every home that uses the same log."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()
+        if row is None:
+            raise LedgerError(f"{self.where}: the contact log has no id (run 'outreach log check')")
+        return str(row[0])
+
+    def known_log_ids(self) -> frozenset[str]:
+        """Return the log's id and those of the logs copied into it ('outreach log migrate')."""
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key = 'log_id' OR key LIKE 'absorbed:%'")
+        return frozenset(row[1] if row[0] == "log_id" else row[0].removeprefix("absorbed:") for row in rows)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """Yield the connection inside BEGIN IMMEDIATE (the write lock taken up front); commit, or roll back."""
+    def _transaction(self) -> Iterator[Database]:
+        """Yield the connection inside a write transaction (the write lock taken up front); commit, or roll back."""
         try:
             with schema.transaction(self._db) as db:
                 yield db
         except Exception as exc:
             if schema.is_fault(exc):
-                raise schema.fault(self.path, exc) from None
+                raise schema.fault(self.where, exc) from None
             raise
 
     # -- reading --------------------------------------------------------------------------------------------------
@@ -87,6 +116,7 @@ class LedgerReader:
         since: date | None = None,
         campaign: str | None = None,
         channel: str | None = None,
+        by: str | None = None,
     ) -> list[Contact]:
         """Return the contacts matching every filter given, oldest first; `since` compares the sent (or queued) date."""
         where: list[str] = []
@@ -110,6 +140,9 @@ class LedgerReader:
             check_channel(channel)
             where.append("c.channel = ?")
             values.append(channel)
+        if by is not None:
+            where.append("c.by_user = ?")
+            values.append(by)
         query = SELECT + (" WHERE " + " AND ".join(where) if where else "") + ORDER
         return [Contact.from_row(row) for row in self._db.execute(query, values)]
 
@@ -172,6 +205,13 @@ class LedgerReader:
         """Return the suppression list, oldest first."""
         rows = self._db.execute("SELECT * FROM suppressions ORDER BY suppressed_at, member_id")
         return [
-            Suppression(row["member_id"], row["name"], row["reason"], datetime.fromisoformat(row["suppressed_at"]))
+            Suppression(
+                row["member_id"],
+                row["name"],
+                row["reason"],
+                datetime.fromisoformat(row["suppressed_at"]),
+                row["by_user"],
+                row["machine"],
+            )
             for row in rows
         ]

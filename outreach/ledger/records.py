@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-import sqlite3
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from outreach.errors import OutreachError
 from outreach.ledger.states import CHANNELS, State
 
+if TYPE_CHECKING:
+    from outreach.ledger.engine import Row
+
 
 class LedgerError(OutreachError):
     """The contact log refused: a state change the state machine does not allow, or bad input."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes to the log: the person (OUTREACH_USER), the machine and this process."""
+
+    user: str
+    machine: str
+    pid: int
+
+    @classmethod
+    def current(cls) -> Actor:
+        """Return this process acting for OUTREACH_USER (default the login name) on this machine."""
+        from outreach import settings
+
+        return cls(settings.user(), settings.machine(), os.getpid())
 
 
 def now() -> datetime:
@@ -56,9 +75,13 @@ class Contact:
     reply_outcome: str | None
     reply_date: date | None
     reply_note: str | None
+    by: str = ""  # who queued, sent or recorded it (OUTREACH_USER), and on which machine
+    machine: str = ""
+    owner_pid: int | None = None  # while `sending`: the sending process on `machine`, and its lease
+    lease_until: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Contact:
+    def from_row(cls, row: Row) -> Contact:
         """Return the contact a database row describes."""
         queued_at = parse_moment(row["queued_at"])
         updated_at = parse_moment(row["updated_at"])
@@ -83,6 +106,10 @@ class Contact:
             reply_outcome=row["reply_outcome"],
             reply_date=date.fromisoformat(row["reply_date"]) if row["reply_date"] else None,
             reply_note=row["reply_note"],
+            by=row["by_user"],
+            machine=row["machine"],
+            owner_pid=row["owner_pid"],
+            lease_until=parse_moment(row["lease_until"]),
         )
 
     @property
@@ -109,6 +136,7 @@ class Contact:
             "content_sha256": self.content_sha256,
             "reply_outcome": self.reply_outcome,
             "reply_date": self.reply_date.isoformat() if self.reply_date else None,
+            "by": self.by,
             "reply_note": self.reply_note,
             "recipient": self.recipient,
             "postal_reference": self.postal_reference,
@@ -116,6 +144,7 @@ class Contact:
             "error": self.error,
             "queued_at": self.queued_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "machine": self.machine,
         }
 
 
@@ -149,6 +178,8 @@ class Suppression:
     name: str
     reason: str
     suppressed_at: datetime
+    by: str = ""
+    machine: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,38 @@
-"""The contact log's file: its schema as one ordered list of migrations, and opening a connection to it.
+"""The contact log's schema as one ordered list of migrations for both engines, and opening a connection to it.
 
-``PRAGMA user_version`` holds the schema version; ``MIGRATIONS`` is the ordered list of steps from an empty file,
-each applied in one transaction with the version bump. A file from a newer outreach is refused with one line.
+The schema version is PRAGMA user_version in an SQLite file and the outreach_schema table in PostgreSQL;
+``MIGRATIONS`` is the ordered list of steps from an empty log, each applied in one transaction with the version bump.
+A statement is written once, in SQLite's dialect (`Database.ddl` adapts it to PostgreSQL); a step may also hold a
+function of the open connection, for what SQL alone cannot say (a new log's id). A log from a newer outreach is
+refused with one line, and an SQLite file is checked before anything is written to it.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+from outreach.ledger.engine import BUSY_TIMEOUT_SECONDS, Database, SqliteDatabase, open_database
 from outreach.ledger.records import LedgerError
 from outreach.ledger.states import CHANNELS, INBOX_KINDS, MATCHED_BY, OUTCOMES, sql_list
 
 DATABASE_FILE = "outreach.db"
-# Seconds a writer waits for another process's transaction before giving up.
-BUSY_TIMEOUT_SECONDS = 30.0
+__all__ = ["BUSY_TIMEOUT_SECONDS", "DATABASE_FILE", "MIGRATIONS", "SCHEMA_VERSION", "connect", "transaction"]
 
 _CHANNEL_LIST = sql_list(CHANNELS)
 _OUTCOME_LIST = sql_list(OUTCOMES)
 # The states each released step allows, written out: a released step never changes, even when State grows.
 _STATES_V1 = sql_list(("queued", "sending", "sent", "failed", "uncertain"))
 _STATES_V2 = sql_list(("queued", "sending", "sent", "deferred", "failed", "uncertain"))
+
+
+def _new_log_id(db: Database) -> None:
+    """Give a new log its id, made once with the schema: outboxes record it (see `Ledger.log_id`)."""
+    db.execute("INSERT INTO meta (key, value) VALUES ('log_id', ?)", (str(uuid.uuid4()),))
 
 
 def _contacts_table(name: str, states: str) -> str:
@@ -63,8 +71,11 @@ def _replies_table(name: str, contacts: str) -> str:
         )"""
 
 
+# A step's statements run in order; a function is called with the open connection.
+Step = tuple[str | Callable[[Database], None], ...]
+
 # Each entry takes the schema from version N to N+1; append, never edit a released step.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: tuple[Step, ...] = (
     (
         _contacts_table("contacts", _STATES_V1),
         "CREATE INDEX contacts_member ON contacts (member_id)",
@@ -129,6 +140,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX inbox_messages_contact ON inbox_messages (contact_id)",
     ),
+    # 4: the log's id (issue 12, item 10) and who did what, on which machine (issue 15, item 2).
+    (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        _new_log_id,
+        "ALTER TABLE contacts ADD COLUMN by_user TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE contacts ADD COLUMN machine TEXT NOT NULL DEFAULT ''",
+        # A `sending` row's owner (the machine above, and this process) and its lease: only an expired lease, or
+        # an owner process gone from this machine, lets another run settle the row as uncertain.
+        "ALTER TABLE contacts ADD COLUMN owner_pid INTEGER",
+        "ALTER TABLE contacts ADD COLUMN lease_until TEXT",
+        "ALTER TABLE replies ADD COLUMN by_user TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE replies ADD COLUMN machine TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE suppressions ADD COLUMN by_user TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE suppressions ADD COLUMN machine TEXT NOT NULL DEFAULT ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -144,43 +170,30 @@ ORDER = " ORDER BY COALESCE(c.sent_at, c.queued_at), c.id"
 KEY = "campaign = ? AND letter_id = ? AND channel = ?"
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Return a connection to the log at `path` (":memory:" for an empty one), created and migrated if need be.
+def connect(target: Path | str) -> Database:
+    """Return a connection to the log a target names (a file, ":memory:", or a postgresql:// URL), migrated.
 
-    WAL with synchronous=FULL: every commit is fsynced before it returns (see the design in `outreach.ledger`).
+    SQLite: WAL with synchronous=FULL, every commit fsynced before it returns (see the design in `outreach.ledger`).
     The file is checked before anything is written to it: another program's SQLite file, a log missing a table or
     column, or one with a damaged page is refused with one line (LedgerError), never migrated or written into.
     """
-    in_memory = str(path) == ":memory:"  # an empty log to read from when no file exists yet
-    created = not in_memory and not path.exists()
+    db = open_database(target)
     try:
-        if not in_memory:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; every write opens its own BEGIN IMMEDIATE.
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise LedgerError(f"{path}: cannot open the contact log ({exc})") from None
-    if created:
-        # Personal data: readable by its owner only (SQLite gives the -wal and -shm files the same mode).
-        os.chmod(path, 0o600)
-    db.row_factory = sqlite3.Row
-    try:
-        # Checked before the first write (turning WAL on rewrites the header): a file refused is left as it was.
-        version = schema_version(db)
-        _refuse_foreign(db, path, version)
-        _check_pages(db, path)
-        if version == SCHEMA_VERSION:
-            _check_columns(db, path)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA foreign_keys = ON")
-        _migrate(db, path)
-        if version != SCHEMA_VERSION:
-            _check_columns(db, path)
+        if isinstance(db, SqliteDatabase):
+            # Checked before the first write (turning WAL on rewrites the header): a file refused is left as it was.
+            version = db.schema_version()
+            _refuse_foreign(db.connection, db.where, version)
+            _check_pages(db.connection, db.where)
+            if version == SCHEMA_VERSION:
+                _check_columns(db.connection, db.where)
+            db.start()
+        _migrate(db)
+        if isinstance(db, SqliteDatabase) and version != SCHEMA_VERSION:
+            _check_columns(db.connection, db.where)
     except BaseException as exc:
         db.close()
         if is_fault(exc):
-            raise fault(path, exc) from None
+            raise fault(db.where, exc) from None
         raise
     return db
 
@@ -206,7 +219,7 @@ def is_fault(exc: BaseException) -> bool:
     return isinstance(exc, OverflowError) or type(exc) in faults
 
 
-def fault(path: Path, exc: BaseException) -> LedgerError:
+def fault(path: Path | str, exc: BaseException) -> LedgerError:
     """Return the one-line LedgerError for an SQLite failure on the log at `path`: what happened and what to do."""
     if isinstance(exc, OverflowError):  # Python's int is unbounded; SQLite's INTEGER is 64 bits
         return LedgerError(f"{path}: a number too large for the contact log ({exc})")
@@ -216,7 +229,7 @@ def fault(path: Path, exc: BaseException) -> LedgerError:
     return LedgerError(f"{path}: {what or 'the contact log failed'} ({exc})")
 
 
-def _refuse_foreign(db: sqlite3.Connection, path: Path, version: int) -> None:
+def _refuse_foreign(db: sqlite3.Connection, path: str, version: int) -> None:
     """Refuse an SQLite file that another program made: no schema version of ours, yet tables already in it."""
     if version != 0:
         return
@@ -231,12 +244,15 @@ def _refuse_foreign(db: sqlite3.Connection, path: Path, version: int) -> None:
 @cache
 def expected_columns() -> dict[str, frozenset[str]]:
     """Return each table's columns as MIGRATIONS make them (built once in memory, so the check never drifts)."""
-    db = sqlite3.connect(":memory:")
+    db = SqliteDatabase(Path(":memory:"))
     try:
         for statements in MIGRATIONS:
             for statement in statements:
-                db.execute(statement)
-        return _columns(db)
+                if isinstance(statement, str):
+                    db.execute(statement)
+                else:
+                    statement(db)
+        return _columns(db.connection)
     finally:
         db.close()
 
@@ -247,7 +263,7 @@ def _columns(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
     return {table: frozenset(row[1] for row in db.execute(f'PRAGMA table_info("{table}")')) for table in tables}
 
 
-def _check_columns(db: sqlite3.Connection, path: Path) -> None:
+def _check_columns(db: sqlite3.Connection, path: str) -> None:
     """Refuse a log missing a table or a column that its schema version should have."""
     found = _columns(db)
     for table, columns in expected_columns().items():
@@ -261,7 +277,7 @@ def _check_columns(db: sqlite3.Connection, path: Path) -> None:
             )
 
 
-def _check_pages(db: sqlite3.Connection, path: Path) -> None:
+def _check_pages(db: sqlite3.Connection, path: str) -> None:
     """Refuse a log with a damaged page (PRAGMA quick_check)."""
     # quick_check reads every page (milliseconds for a campaign's log): a damaged log is refused before a send
     # starts rather than part-way through it.
@@ -271,40 +287,35 @@ def _check_pages(db: sqlite3.Connection, path: Path) -> None:
         raise LedgerError(f"{path}: {_FAULTS[sqlite3.SQLITE_CORRUPT]} ({' '.join(str(first).split())[:200]})")
 
 
-def schema_version(db: sqlite3.Connection) -> int:
-    """Return the file's schema version (PRAGMA user_version)."""
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+def schema_version(db: Database) -> int:
+    """Return the log's schema version."""
+    return db.schema_version()
 
 
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Apply the migrations the file lacks, each in one transaction with its version bump."""
-    if schema_version(db) == SCHEMA_VERSION:
+def _migrate(db: Database) -> None:
+    """Apply the migrations the log lacks, each in one transaction with its version bump."""
+    if db.schema_version() == SCHEMA_VERSION:
         return
-    with transaction(db):
+    with db.transaction():
         # Read again inside the write lock: another process may have migrated while this one waited.
-        version = schema_version(db)
+        version = db.schema_version()
         if version > SCHEMA_VERSION:
             raise LedgerError(
-                f"{path}: schema version {version} is newer than this outreach understands "
+                f"{db.where}: schema version {version} is newer than this outreach understands "
                 f"({SCHEMA_VERSION}); upgrade outreach to read it"
             )
         for step, statements in enumerate(MIGRATIONS[version:], version + 1):
             for statement in statements:
-                db.execute(statement)
-            # PRAGMA user_version is written in the same transaction as the step, so a step is all or nothing.
-            db.execute(f"PRAGMA user_version = {step}")
+                if isinstance(statement, str):
+                    db.execute(db.ddl(statement))
+                else:
+                    statement(db)
+            # The version is written in the same transaction as the step, so a step is all or nothing.
+            db.set_schema_version(step)
 
 
 @contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Yield the connection inside BEGIN IMMEDIATE (the write lock taken up front); commit, or roll back."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+def transaction(db: Database) -> Iterator[Database]:
+    """Yield the connection inside a write transaction (the write lock taken up front); commit, or roll back."""
+    with db.transaction():
         yield db
-        db.execute("COMMIT")
-    except BaseException:
-        # A COMMIT refused (a full disk) leaves the transaction open: roll it back too, so nothing half-done stays.
-        if db.in_transaction:
-            with suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-        raise

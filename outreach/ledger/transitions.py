@@ -5,19 +5,49 @@ Every move is a conditional UPDATE in its own committed transaction (see the des
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Sequence
-from datetime import datetime
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
+from outreach.errors import OutreachError
+from outreach.ledger.engine import Database, IntegrityViolation
 from outreach.ledger.reading import LedgerReader
 from outreach.ledger.records import Contact, LedgerError, Queued, check_asks, check_channel, now, utc_text
 from outreach.ledger.schema import KEY, ORDER, SELECT
 from outreach.ledger.states import SENDABLE_STATES, State
 
+# How long a `sending` row stays its sender's without renewal; a live run renews it every third of this.
+LEASE_SECONDS = 300.0
+INTERRUPTED = "interrupted during sending: the server may have accepted it"
+
+
+# Leaving `sending`: the reason, and the lease given up.
+_SETTLED = ", error = ?, lease_until = NULL"
+
+
+class StateRefused(LedgerError):
+    """A state move found the row in a state it may not move from: another run got there first, or never queued."""
+
+
+def _process_alive(pid: int) -> bool:
+    """Return whether a process with this id runs on this machine (one we may not signal still runs)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 class LedgerTransitions(LedgerReader):
     """The contact log's writes that move a letter through its states, each one committed transaction."""
+
+    lease_seconds: float = LEASE_SECONDS
 
     # -- the e-mail state machine ---------------------------------------------------------------------------------
 
@@ -59,15 +89,15 @@ class LedgerTransitions(LedgerReader):
                 contacts.append(self._enqueue_in(db, entry, check_asks(entry.asks), stamp))
         return contacts
 
-    def _enqueue_in(self, db: sqlite3.Connection, entry: Queued, asks_text: str, stamp: str) -> Contact:
+    def _enqueue_in(self, db: Database, entry: Queued, asks_text: str, stamp: str) -> Contact:
         key = entry.key
         row = db.execute(f"SELECT state, message_id FROM contacts WHERE {KEY}", key).fetchone()
         if row is None:
             try:
                 db.execute(
                     """INSERT INTO contacts (campaign, letter_id, channel, member_id, name, recipient, state, asks,
-                           content_sha256, message_id, queued_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                           content_sha256, message_id, queued_at, updated_at, by_user, machine)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         *key,
                         entry.member_id,
@@ -79,9 +109,11 @@ class LedgerTransitions(LedgerReader):
                         entry.message_id,
                         stamp,
                         stamp,
+                        self.actor.user,
+                        self.actor.machine,
                     ),
                 )
-            except sqlite3.IntegrityError as exc:
+            except IntegrityViolation as exc:
                 raise LedgerError(
                     f"{entry.campaign}/{entry.letter_id} ({entry.channel}): cannot queue ({exc})"
                 ) from None
@@ -107,7 +139,7 @@ class LedgerTransitions(LedgerReader):
 
     def _move(
         self,
-        db: sqlite3.Connection,
+        db: Database,
         key: tuple[str, str, str],
         allowed: Sequence[State],
         to: State,
@@ -131,7 +163,7 @@ class LedgerTransitions(LedgerReader):
                     f"{contact.describe()}: {contact.name or contact.member_id} is on the suppression list"
                 )
             choices = " or ".join(f"'{state}'" for state in allowed)
-            raise LedgerError(
+            raise StateRefused(
                 f"{contact.describe()}: cannot move from '{contact.state}' to '{to}' (only from {choices})"
             )
         assert contact is not None
@@ -148,45 +180,73 @@ class LedgerTransitions(LedgerReader):
         """Return the contact moved queued|deferred|failed → sending (attempts + 1), committed before any SMTP exchange.
 
         Refused (LedgerError) in any other state, or if the member is on the suppression list: the UPDATE is
-        conditional, so of two processes racing for one row exactly one wins. `after_sent` (the previous letter's
-        key and the moment the server accepted it) is marked sent in the same transaction: an uncapped run then
-        pays one commit a letter, and still has at most one row in `sending` at any moment.
+        conditional, so of two processes racing for one row exactly one wins. The row records its sender (person,
+        machine, process) and a lease. `after_sent` (the previous letter's key and the moment the server accepted
+        it) is marked sent in the same transaction: an uncapped run then pays one commit a letter, and still has at
+        most one row in `sending` at any moment.
         """
         with self._transaction() as db:
             if after_sent is not None:
                 self._mark_sent_in(db, after_sent[0], after_sent[1])
-            return self._move(
-                db,
-                (campaign, letter_id, channel),
-                SENDABLE_STATES,
-                State.SENDING,
-                ", attempts = attempts + 1",
-                guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
-            )
+            return self._begin_in(db, (campaign, letter_id, channel))
+
+    def claim(
+        self,
+        campaign: str,
+        letter_id: str,
+        channel: str,
+        *,
+        after_sent: tuple[tuple[str, str, str], datetime] | None = None,
+    ) -> Contact | None:
+        """Return the contact moved to sending as `begin_sending` does, or None when another run has taken it first.
+
+        `after_sent` is committed either way.
+        """
+        with self._transaction() as db:
+            if after_sent is not None:
+                self._mark_sent_in(db, after_sent[0], after_sent[1])
+            try:
+                return self._begin_in(db, (campaign, letter_id, channel))
+            except StateRefused:
+                return None
+
+    def _begin_in(self, db: Database, key: tuple[str, str, str]) -> Contact:
+        """Move one row to sending inside the caller's transaction, owned by this process with a fresh lease."""
+        return self._move(
+            db,
+            key,
+            SENDABLE_STATES,
+            State.SENDING,
+            ", attempts = attempts + 1, by_user = ?, machine = ?, owner_pid = ?, lease_until = ?",
+            (self.actor.user, self.actor.machine, self.actor.pid, self._lease_end()),
+            guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
+        )
+
+    def _lease_end(self) -> str:
+        """Return when a lease taken or renewed now runs out."""
+        return utc_text(now() + timedelta(seconds=self.lease_seconds))
 
     def begin_sending_batch(
         self, keys: Sequence[tuple[str, str, str]], *, after_sent: Sequence[tuple[tuple[str, str, str], datetime]] = ()
-    ) -> list[Contact]:
+    ) -> list[Contact | None]:
         """Return a batch of contacts moved queued|deferred|failed → sending in one commit (group commit, issue 14
-        item 5), with the previous batch's `sent` marks (key, moment accepted) in the same transaction.
+        item 5), with the previous batch's `sent` marks (key, moment accepted) in the same transaction; None for a
+        letter another run took first (a shared log), as `claim` does.
 
-        Refused as `begin_sending` refuses, all or nothing. A process killed while the batch is out leaves every
-        letter of it `sending`, which the next run turns into `uncertain`: at most one batch per kill.
+        A suppressed member is refused as `begin_sending` refuses, all or nothing. A process killed while the batch
+        is out leaves every letter of it `sending`, owned by that process, which the next run turns into
+        `uncertain`: at most one batch per kill.
         """
         with self._transaction() as db:
             for sent_key, sent_at in after_sent:
                 self._mark_sent_in(db, sent_key, sent_at)
-            return [
-                self._move(
-                    db,
-                    key,
-                    SENDABLE_STATES,
-                    State.SENDING,
-                    ", attempts = attempts + 1",
-                    guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
-                )
-                for key in keys
-            ]
+            claimed: list[Contact | None] = []
+            for key in keys:
+                try:
+                    claimed.append(self._begin_in(db, key))
+                except StateRefused:
+                    claimed.append(None)
+            return claimed
 
     def end_batch(
         self,
@@ -202,20 +262,21 @@ class LedgerTransitions(LedgerReader):
             for sent_key, sent_at in sent:
                 self._mark_sent_in(db, sent_key, sent_at)
             for key in untried:
-                self._move(db, key, (State.SENDING,), State.QUEUED, ", attempts = attempts - 1")
+                self._move(db, key, (State.SENDING,), State.QUEUED, ", attempts = attempts - 1, lease_until = NULL")
 
     def mark_sent(self, campaign: str, letter_id: str, channel: str, *, sent_at: datetime | None = None) -> None:
         """Record that the server accepted the letter: sending → sent."""
         with self._transaction() as db:
             self._mark_sent_in(db, (campaign, letter_id, channel), sent_at or now())
 
-    def _mark_sent_in(self, db: sqlite3.Connection, key: tuple[str, str, str], sent_at: datetime) -> None:
-        self._move(db, key, (State.SENDING,), State.SENT, ", sent_at = ?, error = NULL", (utc_text(sent_at),))
+    def _mark_sent_in(self, db: Database, key: tuple[str, str, str], sent_at: datetime) -> None:
+        sets = ", sent_at = ?, error = NULL, lease_until = NULL"
+        self._move(db, key, (State.SENDING,), State.SENT, sets, (utc_text(sent_at),))
 
     def mark_uncertain(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record that the server may or may not have accepted the letter (its reply was lost): sending → uncertain."""
         with self._transaction() as db:
-            self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.UNCERTAIN, ", error = ?", (reason,))
+            self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.UNCERTAIN, _SETTLED, (reason,))
 
     def mark_deferred(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record that the server asked for the letter later, with its reason: sending → deferred.
@@ -225,29 +286,71 @@ class LedgerTransitions(LedgerReader):
         """
         with self._transaction() as db:
             self._move(
-                db, (campaign, letter_id, channel), (State.SENDING,), State.DEFERRED, ", error = ?", (reason,)
+                db, (campaign, letter_id, channel), (State.SENDING,), State.DEFERRED, _SETTLED, (reason,)
             )
 
     def mark_failed(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record a refusal for good (a 5xx) with its reason: sending → failed (tried again on the next run)."""
         with self._transaction() as db:
-            self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.FAILED, ", error = ?", (reason,))
+            self._move(db, (campaign, letter_id, channel), (State.SENDING,), State.FAILED, _SETTLED, (reason,))
 
     def settle_interrupted(self) -> list[Contact]:
-        """Return the contacts moved sending → uncertain: a previous run died during their SMTP transaction.
+        """Return the contacts moved sending → uncertain: the run sending them died during their transaction.
 
-        The caller must hold the send lock, so that no live run is sending any of them.
+        Only a row whose lease has run out, or whose sending process is gone from this machine, is settled; a live
+        sender's row, on this machine or another, is left be. The caller has nothing in `sending` itself.
         """
         with self._transaction() as db:
             rows = db.execute(SELECT + " WHERE c.state = ?" + ORDER, (State.SENDING,))
-            keys = [Contact.from_row(row).key for row in rows]
-            db.execute(
-                "UPDATE contacts SET state = ?, updated_at = ?, "
-                "error = 'interrupted during sending: the server may have accepted it' WHERE state = ?",
-                (State.UNCERTAIN, utc_text(now()), State.SENDING),
-            )
-            settled = [self._one(*key) for key in keys]
+            abandoned = [contact.key for contact in map(Contact.from_row, rows) if self._abandoned(contact)]
+            for key in abandoned:
+                db.execute(
+                    f"UPDATE contacts SET state = ?, updated_at = ?, error = ?, lease_until = NULL "
+                    f"WHERE {KEY} AND state = ?",
+                    (State.UNCERTAIN, utc_text(now()), INTERRUPTED, *key, State.SENDING),
+                )
+            settled = [self._one(*key) for key in abandoned]
         return [contact for contact in settled if contact is not None]
+
+    def _abandoned(self, contact: Contact) -> bool:
+        """Return whether a `sending` row's sender is gone: its lease ran out, or its process left this machine."""
+        if contact.lease_until is None or contact.lease_until <= now():
+            return True
+        if contact.machine != self.actor.machine or contact.owner_pid is None:
+            return False
+        # This process has nothing in flight yet, so a row bearing its id is a dead predecessor's (ids are reused).
+        return contact.owner_pid == self.actor.pid or not _process_alive(contact.owner_pid)
+
+    def renew_leases(self) -> int:
+        """Return how many of this process's `sending` rows had their lease renewed."""
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE contacts SET lease_until = ? WHERE state = ? AND machine = ? AND owner_pid = ?",
+                (self._lease_end(), State.SENDING, self.actor.machine, self.actor.pid),
+            ).rowcount
+
+    @contextmanager
+    def keeping_leases(self) -> Iterator[None]:
+        """Renew this process's leases every third of a lease while the block runs (a thread, its own connection)."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            try:
+                with type(self)(self.target, actor=self.actor) as other:
+                    other.lease_seconds = self.lease_seconds
+                    while not stop.wait(self.lease_seconds / 3):
+                        other.renew_leases()
+            except (OutreachError, sqlite3.Error):
+                # A lapsed lease only lets another run settle the letter as uncertain: never sent twice.
+                return
+
+        thread = threading.Thread(target=renew, name="outreach-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
 
     def requeue_uncertain(self, campaign: str, letter_id: str, channel: str) -> None:
         """Put an uncertain letter back in the queue (send --resend-uncertain): uncertain → queued, Message-ID kept."""
