@@ -37,6 +37,7 @@ LOG_FIELDS = (
     "content_sha256",
     "reply_outcome",
     "reply_date",
+    "by",
     "reply_note",
     "recipient",
     "postal_reference",
@@ -44,6 +45,7 @@ LOG_FIELDS = (
     "error",
     "queued_at",
     "updated_at",
+    "machine",
 )
 # Manifest columns a printed letter needs to be logged.
 MANIFEST_NEEDS = ("letter_id", "member_id", "name", "address", "asks", "markdown", "campaign")

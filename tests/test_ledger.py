@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 from outreach import workdays
-from outreach.ledger import DATABASE_FILE, SCHEMA_VERSION, Contact, Ledger, LedgerError, NewContact, Queued
+from outreach.ledger import (
+    DATABASE_FILE,
+    SCHEMA_VERSION,
+    Actor,
+    Contact,
+    Ledger,
+    LedgerError,
+    NewContact,
+    Queued,
+    default_target,
+)
 
 CAMPAIGN = "ipem-2024"
 SHA = "9f2c" * 16
@@ -432,3 +442,76 @@ def test_a_lost_reply_leaves_the_letter_uncertain_with_the_reason(ledger: Ledger
     assert contact.error == "connection lost after the message was sent"
     with pytest.raises(LedgerError):
         ledger.begin_sending(*key())  # never resent without --resend-uncertain
+
+
+# -- a shared log: owners, leases, who did it ----------------------------------------------------------------
+
+
+def other_sender(machine: str, pid: int, user: str = "colleague") -> Ledger:
+    """Return the default log opened as another sender: a person, a machine and a process."""
+    return Ledger(default_target(), actor=Actor(user, machine, pid))
+
+
+def test_a_live_senders_row_is_never_settled_only_an_abandoned_one(ledger: Ledger) -> None:
+    """On a shared log another machine's run may be mid-letter: its row is left be until its lease runs out."""
+    for member_id in (4602, 4366, 4514):
+        queue(ledger, member_id)
+    with other_sender("laptop-2", 4242) as elsewhere:
+        taken = elsewhere.begin_sending(*key("4602-seat"))
+        assert (taken.by, taken.machine, taken.owner_pid) == ("colleague", "laptop-2", 4242)
+        assert taken.lease_until is not None and taken.lease_until > taken.updated_at
+        elsewhere.lease_seconds = -1  # this one's lease has already run out: its machine died mid-letter
+        elsewhere.begin_sending(*key("4366-seat"))
+    # A process of this machine that is gone (no process has id 2**22 + 1 under Linux's default pid_max).
+    with other_sender(ledger.actor.machine, 2**22 + 1) as dead_here:
+        dead_here.begin_sending(*key("4514-seat"))
+    settled = ledger.settle_interrupted()
+    assert sorted(contact.letter_id for contact in settled) == ["4366-seat", "4514-seat"]
+    live = ledger.contact(*key("4602-seat"))
+    assert live is not None and live.state == "sending"
+    with other_sender("laptop-2", 4242) as elsewhere:
+        assert elsewhere.renew_leases() == 1
+        elsewhere.mark_sent(*key("4602-seat"))  # the live sender finishes: nothing was taken from it
+    done = ledger.contact(*key("4602-seat"))
+    assert done is not None and done.state == "sent" and done.lease_until is None
+
+
+def test_a_lost_race_is_a_skip_that_still_commits_the_previous_sent(ledger: Ledger) -> None:
+    for member_id in (4602, 4366):
+        queue(ledger, member_id)
+    ledger.begin_sending(*key("4602-seat"))
+    with other_sender("laptop-2", 4242) as elsewhere:
+        elsewhere.begin_sending(*key("4366-seat"))
+    accepted = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    assert ledger.claim(*key("4366-seat"), after_sent=(key("4602-seat"), accepted)) is None
+    sent = ledger.contact(*key("4602-seat"))
+    assert sent is not None and (sent.state, sent.sent_at) == ("sent", accepted)
+
+
+def test_every_contact_reply_and_suppression_records_the_person_and_machine(database: str) -> None:
+    with other_sender("desk-1", 1, user="alice") as alice:
+        queue(alice)
+        alice.begin_sending(*key())
+        alice.mark_sent(*key())
+        alice.suppress(4366, "asked not to be written to", name="Jeremy Corbyn")
+    with other_sender("laptop-2", 2, user="bob") as bob:
+        sent_post(bob, 4514, "Layla Moran", datetime(2026, 10, 1, 12, tzinfo=UTC))
+        bob.reply(4602, outcome="meeting", reply_date=date(2026, 12, 1))
+        assert [(c.letter_id, c.by, c.machine) for c in bob.contacts(by="alice")] == [("4602-seat", "alice", "desk-1")]
+        assert [c.letter_id for c in bob.contacts(by="bob")] == ["4514-seat"]
+        assert bob.contacts(by="carol") == []
+        (suppressed,) = bob.suppressions()
+        assert (suppressed.by, suppressed.machine) == ("alice", "desk-1")
+        replied_by = bob._db.execute("SELECT by_user, machine FROM replies").fetchall()
+        assert [tuple(row) for row in replied_by] == [("bob", "laptop-2")]
+        json = bob.contacts(by="alice")[0].as_json()
+        assert (json["by"], json["machine"]) == ("alice", "desk-1")
+
+
+def test_each_log_has_one_id_made_with_its_schema(ledger: Ledger) -> None:
+    log_id = ledger.log_id()
+    assert len(log_id) == 36 and log_id.count("-") == 4
+    with Ledger.open_default() as again:  # a second connection (another home on a team log) reads the same id
+        assert again.log_id() == log_id and again.known_log_ids() == {log_id}
+    with Ledger(Path(":memory:")) as other:
+        assert other.log_id() != log_id

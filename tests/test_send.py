@@ -14,7 +14,6 @@ import io
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -36,6 +35,7 @@ from browser import axe_violations, chromium, horizontal_overflow
 from commands import draft_once, manifest, run
 from crash import kill_mid_send
 from dovecot import PASSWORD, USER, Dovecot, running
+from postgres_server import free_port
 from pypdf import PdfReader
 
 from outreach import outbox as outboxes
@@ -52,12 +52,6 @@ ORGANISATION = "Institute of Physics and Engineering in Medicine"
 
 
 # -- the SMTP server -------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -976,3 +970,67 @@ def _settle_from_the_mailbox(
         assert len(ids) == len(set(ids)), "a letter resent after 'outreach inbox' arrived twice"
         assert set(states().values()) == {"sent"}
     return left
+
+
+# -- one outbox, several homes: the log it was sent from, a team's shared log -----------------------------------
+
+
+def test_an_outbox_sent_from_one_log_is_refused_from_another_unless_yes_other_log(
+    server: Recorder, outbox: Path, campaign_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str
+) -> None:
+    send(outbox, campaign_dir, "--no-dry-run", "--yes", "--limit", "1")
+    with Ledger.open_default() as ledger:
+        first_log = ledger.log_id()
+    assert (outbox / ".outreach-log-id").read_text(encoding="utf-8").strip() == first_log
+    # A colleague's home: on SQLite a log of its own; with OUTREACH_DATABASE_URL the team's log, shared.
+    monkeypatch.setenv("OUTREACH_HOME", str(tmp_path / "colleague-home"))
+    if database == "postgresql":
+        stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+        assert summary(stdout)["sent"] == 5 and len(server.received) == 6  # the team's log knew the first was sent
+        return
+    for flags in ((), ("--no-dry-run", "--yes")):
+        _, stderr = send(outbox, campaign_dir, *flags, expect=ExitCode.FAILURE)
+        (line,) = stderr.strip().splitlines()
+        assert f"first sent from another contact log (id {first_log})" in line and "--yes-other-log" in line
+    assert len(server.received) == 1
+    # Told to, it sends from the other log, which knows nothing of the first letter: that is what the refusal guards.
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes", "--yes-other-log")
+    assert summary(stdout)["sent"] == 6 and len(server.received) == 7
+    assert (outbox / ".outreach-log-id").read_text(encoding="utf-8").strip() == first_log
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_two_senders_on_one_team_log_deliver_every_letter_exactly_once(
+    server: Recorder, seats_outbox: Path, campaign_dir: Path, tmp_path: Path
+) -> None:
+    """Two people send the same outbox at the same moment, each from their own home, against one PostgreSQL log."""
+    outbox = tmp_path / "outbox"
+    shutil.copytree(seats_outbox, outbox)
+    letters = sorted(row["letter_id"] for row in manifest(outbox) if row["email"])
+    server.delay = 0.005
+    command = [sys.executable, "-m", "outreach", "send", str(outbox), "--campaign", str(campaign_dir)]
+    command += ["--no-dry-run", "--yes", "--per-minute", "0"]
+    processes = [
+        subprocess.Popen(
+            command,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "OUTREACH_HOME": str(tmp_path / person)}
+            | {"OUTREACH_USER": person},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for person in ("alice", "bob")
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, errors) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, errors.decode()
+    ids = server.message_ids()
+    assert len(ids) == len(set(ids)) == len(letters)  # every letter arrived, none twice
+    assert sorted(got.recipients[0] for got in server.received) == sorted(
+        row["email"] for row in manifest(outbox) if row["email"]
+    )
+    contacts = _emailed(tmp_path)
+    assert sorted(contact.letter_id for contact in contacts) == letters
+    assert {contact.state for contact in contacts} == {"sent"} and {c.message_id for c in contacts} == set(ids)
+    assert {contact.by for contact in contacts} <= {"alice", "bob"}
+    sent_lines = sum(errors.decode().count("\nsent ") + errors.decode().startswith("sent ") for _, errors in outputs)
+    assert sent_lines == len(letters)  # between them the two runs reported each letter sent once

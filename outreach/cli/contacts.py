@@ -213,6 +213,9 @@ def log(
         typer.Option("--since", formats=DAY_FORMATS, help="Only contacts sent (or queued) on or after YYYY-MM-DD."),
     ] = None,
     campaign: CampaignIdOption = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Only contacts sent or recorded by this person (OUTREACH_USER).")
+    ] = None,
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV for spreadsheets, header first.")] = False,
 ) -> None:
@@ -233,6 +236,7 @@ def log(
                 state=state,
                 since=since.date() if since else None,
                 campaign=contact_log.campaign_id(campaign) if campaign else None,
+                by=by.strip() if by else None,
             )
     if as_csv:
         print(contact_log.csv_text(found), end="")

@@ -40,7 +40,7 @@ from outreach import settings
 from outreach.delivery.channel import Channel, Letter, Outcome, Verdict
 from outreach.errors import OutreachError, SourceError
 from outreach.files import write_atomically
-from outreach.ledger import CHANNELS, SENDABLE_STATES, Contact, Ledger, Queued, State, now
+from outreach.ledger import CHANNELS, SENDABLE_STATES, Contact, Ledger, Queued, State, default_target, now
 
 Message = TypeVar("Message")
 Ready = TypeVar("Ready")
@@ -226,26 +226,40 @@ def send_lock() -> Iterator[Path]:
 # -- which log an outbox belongs to ----------------------------------------------------------------------------
 
 
-def bind_outbox(outbox: Path, ledger: Ledger, *, other_log: bool, record: bool) -> None:
-    """Refuse an outbox first sent from another contact log (unless `other_log`); with `record`, note this log's id
-    in OUTBOX/.outreach-log-id if the outbox has none yet.
+def recorded_log_id(outbox: Path) -> str:
+    """Return the id of the contact log the outbox was first sent from ('' if it has not been sent)."""
+    path = outbox / LOG_ID_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutreachError(f"{path}: cannot read the outbox's contact log id ({exc})") from None
+
+
+def _other_log(outbox: Path, recorded: str, where: str, log_id: str) -> OutreachError:
+    """Return the one-line refusal of an outbox first sent from another contact log."""
+    return OutreachError(
+        f"{outbox}: first sent from another contact log (id {recorded}), not {where} ({log_id}): set "
+        "OUTREACH_DATABASE_URL or OUTREACH_HOME to that log, or add --yes-other-log"
+    )
+
+
+def bind_outbox(outbox: Path, ledger: Ledger | None, *, other_log: bool, record: bool) -> None:
+    """Refuse an outbox first sent from another contact log (unless `other_log`; no ledger: none exists yet); with
+    `record`, note this log's id in OUTBOX/.outreach-log-id if the outbox has none yet.
 
     Two homes each with their own SQLite file would each think the other's letters unsent; homes sharing one team log
     share its id (and a log copied into it by 'outreach log migrate' is known to it), so they are not refused.
     """
-    path = outbox / LOG_ID_FILE
-    try:
-        recorded = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OutreachError(f"{path}: cannot read the outbox's contact log id ({exc})") from None
+    recorded = recorded_log_id(outbox)
+    if ledger is None:
+        if recorded and not other_log:
+            raise _other_log(outbox, recorded, str(default_target()), "no log yet")
+        return
     if recorded and recorded not in ledger.known_log_ids() and not other_log:
-        raise OutreachError(
-            f"{outbox}: first sent from another contact log (id {recorded}), not {ledger.where} (id "
-            f"{ledger.log_id()}): set OUTREACH_DATABASE_URL or OUTREACH_HOME to that log, or add --yes-other-log"
-        )
+        raise _other_log(outbox, recorded, ledger.where, f"id {ledger.log_id()}")
     if record and not recorded:
         log_id = ledger.log_id()
-        write_atomically(path, lambda stream: stream.write(f"{log_id}\n".encode()))
+        write_atomically(outbox / LOG_ID_FILE, lambda stream: stream.write(f"{log_id}\n".encode()))
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
@@ -622,6 +636,7 @@ def dry_run(
 ) -> Plan[Message]:
     """Return what a run would do, reading the log if there is one; delivers nothing and writes nothing."""
     if not Ledger.exists_default():
+        bind_outbox(outbox, None, other_log=other_log, record=False)
         return plan(outbox, campaign, letters, None, limit=limit, resend_uncertain=resend_uncertain)
     with Ledger.open_default() as ledger:
         bind_outbox(outbox, ledger, other_log=other_log, record=False)
