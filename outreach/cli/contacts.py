@@ -244,11 +244,71 @@ def log(
     output_rows(found, Contact.as_json, as_json=as_json, table=lambda: _log_table(found))
 
 
+@log_app.command("check")
+def log_check(*, as_json: JsonOption = False) -> None:
+    """Check the contact log on either engine: schema version, states, orphan replies, a Message-ID for every e-mail
+    sent. Changes nothing; exits 1 when it finds a problem."""
+    from outreach.ledger import default_target
+    from outreach.ledger.check import Finding, check_log
+
+    with user_errors():
+        where, findings = check_log(default_target())
+        problems = sum(finding.problem for finding in findings)
+        if as_json:
+            output_rows(findings, Finding.as_json, as_json=True, table=lambda: Table())
+        elif findings:
+            rows = [(finding.check, finding.detail, "problem" if finding.problem else "note") for finding in findings]
+            console.out.print(console.table(f"Contact log {where}", ("check", "found", ""), rows))
+        if problems:
+            raise OutreachError(f"{where}: {problems} problem{'' if problems == 1 else 's'} found in the contact log")
+    if not as_json:
+        console.out.print(f"Contact log {where}: no problems found", markup=False)
+
+
+@log_app.command("migrate")
+def log_migrate(
+    *,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="The team's database, postgresql://user@host/db (password from PGPASSWORD or ~/.pgpass)."
+        ),
+    ],
+) -> None:
+    """Copy the local SQLite log (OUTREACH_HOME) into a team's PostgreSQL log in one transaction.
+
+    A row already there with the same content is left as it is, so running it again changes nothing; one with
+    different content stops the copy before anything is written. Then set OUTREACH_DATABASE_URL to the team's log.
+    """
+    from outreach.ledger import DATABASE_FILE, Ledger, is_url
+    from outreach.ledger.copying import copy_log
+
+    with user_errors():
+        if not is_url(to):
+            # The value may hold a password: say what is wanted, never echo it.
+            raise OutreachError("--to: give the team's database as postgresql://user@host/database")
+        local = settings.home() / DATABASE_FILE
+        if not local.is_file():
+            raise OutreachError(f"{local}: no local contact log to copy")
+        with Ledger(local) as source, Ledger(to) as target:
+            copied = copy_log(source, target)
+            where = target.where
+    added, same = copied.added, copied.same
+    console.out.print(
+        f"Copied {added['contacts']} contacts, {added['replies']} replies and {added['suppressions']} suppressions "
+        f"from {local} to {where}; already there: {same['contacts']} contacts, {same['replies']} replies, "
+        f"{same['suppressions']} suppressions. Set OUTREACH_DATABASE_URL to use the team's log.",
+        markup=False,
+    )
+
+
 def _log_table(found: list[Contact]) -> Table:
     """Return the contact log as a table: a campaign column only when the contacts span several campaigns."""
     # One campaign (the usual case) goes in the title, leaving the columns room.
     campaigns_found = sorted({contact.campaign for contact in found})
     several = len(campaigns_found) > 1
+    # A team's log: who sent each letter, once more than one person has.
+    people = len({contact.by for contact in found}) > 1
     rows = [
         (
             (contact.sent_at or contact.queued_at).date().isoformat(),
@@ -259,10 +319,12 @@ def _log_table(found: list[Contact]) -> Table:
             contact.state,
             " ".join(contact.asks),
             f"{contact.reply_outcome} {contact.reply_date}" if contact.reply_outcome else "",
+            *((contact.by,) if people else ()),
         )
         for contact in found
     ]
     columns = ("date", *(("campaign",) if several else ()), "letter", "member", "channel", "state", "asks", "reply")
+    columns += ("by",) if people else ()
     title = f"{len(rows)} contacts" + (f" in {campaigns_found[0]}" if len(campaigns_found) == 1 else "")
     return console.table(title, columns, rows)
 

@@ -2,7 +2,10 @@
 
 Design
 ------
-One SQLite file, ``$OUTREACH_HOME/outreach.db``, opened by every command that reads or writes the log.
+By default one SQLite file, ``$OUTREACH_HOME/outreach.db``, opened by every command that reads or writes the log. With
+``OUTREACH_DATABASE_URL=postgresql://…`` the same log lives in a team's PostgreSQL database instead: the same schema
+(one ordered list of migrations), the same SQL (written once; ``engine.py`` adapts placeholders and types in one
+place), the same states and rules, so several people on several machines share one record.
 
 **One row per (campaign, letter_id, channel).** A letter id names a member and a kind of letter (``4366-seat``,
 ``4366-minister``), so the key says "this letter, in this campaign, by this channel". A unique index on it is what
@@ -61,16 +64,22 @@ then for the period IPEM's records-retention schedule sets (a suggested default:
 ends), after which ``Ledger.forget_campaign`` deletes a campaign's contacts and, by cascade, their replies;
 suppressions are kept until the member withdraws the opt-out.
 
-**Schema versions.** ``PRAGMA user_version`` holds the schema version; ``MIGRATIONS`` (``schema.py``) is the ordered
-list of steps from an empty file, each applied in one transaction with the version bump. A file from a newer outreach
+**Who and which log.** Every contact, reply and suppression records the person (``OUTREACH_USER``, default the login
+name) and the machine. Each log has an id (a UUID in the ``meta`` table, made with the schema); an outbox records the
+id of the log it was first sent from, so a send from another log is refused.
+
+**Schema versions.** ``PRAGMA user_version`` (SQLite) or the ``outreach_schema`` table (PostgreSQL) holds the schema
+version; ``MIGRATIONS`` (``schema.py``) is the ordered list of steps from an empty log, each applied in one
+transaction with the version bump. A file from a newer outreach
 is refused with one line rather than misread. Timestamps are UTC ISO 8601 text (``2026-11-28T09:15:00+00:00``), dates
 ``YYYY-MM-DD``, so they sort and compare as text.
 
-**The parts.** ``states.py``: the vocabulary (``State``, a StrEnum whose members equal the text stored, so rows and
-JSON are the same as before it); ``records.py``: ``Contact`` and the entries written; ``schema.py``: the migrations
-and the connection; ``reading.py``: every query; ``transitions.py``: the state machine of a letter sent;
-``log.py``: ``Ledger``, which adds letters recorded by post or by hand, replies, suppressions and forgetting a
-campaign.
+**The parts.** ``engine.py``: the two engines behind one ``Database`` (``postgres.py``: PostgreSQL); ``states.py``:
+the vocabulary (``State``, a StrEnum whose members equal the text stored, so rows and JSON are the same as before
+it); ``records.py``: ``Contact`` and the entries written; ``schema.py``: the migrations and the connection;
+``reading.py``: every query; ``transitions.py``: the state machine of a letter sent, owners and leases; ``log.py``:
+``Ledger``, which adds letters recorded by post or by hand, replies, suppressions and forgetting a campaign;
+``check.py``: ``outreach log check``; ``copying.py``: ``outreach log migrate``.
 """
 
 from outreach.ledger.engine import IntegrityViolation, is_url, redact

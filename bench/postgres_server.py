@@ -1,9 +1,10 @@
-"""A real PostgreSQL server on loopback for the tests: initdb into a temporary folder, pg_ctl start on a free port.
+"""A real PostgreSQL server on loopback, for the tests and bench/ledger.py: initdb into a temporary folder, pg_ctl
+start on a free port.
 
 Debian's `postgresql` package provides the binaries (`.ci/run` installs it when missing). PostgreSQL refuses to run
-as root, so under root (as CI runs) the server runs as the `postgres` user the package creates. Durability is off
-(fsync, synchronous_commit): the tests check what the log says, not what survives a power cut; bench/ledger.py
-starts its own server with the defaults.
+as root, so under root (as CI runs) the server runs as the `postgres` user the package creates. The tests start it
+with durability off (fsync, synchronous_commit): they check what the log says, not what survives a power cut; the
+bench keeps PostgreSQL's defaults.
 """
 
 from __future__ import annotations
@@ -20,15 +21,10 @@ from pathlib import Path
 
 import psycopg
 
-USER = "outreach_owner"
-SETTINGS = {
-    "listen_addresses": "'127.0.0.1'",
-    "unix_socket_directories": "''",
-    "max_connections": "60",
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-}
+USER = "pgadmin"  # the test cluster's superuser
+SETTINGS = {"listen_addresses": "'127.0.0.1'", "unix_socket_directories": "''", "max_connections": "60"}
+# Off for the tests only: every commit then costs no fsync.
+NOT_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 def binaries() -> Path | None:
@@ -92,13 +88,13 @@ def _run(command: list[str]) -> None:
     subprocess.run(_as_server_user(command), check=True, capture_output=True, timeout=120)
 
 
-def start() -> PostgresServer:
-    """Initialise a cluster in a new temporary folder and start it on a free loopback port; FileNotFoundError
-    when PostgreSQL is not installed."""
+def start(*, durable: bool = False, under: str | None = None) -> PostgresServer:
+    """Initialise a cluster in a new temporary folder (in `under`, default the system's) and start it on a free
+    loopback port, durable (PostgreSQL's defaults) or not; FileNotFoundError when PostgreSQL is not installed."""
     bindir = binaries()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL's server binaries (Debian package 'postgresql') are not installed")
-    folder = Path(tempfile.mkdtemp(prefix="outreach-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="outreach-pg-", dir=under))
     password = secrets.token_urlsafe(12)
     (folder / "password").write_text(password, encoding="utf-8")
     if os.geteuid() == 0:
@@ -112,6 +108,7 @@ def start() -> PostgresServer:
     port = free_port()
     with (data / "postgresql.conf").open("a", encoding="utf-8") as conf:
         conf.write(f"port = {port}\n")
-        conf.writelines(f"{name} = {value}\n" for name, value in SETTINGS.items())
+        settings = SETTINGS if durable else SETTINGS | NOT_DURABLE
+        conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
     _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "-t", "60", "start"])
     return PostgresServer(folder, bindir, port, password)
