@@ -98,7 +98,8 @@ def inside(folder: Path, relative: str) -> Path:
 # What outreach itself puts at the top of an outbox: `draft` (the manifest, the print PDF, the letters and
 # enclosures folders) and `send` (failures.csv). Add here any file another command writes into an outbox: `--force`
 # refuses to replace a folder holding anything else, since that would delete a file a person put there.
-OUTBOX_ENTRIES = frozenset({MANIFEST, MERGED_PDF, LETTERS_DIR, "enclosures", "failures.csv"})
+# `.outreach-log-id`: the contact log the outbox was first sent from (`delivery.run.LOG_ID_FILE`).
+OUTBOX_ENTRIES = frozenset({MANIFEST, MERGED_PDF, LETTERS_DIR, "enclosures", "failures.csv", ".outreach-log-id"})
 # The lock files office programs leave beside a file a person has open (LibreOffice, Microsoft Office).
 _OFFICE_LOCK = re.compile(r"\.~lock\..*#|~\$.*")
 

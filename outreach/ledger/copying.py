@@ -33,9 +33,14 @@ def _columns(row: Any, skip: tuple[str, ...] = ("id",)) -> list[str]:
     return [name for name in row.keys() if name not in skip]
 
 
-def _differs(found: Any, row: Any, columns: list[str]) -> str | None:
-    """Return the first column in which two rows differ, or None when they are the same."""
-    return next((name for name in columns if found[name] != row[name]), None)
+def _refuse_different(found: Any, row: Any, columns: list[str], what: str, where: str) -> None:
+    """Refuse (LedgerError, one line) a row the team's log holds with other content than the local one."""
+    differs = next((name for name in columns if found[name] != row[name]), None)
+    if differs is not None:
+        raise LedgerError(
+            f"{what}: already in {where} with a different {differs} ({found[differs]!r}, here {row[differs]!r}); "
+            "nothing was copied"
+        )
 
 
 def _insert(db: Database, table: str, values: dict[str, Any]) -> None:
@@ -73,12 +78,7 @@ def _copy_contact(db: Database, row: Any, copied: Copied, where: str) -> int:
     columns = _columns(row)
     found = db.execute("SELECT * FROM contacts WHERE campaign = ? AND letter_id = ? AND channel = ?", key).fetchone()
     if found is not None:
-        differs = _differs(found, row, columns)
-        if differs is not None:
-            raise LedgerError(
-                f"{key[0]}/{key[1]} ({key[2]}): already in {where} with a different {differs} "
-                f"({found[differs]!r}, here {row[differs]!r}); nothing was copied"
-            )
+        _refuse_different(found, row, columns, f"{key[0]}/{key[1]} ({key[2]})", where)
         copied.same["contacts"] += 1
         return int(found["id"])
     try:
@@ -109,10 +109,5 @@ def _copy_suppression(db: Database, row: Any, copied: Copied, where: str) -> Non
         _insert(db, "suppressions", {name: row[name] for name in columns})
         copied.added["suppressions"] += 1
         return
-    differs = _differs(found, row, columns)
-    if differs is not None:
-        raise LedgerError(
-            f"suppression of member {row['member_id']}: already in {where} with a different {differs} "
-            f"({found[differs]!r}, here {row[differs]!r}); nothing was copied"
-        )
+    _refuse_different(found, row, columns, f"suppression of member {row['member_id']}", where)
     copied.same["suppressions"] += 1
