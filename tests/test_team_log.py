@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -281,3 +284,21 @@ def test_the_readmes_least_rights_role_does_all_the_tool_does_and_no_more(
                     as_team.execute(forbidden)
     finally:
         postgres.drop_database("outreach")
+
+
+def test_several_first_commands_on_a_new_team_database_migrate_it_once(postgres: PostgresServer) -> None:
+    """Three people start outreach at once against a database that holds no log yet: one creates it, none fails
+    (before the fix, the others nearly always tried to create the tables again)."""
+    url = postgres.create_database("first_commands")
+    try:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OUTREACH_DATABASE_URL": url}
+        command = [sys.executable, "-m", "outreach", "log", "--json"]
+        starting = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "abc"]
+        for process in starting:
+            stdout, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr.decode()
+            assert json.loads(stdout) == []
+        with Ledger(url) as ledger:
+            assert ledger.schema_version() == SCHEMA_VERSION and len(ledger.known_log_ids()) == 1
+    finally:
+        postgres.drop_database("first_commands")

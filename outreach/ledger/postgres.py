@@ -132,8 +132,14 @@ class PostgresDatabase(Database):
 
     def schema_version(self) -> int:
         """Return the version in the outreach_schema table (0 when the database holds no log yet)."""
-        found = self.execute("SELECT to_regclass(?) IS NOT NULL", (VERSION_TABLE,)).fetchone()
-        if not found[0]:
+        # A query of the catalog table, not to_regclass(): that reads the catalog cache, which a migration that
+        # another process committed while this one waited for the write lock may not have reached yet.
+        found = self.execute(
+            "SELECT 1 FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE c.relname = ? AND n.nspname = current_schema()",
+            (VERSION_TABLE,),
+        ).fetchone()
+        if found is None:
             return 0
         row = self.execute(f"SELECT version FROM {VERSION_TABLE}").fetchone()
         return int(row[0]) if row else 0
