@@ -11,11 +11,8 @@ from pathlib import Path
 
 from outreach.ledger.engine import Database, open_database
 from outreach.ledger.records import now, utc_text
-from outreach.ledger.schema import SCHEMA_VERSION
+from outreach.ledger.schema import IDENTIFIED_VERSION, SCHEMA_VERSION
 from outreach.ledger.states import CHANNELS, STATES, State
-
-# The first schema version with the log's id and the senders' leases (see `schema.MIGRATIONS`).
-_IDENTIFIED = 3
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ def check(db: Database) -> list[Finding]:
     )
     if undated:
         findings.append(Finding("sent at", f"letters sent with no date ({len(undated)}): {_listed(undated)}"))
-    if version >= _IDENTIFIED:
+    if version >= IDENTIFIED_VERSION:
         findings += _identified(db)
     return findings
 

@@ -16,6 +16,7 @@ from outreach.ledger.engine import Database, IntegrityViolation
 from outreach.ledger.log import Ledger
 from outreach.ledger.records import LedgerError, now, utc_text
 
+_TABLES = ("contacts", "replies", "suppressions", "inbox_messages", "inbox_positions")
 # What a reply is, as two logs compare them (its id and contact id are each log's own).
 _REPLY_FIELDS = ("outcome", "reply_date", "note", "recorded_at", "by_user", "machine")
 
@@ -24,8 +25,8 @@ _REPLY_FIELDS = ("outcome", "reply_date", "note", "recorded_at", "by_user", "mac
 class Copied:
     """What a copy did: rows added, and rows already there with the same content, per table."""
 
-    added: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("contacts", "replies", "suppressions"), 0))
-    same: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("contacts", "replies", "suppressions"), 0))
+    added: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_TABLES, 0))
+    same: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_TABLES, 0))
 
 
 def _columns(row: Any, skip: tuple[str, ...] = ("id",)) -> list[str]:
@@ -64,6 +65,7 @@ def copy_log(source: Ledger, target: Ledger) -> Copied:
             _copy_reply(db, row, ids[row["contact_id"]], copied)
         for row in reading.execute("SELECT * FROM suppressions ORDER BY member_id"):
             _copy_suppression(db, row, copied, target.where)
+        _copy_inbox(reading, db, ids, copied, target.where)
         # Outboxes first sent from the local log may go on from the team's (see `delivery.run.bind_outbox`).
         db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
@@ -111,3 +113,30 @@ def _copy_suppression(db: Database, row: Any, copied: Copied, where: str) -> Non
         return
     _refuse_different(found, row, columns, f"suppression of member {row['member_id']}", where)
     copied.same["suppressions"] += 1
+
+
+def _copy_inbox(reading: Database, db: Database, ids: dict[int, int], copied: Copied, where: str) -> None:
+    """Copy what `outreach inbox` recorded: the messages matched to letters, and how far each folder was read."""
+    for row in reading.execute("SELECT * FROM inbox_messages ORDER BY id"):
+        contact_id = ids[row["contact_id"]]
+        columns = _columns(row, skip=("id", "contact_id"))
+        found = db.execute(
+            "SELECT * FROM inbox_messages WHERE contact_id = ? AND message_key = ?", (contact_id, row["message_key"])
+        ).fetchone()
+        if found is None:
+            _insert(db, "inbox_messages", {"contact_id": contact_id, **{name: row[name] for name in columns}})
+            copied.added["inbox_messages"] += 1
+        else:
+            _refuse_different(found, row, columns, f"inbox message {row['message_key']}", where)
+            copied.same["inbox_messages"] += 1
+    for row in reading.execute("SELECT * FROM inbox_positions ORDER BY mailbox, folder"):
+        columns = _columns(row, skip=())
+        found = db.execute(
+            "SELECT * FROM inbox_positions WHERE mailbox = ? AND folder = ?", (row["mailbox"], row["folder"])
+        ).fetchone()
+        if found is None:
+            _insert(db, "inbox_positions", {name: row[name] for name in columns})
+            copied.added["inbox_positions"] += 1
+        else:
+            _refuse_different(found, row, columns, f"inbox position of {row['mailbox']} {row['folder']}", where)
+            copied.same["inbox_positions"] += 1

@@ -157,6 +157,8 @@ MIGRATIONS: tuple[Step, ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# The first version with the log's id and the senders' leases (`outreach log check` looks for them from here on).
+IDENTIFIED_VERSION = next(number for number, step in enumerate(MIGRATIONS, 1) if _new_log_id in step)
 
 # The queries' shared parts. A contact with its latest reply (by reply date, then the order recorded).
 SELECT = """
