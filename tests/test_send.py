@@ -917,6 +917,8 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_letter(
         if isinstance(target, str):  # a fresh log for the round: the team database emptied
             with Ledger(target) as ledger:
                 ledger.forget_campaign("ipem-2024")
+        # The outbox starts afresh too: a round's new SQLite log is not the one the outbox was first sent from.
+        (outbox / ".outreach-log-id").unlink(missing_ok=True)
         server.received.clear()
         round_kills = runs = 0
         while True:
