@@ -46,6 +46,9 @@ from outreach.errors import ExitCode
 from outreach.ledger import Contact, Ledger, schema
 from outreach.resources import default_campaign_dir
 
+# Every test here runs on each engine of the contact log: SQLite in OUTREACH_HOME, and PostgreSQL.
+pytestmark = pytest.mark.usefixtures("database")
+
 ROOT = Path(__file__).resolve().parents[1]
 SENDER = "policy@ipem.example.org"
 ORGANISATION = "Institute of Physics and Engineering in Medicine"
@@ -133,9 +136,8 @@ class Recorder:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, database: str) -> Iterator[Recorder]:
-    """Start a recording SMTP server on a free loopback port and point OUTREACH_SMTP_* at it; every test that sends
-    runs on each engine of the contact log (`database`)."""
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    """Start a recording SMTP server on a free loopback port and point OUTREACH_SMTP_* at it."""
     recorder = Recorder()
     port = free_port()
     controller = Controller(
