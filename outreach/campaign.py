@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,28 @@ class _Reader:
         match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", self.text, re.MULTILINE)
         return self.text.count("\n", 0, match.start()) + 1 if match else None
 
+    def line_of_path(self, path: tuple[str | int, ...]) -> int | None:
+        """Return the line a key path is written on: its own line in the deepest table header holding it, else that
+        header's line (a value in an inline table or list is placed at its key's line)."""
+        lines = self.text.splitlines()
+        headers = _headers(lines)
+        best: tuple[int, int] = (-1, 0)  # (how many parts of the path the header names, its index in lines)
+        for number, named in headers:
+            if len(named) <= len(path) and path[: len(named)] == named and len(named) > best[0]:
+                best = (len(named), number)
+        depth, start = best
+        rest = path[max(depth, 0) :]
+        if rest and isinstance(rest[0], str):
+            after = [number for number, _ in headers if number > start] if depth >= 0 else [n for n, _ in headers]
+            end = min(after, default=len(lines))
+            key = re.compile(
+                rf"^[ \t]*(?:{re.escape(rest[0])}|\"{re.escape(rest[0])}\"|'{re.escape(rest[0])}')[ \t]*[=.]"
+            )
+            for number in range(start + 1 if depth >= 0 else 0, end):
+                if key.match(lines[number]):
+                    return number + 1
+        return start + 1 if depth > 0 else None
+
     def need(self, table: Mapping[str, Any], key: str, kind: type, name: str, line: int | None = None) -> Any:
         if key not in table:
             raise DataError(f"{self.where(line)}: missing field '{name}'")
@@ -301,6 +323,138 @@ class _Reader:
                     raise DataError(f"{self.where(line)}: {owner}: unknown kind '{kind}' (known: {', '.join(KINDS)})")
         # Lists become sets once here, so matching thousands of letters against them stays cheap.
         return {key: frozenset(value) if isinstance(value, list) else value for key, value in when.items()}
+
+
+def _headers(lines: list[str]) -> list[tuple[int, tuple[str | int, ...]]]:
+    """Return each table header's line index and the key path it opens: [[rules]] the 4th time is ("rules", 3)."""
+    found: list[tuple[int, tuple[str | int, ...]]] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for number, line in enumerate(lines):
+        header = re.match(r"^[ \t]*(\[\[?)(.*?)\]", line)
+        if header is None:
+            continue
+        keys = tuple(part.strip().strip("\"'") for part in re.findall(r"\"[^\"]*\"|'[^']*'|[^.]+", header.group(2)))
+        if header.group(1) == "[[":
+            index = seen.get(keys, 0)
+            seen[keys] = index + 1
+            found.append((number, (*keys, index)))
+        else:
+            found.append((number, keys))
+    return found
+
+
+@dataclass(eq=False)
+class Shape:
+    """What a value in campaign.toml may be: its TOML types, and for a list its items', for a table its keys'.
+
+    A table's `keys` name the known keys; `values` is the shape of any other key's value (None: not checked here,
+    as a key a later part of outreach reads is not refused by this check).
+    """
+
+    kinds: tuple[type, ...]
+    items: Shape | None = None
+    keys: Mapping[str, Shape] = field(default_factory=dict)
+    values: Shape | None = None
+
+
+_TEXT = Shape((str,))
+_WHOLE = Shape((int,))
+_NUMBER = Shape((int, float))
+_FLAG = Shape((bool,))
+_DAY = Shape((str, date))
+_TABLE = Shape((dict,))  # the conditions of a `when`: checked against facts.CONDITIONS by _Reader.conditions
+
+
+def _list(items: Shape) -> Shape:
+    return Shape((list,), items=items)
+
+
+def _table(**keys: Shape) -> Shape:
+    return Shape((dict,), keys=keys)
+
+
+def _map(values: Shape) -> Shape:
+    return Shape((dict,), values=values)
+
+
+# [facts]: words the templates quote, so every value is text or a table of them ([facts.nations.Wales]).
+_FACTS = Shape((str, dict))
+_FACTS.values = _FACTS
+
+CAMPAIGN_SHAPE = _table(
+    campaign=_table(
+        id=_TEXT, name=_TEXT, letter_date=_DAY, salutation_style=_TEXT, closing=_TEXT, layout=_TEXT,
+        address_overrides=_TEXT,
+    ),
+    sender=Shape((dict,), keys=dict.fromkeys(SENDER_KEYS, _TEXT) | {"address_lines": _list(_TEXT)}),
+    smtp=_table(host=_TEXT, port=_WHOLE, security=_TEXT, user=_TEXT, auth=_TEXT),
+    facts=_map(_FACTS),
+    figures=_map(_table(text=_TEXT, nation=_TEXT, source=_TEXT, date=_DAY)),
+    audience=_table(seats=_list(_TEXT), posts=_list(_TEXT), except_departments=_list(_TEXT)),
+    selection=_table(min_asks=_WHOLE, max_asks=_WHOLE),
+    asks=_list(_table(id=_TEXT, title=_TEXT, summary=_TEXT, partial=_TEXT)),
+    rules=_list(
+        _table(id=_TEXT, when=_TABLE, asks=_list(_TEXT), weight=_NUMBER, because=_TEXT, exclude=_list(_TEXT))
+    ),
+    templates=_list(_table(name=_TEXT, when=_TABLE, address=_TEXT)),
+    checks=_list(_table(id=_TEXT, when=_TABLE, must_match=_TEXT, must_not_match=_TEXT, message=_TEXT)),
+    enclosures=_list(_table(file=_TEXT, title=_TEXT, mention=_FLAG, when=_TABLE)),
+    refresh=_table(committees=_list(_WHOLE)),
+    subjects=_map(_TEXT),
+)  # fmt: skip
+
+_KIND_NAMES = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+    date: "a date",
+    datetime: "a date and time",
+    time: "a time",
+}
+
+
+def _kind_name(value: object) -> str:
+    """Return what a TOML value is, as the error says it: 'a string', 'a table', …"""
+    return next((name for kind, name in reversed(_KIND_NAMES.items()) if type(value) is kind), type(value).__name__)
+
+
+def _fits(value: object, kinds: tuple[type, ...]) -> bool:
+    """Return whether a TOML value is one of `kinds`: true is not a number, nor a date and time a date."""
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, datetime):
+        return datetime in kinds
+    return isinstance(value, kinds)
+
+
+def check_shape(read: _Reader, value: object, shape: Shape, path: tuple[str | int, ...] = ()) -> None:
+    """Refuse (DataError naming file:line and the key, e.g. rules[3].weight) the first value not of its shape."""
+    if not _fits(value, shape.kinds):
+        # A number may be whole or not: "a number" says both.
+        kinds = [kind for kind in shape.kinds if not (kind is int and float in shape.kinds)]
+        expected = " or ".join(_KIND_NAMES[kind] for kind in kinds)
+        raise DataError(
+            f"{read.where(read.line_of_path(path))}: {_dotted(path)}: must be {expected}, not {_kind_name(value)}"
+        )
+    if isinstance(value, list) and shape.items is not None:
+        for index, item in enumerate(value):
+            check_shape(read, item, shape.items, (*path, index))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = shape.keys.get(key, shape.values)
+            if inner is not None:
+                check_shape(read, item, inner, (*path, key))
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    """Return a key path as people read it: rules[3].weight, facts.nations.Wales.service."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
 
 
 SMTP_KEYS = ("host", "port", "security", "user", "auth")
@@ -573,11 +727,18 @@ def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     """Return the text of the campaign file at `path` and its parsed TOML."""
     try:
         limits.check_file(path, limits.CAMPAIGN_FILE_BYTES, "the campaign file")
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no campaign file here (a campaign folder holds campaign.toml)") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save campaign.toml as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -718,6 +879,7 @@ def load(folder: Path) -> Campaign:
     path = folder / "campaign.toml"
     text, data = _read_toml(path)
     read = _Reader(path, text)
+    check_shape(read, data, CAMPAIGN_SHAPE)  # every value's type, before any part reads one
 
     meta = read.need(data, "campaign", dict, "campaign")
     sender = _sender(read, data)

@@ -256,7 +256,7 @@ def line_of(folder: Path, text: str) -> int:
         ('file = "missing.pdf"', None, "enclosure 'missing.pdf': cannot read"),
         ('file = "notes.pdf"', "notes.pdf", "enclosure 'notes.pdf': {folder}/notes.pdf is not a PDF"),
         ('file = "../outside.pdf"', None, "enclosure '../outside.pdf': give a file inside the campaign folder"),
-        ('file = "manifesto.pdf"\nmention = "yes"', None, "enclosure 'manifesto.pdf': mention must be true or false"),
+        ('file = "manifesto.pdf"\nmention = "yes"', None, "enclosures[1].mention: must be true or false, not a string"),
         ('file = "manifesto.pdf"\npages = 3', None, "enclosure: unknown key 'pages'"),
         ('file = "manifesto.pdf"\nwhen = { seat = true }', None, "enclosure 'manifesto.pdf': unknown condition 'seat'"),
         ('file = "asks.pdf"', None, "enclosure 'asks.pdf': asks.pdf is already enclosed at line"),
@@ -281,6 +281,8 @@ def test_a_bad_enclosure_is_one_line_naming_campaign_toml_and_nothing_is_written
         handle.write(f'\n[[enclosures]]\nfile = "asks.pdf"\ntitle = "{BRIEF}"\n')
         handle.write(f'\n[[enclosures]]\n{enclosure}\ntitle = "A document"\n')
     line = line_of(folder, enclosure.splitlines()[0]) - 1  # the [[enclosures]] header above its file
+    if complaint.startswith("enclosures["):  # a value of the wrong type is named at its own line
+        line = line_of(folder, enclosure.splitlines()[-1])
     out = tmp_path / "out"
     _, stderr = run(
         "draft", "--constituency", "Ynys Môn", "--campaign", str(folder), "--out", str(out), expect=ExitCode.FAILURE

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,8 +19,10 @@ from pathlib import Path
 import pytest
 from commands import run
 
-from outreach.errors import ExitCode
+from outreach import campaign as campaigns
+from outreach.errors import DataError, ExitCode
 from outreach.ledger import DATABASE_FILE
+from outreach.resources import default_campaign_dir
 
 HUGE = "99999999999999999999999"  # over SQLite's 64-bit INTEGER
 
@@ -221,3 +224,109 @@ def test_a_bad_manifest_row_is_one_line_naming_it_and_nothing_is_logged(
     _, stderr = run(*command, str(outbox), expect=ExitCode.FAILURE)
     assert error_line(stderr) == f"error: {outbox / 'manifest.csv'}:{line}: {expected}"
     assert not (outreach_home / DATABASE_FILE).exists()
+
+
+# -- campaign.toml ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def campaign_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped IPEM 2024 campaign folder that a test may break."""
+    return Path(shutil.copytree(default_campaign_dir(), tmp_path / "campaign"))
+
+
+def _line(folder: Path, text: str) -> int:
+    """Return the line of campaign.toml that starts with `text`."""
+    lines = (folder / "campaign.toml").read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if line.startswith(text))
+
+
+# (the line as shipped, the line broken, the key the error names, what it says)
+CAMPAIGN_TYPES = {
+    "rule-weight-text": ("weight = 3", 'weight = "heavy"', "rules[0].weight", "must be a number, not a string"),
+    "min-asks-text": ("min_asks = 2", 'min_asks = "two"', "selection.min_asks", "must be a whole number, not a string"),
+    "address-line-number": (
+        "address_lines = [",
+        'address_lines = [1, "York"]',
+        "sender.address_lines[0]",
+        "must be a string, not a whole number",
+    ),
+    "fact-a-list": (
+        "members = ",
+        'members = ["around 5,000"]',
+        "facts.members",
+        "must be a string or a table, not a list",
+    ),
+    "audience-seats-text": ("seats = ", 'seats = "new"', "audience.seats", "must be a list, not a string"),
+    "committee-id-text": (
+        "committees = ",
+        'committees = ["81"]',
+        "refresh.committees[0]",
+        "must be a whole number, not a string",
+    ),
+    "template-when-text": (
+        'when = { kind = ["seat"], is_new',
+        'when = "new"',
+        "templates[2].when",
+        "must be a table, not a string",
+    ),
+    "closing-a-date": ("closing = ", "closing = 2026-12-01", "campaign.closing", "must be a string, not a date"),
+    "smtp-port-text": ("security = ", 'port = "587"', "smtp.port", "must be a whole number, not a string"),
+    "subjects-a-string": ("# IPEM's letters", 'subjects = "Our asks"', "subjects", "must be a table, not a string"),
+}
+
+
+def _break_campaign(folder: Path, shipped: str, broken: str) -> int:
+    """Replace the first line starting with `shipped` by `broken`; return the line the error should name."""
+    path = folder / "campaign.toml"
+    line = _line(folder, shipped)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[line - 1] = broken
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return line
+
+
+@pytest.mark.parametrize("case", CAMPAIGN_TYPES.values(), ids=CAMPAIGN_TYPES.keys())
+def test_a_campaign_value_of_the_wrong_type_is_one_line_naming_file_line_and_key(
+    case: tuple[str, str, str, str], campaign_copy: Path, tmp_path: Path
+) -> None:
+    shipped, broken, key, says = case
+    line = _break_campaign(campaign_copy, shipped, broken)
+    out = tmp_path / "outbox"
+    _, stderr = run("draft", "--campaign", str(campaign_copy), "--out", str(out), expect=ExitCode.FAILURE)
+    assert error_line(stderr) == f"error: {campaign_copy / 'campaign.toml'}:{line}: {key}: {says}"
+    assert not out.exists()
+
+
+def test_a_campaign_file_that_is_not_utf8_names_the_line(campaign_copy: Path, tmp_path: Path) -> None:
+    path = campaign_copy / "campaign.toml"
+    text = path.read_text(encoding="utf-8")
+    line = text.count("\n", 0, text.index("Sinn Féin")) + 1  # the first place a Windows editor would save as cp1252
+    path.write_bytes(path.read_bytes().replace("Sinn Féin".encode(), "Sinn Féin".encode("cp1252"), 1))
+    out = tmp_path / "outbox"
+    for command in (("draft", "--out", str(out)), ("preview", "4366"), ("send", str(tmp_path))):
+        _, stderr = run(*command, "--campaign", str(campaign_copy), expect=ExitCode.FAILURE)
+        assert error_line(stderr) == (f"error: {path}:{line}: not UTF-8 text (byte 0xe9); save campaign.toml as UTF-8")
+    assert not out.exists()
+
+
+def test_every_value_in_the_shipped_campaign_is_type_checked_at_its_own_line(campaign_copy: Path) -> None:
+    """Each `key = value` line of the shipped campaign.toml, given a value of the wrong type, is refused naming it."""
+    path = campaign_copy / "campaign.toml"
+    shipped = path.read_text(encoding="utf-8").splitlines()
+    assignments = [
+        (number, found)
+        for number, line in enumerate(shipped, 1)
+        if (found := re.match(r'^([A-Za-z_]+|"[^"]+") = (.)', line))
+    ]
+    assert len(assignments) > 250  # the whole file, not a sample
+    for number, found in assignments:
+        lines = list(shipped)
+        # A list is the wrong type for every value but a list, and a table for every list.
+        lines[number - 1] = f"{found.group(1)} = {'{}' if found.group(2) == '[' else '[]'}"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(DataError) as refused:
+            campaigns.load(campaign_copy)
+        message = str(refused.value)
+        assert message.startswith(f"{path}:{number}: "), (shipped[number - 1], message)
+        assert found.group(1).strip('"') in message and "must be" in message, message
