@@ -40,7 +40,17 @@ from outreach import settings
 from outreach.delivery.channel import Channel, Letter, Outcome, Verdict
 from outreach.errors import OutreachError, SourceError
 from outreach.files import write_atomically
-from outreach.ledger import CHANNELS, SENDABLE_STATES, Contact, Ledger, Queued, State, default_target, now
+from outreach.ledger import (
+    CHANNELS,
+    SENDABLE_STATES,
+    Contact,
+    Ledger,
+    LedgerError,
+    Queued,
+    State,
+    default_target,
+    now,
+)
 
 Message = TypeVar("Message")
 Ready = TypeVar("Ready")
@@ -671,6 +681,30 @@ def run(
             confirm(planned)
         if planned.to_send:
             bind_outbox(outbox, ledger, other_log=other_log, record=True)
-        result = deliver(planned, ledger, channel, per_minute=per_minute, report=report, backoff_scale=backoff_scale)
+        try:
+            result = deliver(
+                planned, ledger, channel, per_minute=per_minute, report=report, backoff_scale=backoff_scale
+            )
+        except LedgerError as exc:  # a full disk or a failing log stops the run: say how far it got
+            raise LedgerError(f"{exc}; {_progress(planned, ledger)}") from None
     result.settled = [contact.letter_id for contact in settled]
     return planned, result
+
+
+def _progress(planned: Plan[Any], ledger: Ledger) -> str:
+    """Return what the log says of a run that stopped part-way: of its letters, how many went, are in doubt, are left.
+
+    The log, not the run's memory, is asked: it is what the next run acts on.
+    """
+    keys = {(item.letter.letter_id, item.letter.channel) for item in planned.to_send}
+    try:
+        found = [c for c in ledger.contacts(campaign=planned.campaign) if (c.letter_id, c.channel) in keys]
+    except LedgerError:
+        return "the contact log cannot be read to say how far the run got"
+    states = Counter(contact.state for contact in found)
+    doubt = states[State.SENDING] + states[State.UNCERTAIN]
+    return (
+        f"of this run's {len(keys)} letters, {states[State.SENT]} sent"
+        + (f", {doubt} in doubt (may have arrived; shown as uncertain, never sent again unasked)" if doubt else "")
+        + f", {len(keys) - states[State.SENT] - doubt} not sent: fix that, then run 'outreach send' again for the rest"
+    )

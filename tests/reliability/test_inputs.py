@@ -11,19 +11,28 @@ import csv
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from commands import run
 
 from outreach import campaign as campaigns
 from outreach.errors import DataError, ExitCode
-from outreach.ledger import DATABASE_FILE
+from outreach.ledger import DATABASE_FILE, Ledger
 from outreach.resources import default_campaign_dir
 
+# Room left on the small disk once the log exists: enough to queue the batch and send a few letters, not all.
+KEEP_FREE = 96 * 1024
 HUGE = "99999999999999999999999"  # over SQLite's 64-bit INTEGER
 
 
@@ -330,3 +339,105 @@ def test_every_value_in_the_shipped_campaign_is_type_checked_at_its_own_line(cam
         message = str(refused.value)
         assert message.startswith(f"{path}:{number}: "), (shipped[number - 1], message)
         assert found.group(1).strip('"') in message and "must be" in message, message
+
+
+# -- a full disk during send -----------------------------------------------------------------------------------
+
+SENDER = "policy@ipem.example.org"
+
+
+@dataclass
+class Sink:
+    """An SMTP server's handler that keeps every message it accepts (aiosmtpd on 127.0.0.1)."""
+
+    received: list[bytes] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.received.append(bytes(envelope.original_content))
+        return "250 OK"
+
+    def message_ids(self) -> list[str]:
+        """Return the Message-ID of every message received, in order."""
+        return [str(BytesHeaderParser(policy=default_policy).parsebytes(raw)["Message-ID"]) for raw in self.received]
+
+
+@pytest.fixture
+def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
+    """Start an SMTP server on a free loopback port and point OUTREACH_SMTP_* at it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    handler = Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    for name, value in (("HOST", "127.0.0.1"), ("PORT", str(port)), ("SECURITY", "none")):
+        monkeypatch.setenv(f"OUTREACH_SMTP_{name}", value)
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of the IPEM campaign with a sender address and a signatory, and an outbox of its first 12 letters."""
+    folder = Path(shutil.copytree(default_campaign_dir(), tmp_path_factory.mktemp("signed") / "campaign"))
+    toml = folder / "campaign.toml"
+    text = toml.read_text(encoding="utf-8").replace('\nemail = ""\n', f'\nemail = "{SENDER}"\n', 1)
+    toml.write_text(text.replace('\nsignatory_role = ""\n', '\nsignatory_role = "Head of Policy"\n', 1), "utf-8")
+    out = tmp_path_factory.mktemp("signed-drafted") / "outbox"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("signed-home")))
+        run("draft", "--limit", "12", "--campaign", str(folder), "--out", str(out))
+    return folder, out
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str = "512k") -> Iterator[None]:
+    """Mount a tmpfs of `size` on `folder`: a real file system that runs out of space (ENOSPC), as a full disk does."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_during_send_says_what_was_sent_and_what_is_left_and_loses_nothing(
+    signed: tuple[Path, Path], sink: Sink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign, drafted = signed
+    outbox = Path(shutil.copytree(drafted, tmp_path / "outbox"))
+    home = tmp_path / "home"
+    home.mkdir()
+    with small_disk(home):
+        monkeypatch.setenv("OUTREACH_HOME", str(home))
+        Ledger.open_default().close()  # the log exists; then the disk fills up, leaving room for a few letters
+        space = os.statvfs(home)
+        filler = home / "filler"
+        filler.write_bytes(b"\0" * (space.f_bavail * space.f_frsize - KEEP_FREE))
+        send = ("send", str(outbox), "--campaign", str(campaign), "--no-dry-run", "--yes", "--per-minute", "0")
+        _, stderr = run(*send, expect=ExitCode.FAILURE)
+        line = error_line(stderr)
+        told = re.search(
+            r"; of this run's 12 letters, (\d+) sent(?:, (\d+) in doubt \(may have arrived.*?\))?, (\d+) not sent", line
+        )
+        assert line.startswith(
+            f"error: {home / DATABASE_FILE}: the disk holding the contact log is full; free some space"
+        )
+        assert told is not None, line
+        sent, doubt, left = int(told[1]), int(told[2] or 0), int(told[3])
+        assert sent >= 1 and left >= 1 and sent + doubt + left == 12  # the disk filled part-way through the run
+        # What the line says is what happened: the letters sent, and any in doubt, arrived; the rest did not.
+        assert len(sink.received) == sent + doubt
+        with Ledger.open_default() as ledger:
+            logged = Counter(contact.state for contact in ledger.contacts())
+        assert logged == Counter(
+            {"sent": sent, "sending": doubt, "queued": left} if doubt else {"sent": sent, "queued": left}
+        )
+        filler.unlink()  # space freed, the next run sends the rest
+        run(*send)
+        with Ledger.open_default() as ledger:
+            logged = Counter(contact.state for contact in ledger.contacts())
+    # Nothing lost, nothing twice: every letter arrived once; one in doubt waits for a person, never resent unasked.
+    assert len(sink.received) == 12 and len(set(sink.message_ids())) == 12
+    assert logged == Counter({"sent": 12 - doubt, "uncertain": doubt} if doubt else {"sent": 12})
