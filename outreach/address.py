@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from outreach import limits
+from outreach.csvfile import read_cell
 from outreach.errors import DataError
 
 STYLES = ("formal", "honorific", "first_name")
@@ -550,7 +551,7 @@ def load_overrides(path: Path) -> dict[int, OverrideRow]:
         if None in record:
             raise DataError(f"{name}:{line}: more fields than the {len(header)} columns of the header")
         limits.check_row(record, f"{name}:{line}")
-        cells = {key: _squash(value or "") for key, value in record.items()}
+        cells = {key: _squash(read_cell(value or "")) for key, value in record.items()}
         if not any(cells.values()):
             continue
         raw_id = cells.get("member_id", "")

@@ -1,4 +1,7 @@
-"""Terminal output: the stdout and stderr consoles, tables and progress. Only the CLI imports this."""
+"""Terminal output: the stdout and stderr consoles, tables and progress. Only the CLI imports this.
+
+What comes from data is cleaned of control characters and terminal escapes before it is printed (`safetext.clean`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from outreach.letters import MARK_CLOSE, MARK_OPEN
+from outreach.safetext import clean
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,7 +27,8 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     for column in columns:
         result.add_column(column)
     for row in rows:
-        result.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # data, never markup
+        # Data, never markup; and never a terminal escape or control character from a source (outreach.safetext).
+        result.add_row(*(Text("" if cell is None else clean(str(cell))) for cell in row))
     return result
 
 
@@ -39,6 +44,7 @@ def highlighted(marked: str) -> Text:
     """Return marked Markdown as rich text, personalised words highlighted."""
     text = Text()
     position = 0
+    marked = clean(marked, newlines=True)
     while True:
         start = marked.find(MARK_OPEN, position)
         if start < 0:

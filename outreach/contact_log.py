@@ -6,7 +6,6 @@ and the files `outreach draft` writes into its inputs, and its rows into CSV.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from outreach import outbox
+from outreach.csvfile import Writer
 from outreach.errors import DataError, OutreachError
 from outreach.ledger import Contact, Ledger, NewContact, now
 from outreach.ledger.records import is_member_id
@@ -159,7 +159,7 @@ def _cell(value: object) -> object:
 def csv_text(contacts: Sequence[Contact]) -> str:
     """Return contacts as CSV, header first: the --json fields, asks ';'-separated, empty for none."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = Writer(buffer)
     writer.writerow(LOG_FIELDS)
     for contact in contacts:
         fields = contact.as_json()

@@ -1,14 +1,20 @@
-"""Reading CSV files: the one reader outreach uses, naming file and line in every error."""
+"""CSV files: the one reader outreach uses, naming file and line in every error, and the one writer.
+
+Every cell read is cleaned of control characters and terminal escapes, and every cell written is cleaned and made
+safe to open in a spreadsheet (see `outreach.safetext`); the reader undoes the writer's apostrophe, so outreach reads
+its own files (manifest.csv, a snapshot) back exactly.
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from outreach import limits
 from outreach.errors import DataError
+from outreach.safetext import clean, from_spreadsheet, spreadsheet_cell
 
 Row = dict[str, str | None]
 
@@ -48,9 +54,27 @@ def _rows(reader: Any, name: str, columns: Sequence[str]) -> list[tuple[Row, str
         where = f"{name}:{reader.line_num}"
         if len(cells) > width:
             raise DataError(f"{where}: {len(cells)} cells, but the header has {width} columns")
-        row: Row = dict(zip(header, cells, strict=False))
+        row: Row = dict(zip(header, map(read_cell, cells), strict=False))
         limits.check_row(row, where)
         for column in header[len(cells) :]:
             row[column] = None
         rows.append((row, where))
     return rows
+
+
+def read_cell(value: str) -> str:
+    """Return a cell as read: the writer's apostrophe removed, control characters and escapes gone, one line."""
+    return clean(from_spreadsheet(value))
+
+
+class Writer:
+    """A CSV writer for files people open: each cell cleaned of control characters and spreadsheet-safe."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
+
+    def writerow(self, cells: Iterable[object]) -> None:
+        """Write one row; None is an empty cell, anything else its text."""
+        self._writer.writerow(
+            [spreadsheet_cell(clean("" if cell is None else str(cell), newlines=True)) for cell in cells]
+        )

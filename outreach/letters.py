@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from outreach import limits
 from outreach.campaign import Sender, reference_line
 from outreach.errors import TemplateError
+from outreach.safetext import markdown_plain, markdown_text
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,14 @@ def strip_marks(text: str) -> str:
 
 
 def _finalize(value: object) -> object:
-    """Mark a printed template value as personalised (Jinja's finalize hook)."""
+    """Mark a printed template value as personalised (Jinja's finalize hook), its < and > as Markdown text.
+
+    A value is data (a name, a site, a constituency), so it must not become HTML in the Markdown letter; the
+    escaping is idempotent, so a macro's output printed again is not escaped twice.
+    """
     if value is None or value == "":
         return value
-    return f"{MARK_OPEN}{value}{MARK_CLOSE}"
+    return f"{MARK_OPEN}{markdown_text(str(value))}{MARK_CLOSE}"
 
 
 def _number(value: float, places: int = 0) -> str:
@@ -248,14 +253,14 @@ def _runs(text: str) -> tuple[Run, ...]:
     position = 0
     for match in _INLINE.finditer(text):
         if match.start() > position:
-            runs.append(Run(text[position : match.start()]))
+            runs.append(Run(markdown_plain(text[position : match.start()])))
         if match.group("bold") is not None:
-            runs.append(Run(match.group("bold"), bold=True))
+            runs.append(Run(markdown_plain(match.group("bold")), bold=True))
         else:
-            runs.append(Run(match.group("italic"), italic=True))
+            runs.append(Run(markdown_plain(match.group("italic")), italic=True))
         position = match.end()
     if position < len(text):
-        runs.append(Run(text[position:]))
+        runs.append(Run(markdown_plain(text[position:])))
     return tuple(runs)
 
 
@@ -336,32 +341,33 @@ def assemble(
         date_text=date_text,
         recipient_lines=tuple(strip_marks(line) for line in recipient_lines),
         salutation=strip_marks(salutation),
-        subject=strip_marks(rendered.subject),
+        subject=markdown_plain(strip_marks(rendered.subject)),
         blocks=parse_body(strip_marks(rendered.body)),
         closing=closing,
         sender=sender,
         enclosures=tuple(enclosure_line(title) for title in enclosures),
     )
+    text = markdown_text  # every line from data or the campaign is Markdown text, never HTML (the body already is)
     marked = "\n".join(
         [
-            f"**{sender.organisation}**  ",
-            *[f"{line}  " for line in sender.address_lines],
+            f"**{text(sender.organisation)}**  ",
+            *[f"{text(line)}  " for line in sender.address_lines],
             "",
-            f"{letter.reference}  ",
+            f"{text(letter.reference)}  ",
             date_text,
             "",
-            *[f"{line}  " for line in recipient_lines],
+            *[f"{text(line)}  " for line in recipient_lines],
             "",
             f"**{rendered.subject}**",
             "",
-            f"{salutation},",
+            f"{text(salutation)},",
             "",
             rendered.body,
             "",
-            f"{closing},",
+            f"{text(closing)},",
             "",
-            *[f"{line}  " for line in (*letter.signature, sender.organisation, letter.reply) if line],
-            *(["", *[f"{line}  " for line in letter.enclosures]] if letter.enclosures else []),
+            *[f"{text(line)}  " for line in (*letter.signature, sender.organisation, letter.reply) if line],
+            *(["", *[f"{text(line)}  " for line in letter.enclosures]] if letter.enclosures else []),
             "",
         ]
     )

@@ -26,9 +26,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from outreach import limits
+from outreach.csvfile import Writer, read_cell
 from outreach.errors import DataError, OutputError
 from outreach.ledger.records import is_member_id
 
@@ -339,9 +340,10 @@ def copy_enclosures(stage: Path, enclosures: Sequence[Enclosure]) -> None:
 def manifest_text(rows: Sequence[dict[str, str]]) -> str:
     """Return the manifest as CSV text, header first."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = Writer(buffer)
+    writer.writerow(MANIFEST_COLUMNS)
+    for row in rows:
+        writer.writerow(row.get(column, "") for column in MANIFEST_COLUMNS)
     return buffer.getvalue()
 
 
@@ -486,7 +488,7 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
     return rows
 
 
-def _records(reader: csv.DictReader[str], path: Path) -> Iterator[dict[str, str]]:
+def _records(reader: csv.DictReader[str], path: Path) -> Iterator[dict[Any, Any]]:
     """Yield the reader's rows; a row the csv module cannot read (a field over its size limit) is a DataError naming
     the line the row starts on."""
     while True:
@@ -497,4 +499,4 @@ def _records(reader: csv.DictReader[str], path: Path) -> Iterator[dict[str, str]
             return
         except csv.Error as exc:
             raise DataError(f"{path}:{start}: not readable as CSV ({exc})") from None
-        yield cells
+        yield {key: read_cell(value) if isinstance(value, str) else value for key, value in cells.items()}

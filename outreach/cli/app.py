@@ -16,6 +16,7 @@ from outreach import campaign as campaigns
 from outreach import console, settings
 from outreach import snapshot as snapshots
 from outreach.errors import OutreachError
+from outreach.safetext import clean
 from outreach.targeting import STALE_POSTS_DAYS
 
 app = typer.Typer(
@@ -44,7 +45,8 @@ def user_errors() -> Iterator[None]:
 
 def _fail(exc: OutreachError) -> NoReturn:
     """Print an expected failure as one line on stderr and exit with its code."""
-    console.err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+    # The message may quote a source (a name, a server's reply): one line, no escape sequence reaches the terminal.
+    console.err.print(f"[bold red]error:[/] {escape(clean(str(exc)))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code) from None
 
 

@@ -22,7 +22,6 @@ it marked but never tried back in the queue.
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import fcntl
 import heapq
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from outreach import settings
+from outreach.csvfile import Writer
 from outreach.delivery.channel import Channel, Letter, Outcome, Verdict
 from outreach.errors import OutreachError, SourceError
 from outreach.files import write_atomically
@@ -625,7 +625,7 @@ def _write_failures(outbox: Path, result: Result) -> None:
             path.unlink()
         return
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = Writer(buffer)
     writer.writerow(FAILURE_COLUMNS)
     for failure in listed:
         writer.writerow((failure.letter_id, failure.member_id, failure.recipient, failure.reason, failure.state))

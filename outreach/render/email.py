@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from outreach.campaign import reference_line
 from outreach.errors import DataError
+from outreach.safetext import markdown_plain, markdown_text
 
 # An addr-spec as mail servers accept it in practice (RFC 5321 dot-atom local part, a dotted DNS name or an IPv4
 # literal as domain); quoted local parts and non-ASCII (SMTPUTF8) addresses are refused rather than half-supported.
@@ -95,7 +96,7 @@ def _plain(text: str) -> str:
 def letter_body(markdown: str, salutation: str, where: str) -> str:
     """Return the letter's Markdown from the salutation line ('Dear ...,') to the end of the sign-off."""
     lines = markdown.splitlines()
-    wanted = f"{salutation.strip()},"
+    wanted = f"{markdown_text(salutation.strip())},"  # as the letter's Markdown writes it
     for index, line in enumerate(lines):
         if line.strip() == wanted:
             return "\n".join(lines[index:]).strip() + "\n"
@@ -165,9 +166,16 @@ def to_plain_text(markdown: str) -> str:
     """Return the Markdown as plain text: emphasis marks dropped, bullets kept as '- ', blank lines between blocks."""
     parts = []
     for block in _blocks(markdown):
-        text = "\n".join(_INLINE.sub(lambda m: m.group("bold") or m.group("italic"), line) for line in block.lines)
+        text = "\n".join(
+            markdown_plain(_INLINE.sub(lambda m: m.group("bold") or m.group("italic"), line)) for line in block.lines
+        )
         parts.append(f"- {text}" if block.kind == "bullet" else text)
     return "\n\n".join(parts) + "\n"
+
+
+def _escaped(markdown: str) -> str:
+    """Return Markdown text as HTML text: the letter's &lt; and &gt; read as the characters, then all escaped."""
+    return html.escape(markdown_plain(markdown))
 
 
 def _inline_html(line: str) -> str:
@@ -175,13 +183,13 @@ def _inline_html(line: str) -> str:
     result = []
     position = 0
     for match in _INLINE.finditer(line):
-        result.append(html.escape(line[position : match.start()]))
+        result.append(_escaped(line[position : match.start()]))
         if match.group("bold") is not None:
-            result.append(f"<strong>{html.escape(match.group('bold'))}</strong>")
+            result.append(f"<strong>{_escaped(match.group('bold'))}</strong>")
         else:
-            result.append(f"<em>{html.escape(match.group('italic'))}</em>")
+            result.append(f"<em>{_escaped(match.group('italic'))}</em>")
         position = match.end()
-    result.append(html.escape(line[position:]))
+    result.append(_escaped(line[position:]))
     return "".join(result)
 
 

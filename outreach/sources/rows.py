@@ -10,12 +10,12 @@ over unchanged.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from outreach.csvfile import Writer
 from outreach.members import LIST_SEPARATOR
 from outreach.sites import CONSTITUENCY_SERVING_COLUMNS
 from outreach.snapshot import (
@@ -159,7 +159,8 @@ def write_rows(path: Path, rows: Iterable[object], columns: Sequence[str]) -> in
     """
     count = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        # The one CSV writer: a snapshot never holds a control character, nor a cell a spreadsheet would run.
+        writer = Writer(handle)
         writer.writerow(columns)
         for row in rows:
             # A row is a typed row, or a mapping of column to value (known_changes.csv: outreach/changes.py).

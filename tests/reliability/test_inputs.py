@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
+import json
 import os
 import re
 import shutil
 import socket
 import sqlite3
 import subprocess
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from pathlib import Path
@@ -25,11 +30,15 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from commands import run
+from pypdf import PdfReader
 
 from outreach import campaign as campaigns
+from outreach import outbox as outbox_module
+from outreach.csvfile import read_rows
 from outreach.errors import DataError, ExitCode
 from outreach.ledger import DATABASE_FILE, Ledger
-from outreach.resources import default_campaign_dir
+from outreach.resources import default_campaign_dir, embedded_snapshot_dir
+from outreach.sources.rows import write_rows
 
 # Room left on the small disk once the log exists: enough to queue the batch and send a few letters, not all.
 KEEP_FREE = 96 * 1024
@@ -441,3 +450,137 @@ def test_a_full_disk_during_send_says_what_was_sent_and_what_is_left_and_loses_n
     # Nothing lost, nothing twice: every letter arrived once; one in doubt waits for a person, never resent unasked.
     assert len(sink.received) == 12 and len(set(sink.message_ids())) == 12
     assert logged == Counter({"sent": 12 - doubt, "uncertain": doubt} if doubt else {"sent": 12})
+
+
+# -- item 9: hostile text from a source ------------------------------------------------------------------------
+
+# Wera Hobhouse (Bath) as a hostile source might give her: a formula, terminal escapes (clear screen, an OSC 8 link,
+# a bell), HTML, a bidirectional override, C1 and C0 controls.
+HOSTILE = {
+    "name": '=HYPERLINK("http://evil.example/x","Wera")\x1b[2J <img src=x onerror=alert(1)> Wera \u202eHobhouse\x07',
+    "full_title": "<script>alert(1)</script> Wera Hobhouse MP\x1b]8;;http://evil.example\x07",
+    "surname": "Hob\x9b31mhouse\x00",
+    "constituency_office": "@SUM(1+1) | <b>31 James Street West</b> | Bath\u2066 | BA1 2BT",
+}
+# The trust that runs Bath's radiotherapy centre, which her letter names.
+HOSTILE_TRUST = "-2+3 <img src=x onerror=alert(1)> Royal United\x1b[5m Hospitals Bath NHS FT\u202a"
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+TAGS = re.compile(r"<\s*(?:script|img|b)\b", re.IGNORECASE)
+
+
+def _rewrite(path: Path, key: str, wanted: str, changes: dict[str, str]) -> None:
+    """Change the cells `changes` of the row of a snapshot CSV whose `key` column is `wanted`, quoting as CSV does."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    found = [row for row in table if row[key] == wanted]
+    assert len(found) == 1, wanted
+    found[0].update(changes)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(table[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+
+
+@pytest.fixture
+def hostile_home(outreach_home: Path) -> Path:
+    """OUTREACH_HOME holding a copy of the embedded snapshot, as if refreshed, with hostile names injected."""
+    snapshot = outreach_home / "snapshots" / "2026-11-30T090000"
+    shutil.copytree(embedded_snapshot_dir(), snapshot)
+    meta = json.loads((snapshot / "snapshot.json").read_text(encoding="utf-8"))
+    (snapshot / "snapshot.json").write_text(json.dumps({**meta, "kind": "refreshed"}), encoding="utf-8")
+    _rewrite(snapshot / "members.csv", "member_id", "4602", HOSTILE)
+    _rewrite(snapshot / "sites.csv", "site_id", "rt:BA13NG", {"organisation": HOSTILE_TRUST})
+    return outreach_home
+
+
+def _clean_of_controls(text: str, where: str) -> None:
+    assert not CONTROLS.search(text), f"{where}: {CONTROLS.search(text)!r}"
+
+
+def test_hostile_names_from_a_source_reach_no_file_or_terminal_as_controls_html_or_formulas(
+    hostile_home: Path, signed: tuple[Path, Path], sink: Sink, tmp_path: Path
+) -> None:
+    campaign, _ = signed
+    out = tmp_path / "outbox"
+    _, stderr = run(
+        "draft", "--member", "4602", "--format", "md,pdf,docx", "--campaign", str(campaign), "--out", str(out)
+    )
+    _clean_of_controls(stderr, "draft's output")
+    # The manifest: no control character anywhere, and no cell a spreadsheet would run.
+    raw = (out / "manifest.csv").read_text(encoding="utf-8")
+    _clean_of_controls(raw, "manifest.csv")
+    with (out / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in row.values()), row
+    assert row["name"] == "'" + '=HYPERLINK("http://evil.example/x","Wera") <img src=x onerror=alert(1)> Wera Hobhouse'
+    # outreach reads its own manifest back exactly: the apostrophe it added is gone.
+    assert outbox_module.read_manifest(out, ())[0].cells["name"] == row["name"][1:]
+    # The Markdown letter: the names are there as text, never as HTML.
+    markdown = next((out / "letters").glob("*.md")).read_text(encoding="utf-8")
+    _clean_of_controls(markdown, "the .md letter")
+    assert not TAGS.search(markdown), markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Wera Hobhouse MP" in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt; Royal United Hospitals Bath NHS FT" in markdown
+    assert "Dear Ms Hobhouse," in markdown
+    # The PDF and the DOCX print the same characters literally, and nothing else.
+    pdf_text = "".join(page.extract_text() for page in PdfReader(next((out / "letters").glob("*.pdf"))).pages)
+    _clean_of_controls(pdf_text, "the PDF")
+    assert "<img src=x onerror=alert(1)> Royal United Hospitals Bath NHS FT" in " ".join(pdf_text.split())
+    docx_file = next((out / "letters").glob("*.docx"))
+    document_xml = zipfile.ZipFile(docx_file).read("word/document.xml").decode("utf-8")
+    _clean_of_controls(document_xml, "the DOCX")
+    assert (
+        not TAGS.search(document_xml)
+        and "&lt;img src=x onerror=alert(1)&gt; Royal United Hospitals Bath NHS FT" in document_xml
+    )
+    # The terminal: preview and the members list print no escape sequence.
+    for command in (("preview", "4602", "--campaign", str(campaign)), ("mps", "--party", "Liberal Democrat")):
+        stdout, stderr = run(*command)
+        _clean_of_controls(stdout + stderr, " ".join(command))
+    # The e-mail: text and HTML parts carry the names as text.
+    run("send", str(out), "--campaign", str(campaign), "--no-dry-run", "--yes", "--per-minute", "0")
+    (raw_message,) = sink.received
+    message = message_from_bytes(raw_message, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    html_body, text_body = html_part.get_content(), text_part.get_content()
+    _clean_of_controls((html_body + text_body).replace("\r\n", "\n") + str(message["To"]), "the e-mail")
+    assert (
+        not TAGS.search(html_body)
+        and "&lt;img src=x onerror=alert(1)&gt; Royal United Hospitals Bath NHS FT" in html_body
+    )
+    assert "<img src=x onerror=alert(1)> Royal United Hospitals Bath NHS FT" in text_body
+    # The contact log's CSV export neutralises the name too, and its table prints no escape.
+    stdout, _ = run("log", "--csv")
+    (logged,) = csv.DictReader(io.StringIO(stdout))
+    assert logged["name"].startswith("'=HYPERLINK(") and logged["letter_id"] == "4602-seat"
+    _clean_of_controls(stdout + run("log").stdout, "outreach log")
+
+
+# Cells a spreadsheet would run, and cells that only look like it: each is written safe and read back as it was.
+CELLS = {
+    "formula": ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+    "plus": ("+44 20 7219 3000", "'+44 20 7219 3000"),
+    "at": ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+    "a-dash-alone": ("-", "'-"),
+    "tab-first": ("\t=1+1", "'\t=1+1"),
+    "negative-longitude": ("-2.391218", "-2.391218"),
+    "signed-number": ("+3", "+3"),
+    "already-an-apostrophe": ("'=1+1", "''=1+1"),
+    "apostrophe-name": ("'Tis Hall", "'Tis Hall"),
+    "plain": ("Wera Hobhouse", "Wera Hobhouse"),
+}
+
+
+@pytest.mark.parametrize(("value", "written"), CELLS.values(), ids=CELLS.keys())
+def test_every_csv_outreach_writes_is_spreadsheet_safe_and_read_back_exactly(
+    value: str, written: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "departments.csv"
+    rows = [{"department": "DHSC", "name": value, "address_lines": "39 Victoria Street"}]
+    write_rows(path, rows, ("department", "name", "address_lines"))  # the snapshot's one writer
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert next(csv.DictReader(handle))["name"] == written  # what a spreadsheet opens
+    ((row, _),) = read_rows(path, ("name",))  # the one reader: the snapshot, known_changes.csv
+    assert row["name"] == value.replace("\t", " ")  # a one-line field: its tab a space
