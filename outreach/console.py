@@ -28,7 +28,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
         result.add_column(column)
     for row in rows:
         # Data, never markup; and never a terminal escape or control character from a source (outreach.safetext).
-        result.add_row(*(Text("" if cell is None else clean(str(cell))) for cell in row))
+        result.add_row(*(Text("" if cell is None else clean(str(cell), newlines=True)) for cell in row))
     return result
 
 

@@ -62,9 +62,10 @@ def _rows(reader: Any, name: str, columns: Sequence[str]) -> list[tuple[Row, str
     return rows
 
 
-def read_cell(value: str) -> str:
-    """Return a cell as read: the writer's apostrophe removed, control characters and escapes gone, one line."""
-    return clean(from_spreadsheet(value))
+def read_cell(value: str, *, newlines: bool = False) -> str:
+    """Return a cell as read: the writer's apostrophe removed, control characters and escapes gone, and one line
+    unless `newlines` (a reader that refuses line breaks itself, as a mail header must, keeps them to refuse)."""
+    return clean(from_spreadsheet(value), newlines=newlines)
 
 
 class Writer:

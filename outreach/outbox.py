@@ -499,4 +499,5 @@ def _records(reader: csv.DictReader[str], path: Path) -> Iterator[dict[Any, Any]
             return
         except csv.Error as exc:
             raise DataError(f"{path}:{start}: not readable as CSV ({exc})") from None
-        yield {key: read_cell(value) if isinstance(value, str) else value for key, value in cells.items()}
+        # Line breaks are kept: the e-mail a row becomes refuses one in a header, naming the line.
+        yield {key: read_cell(text, newlines=True) if isinstance(text, str) else text for key, text in cells.items()}

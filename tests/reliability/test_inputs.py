@@ -523,9 +523,10 @@ def test_hostile_names_from_a_source_reach_no_file_or_terminal_as_controls_html_
     assert "&lt;img src=x onerror=alert(1)&gt; Royal United Hospitals Bath NHS FT" in markdown
     assert "Dear Ms Hobhouse," in markdown
     # The PDF and the DOCX print the same characters literally, and nothing else.
-    pdf_text = "".join(page.extract_text() for page in PdfReader(next((out / "letters").glob("*.pdf"))).pages)
-    _clean_of_controls(pdf_text, "the PDF")
-    assert "<img src=x onerror=alert(1)> Royal United Hospitals Bath NHS FT" in " ".join(pdf_text.split())
+    for pdf in (next((out / "letters").glob("*.pdf")), out / "print.pdf"):
+        pdf_text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+        _clean_of_controls(pdf_text, pdf.name)
+        assert "<img src=x onerror=alert(1)> Royal United Hospitals Bath NHS FT" in " ".join(pdf_text.split())
     docx_file = next((out / "letters").glob("*.docx"))
     document_xml = zipfile.ZipFile(docx_file).read("word/document.xml").decode("utf-8")
     _clean_of_controls(document_xml, "the DOCX")
@@ -534,7 +535,11 @@ def test_hostile_names_from_a_source_reach_no_file_or_terminal_as_controls_html_
         and "&lt;img src=x onerror=alert(1)&gt; Royal United Hospitals Bath NHS FT" in document_xml
     )
     # The terminal: preview and the members list print no escape sequence.
-    for command in (("preview", "4602", "--campaign", str(campaign)), ("mps", "--party", "Liberal Democrat")):
+    for command in (
+        ("preview", "4602", "--campaign", str(campaign)),
+        ("mps", "--party", "Liberal Democrat"),
+        ("sites", "--constituency", "Bath"),
+    ):
         stdout, stderr = run(*command)
         _clean_of_controls(stdout + stderr, " ".join(command))
     # The e-mail: text and HTML parts carry the names as text.
