@@ -589,3 +589,16 @@ def test_every_csv_outreach_writes_is_spreadsheet_safe_and_read_back_exactly(
         assert next(csv.DictReader(handle))["name"] == written  # what a spreadsheet opens
     ((row, _),) = read_rows(path, ("name",))  # the one reader: the snapshot, known_changes.csv
     assert row["name"] == value.replace("\t", " ")  # a one-line field: its tab a space
+
+
+def test_the_one_csv_writer_is_the_only_one() -> None:
+    """Every CSV outreach writes goes through csvfile.Writer, so none can skip cleaning and neutralising."""
+    package = Path(outbox_module.__file__).parent
+    writers = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "csvfile.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bcsv\.(?:writer|DictWriter)\(", line)
+    ]
+    assert writers == []
