@@ -399,7 +399,7 @@ CAMPAIGN_SHAPE = _table(
     templates=_list(_table(name=_TEXT, when=_TABLE, address=_TEXT)),
     checks=_list(_table(id=_TEXT, when=_TABLE, must_match=_TEXT, must_not_match=_TEXT, message=_TEXT)),
     enclosures=_list(_table(file=_TEXT, title=_TEXT, mention=_FLAG, when=_TABLE)),
-    refresh=_table(committees=_list(_WHOLE)),
+    refresh=_table(committees=_list(_WHOLE), question_terms=_list(_TEXT), interest_terms=_list(_TEXT)),
     subjects=_map(_TEXT),
 )  # fmt: skip
 

@@ -342,6 +342,9 @@ def test_every_value_in_the_shipped_campaign_is_type_checked_at_its_own_line(cam
         lines = list(shipped)
         # A list is the wrong type for every value but a list, and a table for every list.
         lines[number - 1] = f"{found.group(1)} = {'{}' if found.group(2) == '[' else '[]'}"
+        if shipped[number - 1].rstrip().endswith("["):  # a list written over several lines goes whole
+            end = next(index for index in range(number, len(shipped)) if shipped[index].strip() == "]")
+            del lines[number : end + 1]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         with pytest.raises(DataError) as refused:
             campaigns.load(campaign_copy)
