@@ -287,3 +287,23 @@ def imap(environ: Mapping[str, str] | None = None) -> ImapSettings:
         ca_file=value("CA_FILE"),
         sent=value("SENT"),
     )
+
+
+REFRESH_DEADLINE_VARIABLE = "OUTREACH_REFRESH_DEADLINE"
+DEFAULT_REFRESH_DEADLINE = 900.0  # seconds: 15 minutes; a cold refresh at the default rate cap takes about 75
+
+
+def refresh_deadline(flag: float | None = None) -> float:
+    """Return the seconds a refresh may take in all (--deadline, OUTREACH_REFRESH_DEADLINE, default 900)."""
+    if flag is not None:
+        return flag
+    text = os.environ.get(REFRESH_DEADLINE_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_REFRESH_DEADLINE
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise DataError(f"{REFRESH_DEADLINE_VARIABLE}: '{text}' is not a number of seconds above 0")
+    return seconds

@@ -14,6 +14,7 @@ import pytest
 from outreach import settings
 from outreach.errors import OutreachError, SourceError
 from outreach.sources.build import names_from_list_as, rank_of
+from outreach.sources.fields import Json
 from outreach.sources.contacts import CachedContact, refetch_reason
 from outreach.sources.http import JsonClient, Politeness, RateCap
 from outreach.sources.parliament import ApiMember, Contact, MembersApi, PostHolding
@@ -237,7 +238,7 @@ def test_search_items_map_from_the_recorded_page() -> None:
     if not path.exists():
         pytest.skip("../shared/fixtures/members-api is not present in this checkout")
     page = json.loads(path.read_text(encoding="utf-8"))
-    found = [ApiMember.from_api(item["value"], "recorded") for item in page["items"]]
+    found = [ApiMember.from_api(Json(item["value"], "recorded")) for item in page["items"]]
     assert [(m.member_id, m.address_as, m.constituency_id) for m in found] == [
         (172, "Ms Abbott", 4074),
         (5131, None, 4117),
@@ -262,7 +263,7 @@ def test_origins_follow_flag_then_environment_then_default(monkeypatch: pytest.M
 
 def test_a_contact_is_refetched_only_when_new_renamed_switched_old_or_full() -> None:
     now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-    api_member = ApiMember.from_api(member(1, "Ann Example"), "test")
+    api_member = ApiMember.from_api(Json(member(1, "Ann Example"), "test"))
     fresh = CachedContact(1, "Ann Example", "Labour", now - timedelta(days=6), [])
     assert refetch_reason(api_member, fresh, known=True, full=False, now=now) is None
     assert refetch_reason(api_member, fresh, known=True, full=True, now=now) == "full"

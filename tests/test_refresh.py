@@ -200,6 +200,16 @@ def test_the_diff_reports_by_elections_party_changes_posts_contacts_and_a_vacant
     world.contacts[4124][0]["email"] = "chi.onwurah.office@parliament.uk"
     vacated = seat_of[4212]
     del world.members[4212]
+    # A seat falls vacant as the Members API records it: the member's Commons membership has ended, with a reason.
+    world.histories[4212] = [
+        {
+            "house": 1,
+            "membershipFrom": vacated.constituency,
+            "membershipStartDate": "2010-05-06T00:00:00",
+            "membershipEndDate": "2026-11-02T00:00:00",
+            "membershipEndReason": "Resignation (Chiltern Hundreds)",
+        }
+    ]
     world.post(
         "government", 900, "Minister for Patient Safety", "Department of Health and Social Care", [(5131, "2026-11-20")]
     )

@@ -44,6 +44,24 @@ def refresh(
     verify_sites: Annotated[
         bool, typer.Option("--verify-sites", help="Check every site's constituency with postcodes.io.")
     ] = False,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            "--deadline",
+            min=0.001,
+            help="Seconds the whole refresh may take; past them it stops, saving nothing "
+            "(env OUTREACH_REFRESH_DEADLINE; default 900).",
+            show_default=False,
+        ),
+    ] = None,
+    accept_large_change: Annotated[
+        bool,
+        typer.Option(
+            "--accept-large-change",
+            help="Accept a list of MPs with seats empty that the API does not explain, or over 10% of seats "
+            "changing MP at once (a general election).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     campaign: CampaignOption = None,
 ) -> None:
@@ -51,7 +69,9 @@ def refresh(
 
     Writes a dated snapshot under $OUTREACH_HOME/snapshots/ atomically (a failed refresh leaves the one in use as
     it was, exit 3), then prints what changed: seats, new and departed MPs, parties, posts, contact details.
-    Contact details are cached for 7 days per member; --full refetches them all.
+    Contact details are cached for 7 days per member; --full refetches them all. A list of MPs that is short
+    without the API saying why, or that changes over 10% of seats at once, is refused (exit 3) unless
+    --accept-large-change.
     """
     from outreach.sources import refresh as refreshing
     from outreach.sources.http import Politeness, user_agent
@@ -75,6 +95,8 @@ def refresh(
                 agent=user_agent(chosen.sender.organisation),
                 full=full,
                 verify_sites=verify_sites,
+                accept_large_change=accept_large_change,
+                deadline=settings.refresh_deadline(deadline),
                 politeness=Politeness(max_rps=max_rps),
                 progress=progress,  # type: ignore[arg-type]
             )

@@ -24,7 +24,8 @@ from outreach.members import LIST_SEPARATOR, Member, Post
 from outreach.records import RECORD_COLUMNS, RecordItem
 from outreach.snapshot import MEMBER_COLUMNS, POST_COLUMNS
 from outreach.sources.build import Built, Fetched, build
-from outreach.sources.parliament import clean, is_email, office_lines
+from outreach.sources.fields import Json, clean
+from outreach.sources.parliament import is_email, office_lines
 from outreach.sources.postcodes import postcode_key
 from outreach.sources.refresh import write_meta, write_snapshot
 from outreach.sources.rows import ConstituencyRow, DepartmentRow, Gap, SiteRow, write_rows
@@ -281,9 +282,9 @@ def _offices(contact: Mapping[str, Any] | None) -> tuple[list[str], list[str]]:
     constituency_office: list[str] = []
     for office in (contact or {}).get("offices") or []:
         if office.get("type") == "Parliamentary office" and not parliamentary:
-            parliamentary = office_lines(office)
+            parliamentary = office_lines(Json(office, "contacts", "offices"))
         elif office.get("type") == "Constituency office" and not constituency_office:
-            constituency_office = office_lines(office)
+            constituency_office = office_lines(Json(office, "contacts", "offices"))
     return parliamentary, constituency_office
 
 

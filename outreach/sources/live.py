@@ -21,6 +21,7 @@ from outreach.records import RecordItem
 from outreach.sources.build import Fetched, names_from_list_as
 from outreach.sources.contacts import CachedContact
 from outreach.sources.parliament import ApiMember, Contact, MembershipHistory, PostHolding
+from outreach.sources.plausible import two_members
 from outreach.sources.postcodes import PostcodeResult, postcode_key
 from outreach.sources.rows import ConstituencyRow, DepartmentRow, Gap, SiteRow
 
@@ -120,11 +121,7 @@ def seats(members: Sequence[ApiMember], previous: snapshots.Snapshot) -> dict[in
                 f"'{member.constituency}' is not in constituencies.csv"
             )
         if seat.code in holder:
-            other = holder[seat.code]
-            raise SourceError(
-                f"Members API: two current members for {seat.name}: {other.member_id} ({other.name}) "
-                f"and {member.member_id} ({member.name})"
-            )
+            raise two_members(seat.name, holder[seat.code], member)
         holder[seat.code] = member
         found[member.member_id] = seat.code
     return found
@@ -141,7 +138,7 @@ def member_row(
 ) -> Member:
     """Return a member's row as the Members API states them, with their contact record and committees."""
     first_name, surname = names_from_list_as(member.list_as)
-    contact = Contact.from_api(record.entries)
+    contact = Contact.from_api(record.entries, f"contact record of member {member.member_id}")
     start = member.membership_start
     return Member(
         member_id=member.member_id,

@@ -17,13 +17,14 @@ Quirks handled here, each from the specs or the recorded bodies:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from outreach.errors import SourceError
 from outreach.records import RecordItem
+from outreach.sources.fields import Json, clean, json_type
 from outreach.sources.http import JsonClient, Progress, fetch_all
 
 PAGE_SIZE = 20  # the Members API's largest `take`
@@ -36,34 +37,11 @@ POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", re.IGNORECAS
 EMAIL = re.compile(r"[^@\s/]+@[^@\s/]+\.[^@\s/]+")
 
 
-def clean(text: object) -> str:
-    """Return text with surrounding space removed and inner runs of space collapsed ("" for None)."""
-    return " ".join(str(text).split()) if text is not None else ""
-
-
-def is_email(text: str) -> bool:
-    """Return whether text is one e-mail address (MNIS fields also hold "No email found", URLs, phone numbers)."""
-    return EMAIL.fullmatch(text) is not None
-
-
-def office_lines(office: Mapping[str, Any]) -> list[str]:
-    """Return an office's postal address lines with the postcode last, or [] when it is no postal address.
-
-    Many Members API "Constituency office" records hold only a label ("Constituency office",
-    "WhatsApp number") with a phone or e-mail; without a postcode they are not an address to post to.
-    """
-    lines = [clean(office.get(f"line{i}")) for i in range(1, 6)]
-    lines = [line for line in lines if line]
-    postcode = clean(office.get("postcode"))
-    if postcode and POSTCODE.match(postcode):
-        return lines + [postcode.upper()] if lines else []
-    if len(lines) >= 2 and POSTCODE.match(lines[-1]):
-        return lines  # postcode typed into the last address line
-    return []
+__all__ = ["clean", "json_type"]  # re-exported for sources/records.py, which reads its bodies with the helpers below
 
 
 def _day(value: object) -> date | None:
-    """Return the date of an API date-time ("2024-07-04T00:00:00"), or None."""
+    """Return the date of an API date-time ("2024-07-04T00:00:00"), or None (sources/records.py; see fields.Json)."""
     if not value:
         return None
     try:
@@ -73,9 +51,12 @@ def _day(value: object) -> date | None:
 
 
 def _need(record: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    """Return record[key], checked for type; a SourceError naming `where` when it is missing or wrong."""
+    """Return record[key], checked for type; a SourceError naming `where` when it is missing or wrong.
+
+    Kept for sources/records.py until it reads through fields.Json, the typed accessors every other client uses.
+    """
     if not isinstance(record, dict):
-        raise SourceError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        raise SourceError(f"{where}: expected a JSON object, got {json_type(record)}")
     value = record.get(key)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
@@ -83,13 +64,25 @@ def _need(record: Any, key: str, kind: type | tuple[type, ...], where: str) -> A
     return value
 
 
-def json_type(value: object) -> str:
-    """Return a JSON value's type as JSON names it."""
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__
-    )
+def is_email(text: str) -> bool:
+    """Return whether text is one e-mail address (MNIS fields also hold "No email found", URLs, phone numbers)."""
+    return EMAIL.fullmatch(text) is not None
+
+
+def office_lines(office: Json) -> list[str]:
+    """Return an office's postal address lines with the postcode last, or [] when it is no postal address.
+
+    Many Members API "Constituency office" records hold only a label ("Constituency office",
+    "WhatsApp number") with a phone or e-mail; without a postcode they are not an address to post to.
+    """
+    lines = [office.text(f"line{i}") for i in range(1, 6)]
+    lines = [line for line in lines if line]
+    postcode = office.text("postcode")
+    if postcode and POSTCODE.match(postcode):
+        return lines + [postcode.upper()] if lines else []
+    if len(lines) >= 2 and POSTCODE.match(lines[-1]):
+        return lines  # postcode typed into the last address line
+    return []
 
 
 @dataclass(frozen=True)
@@ -110,29 +103,24 @@ class ApiMember:
     membership_start: date | None
 
     @classmethod
-    def from_api(cls, value: Any, where: str) -> ApiMember:
-        """Return the member in a Members API `Member` object; `where` names it in errors."""
-        member_id = _need(value, "id", int, where)
-        where = f"{where} (member {member_id})"
-        membership = value.get("latestHouseMembership") or {}
-        party = value.get("latestParty") or {}
-        name = clean(value.get("nameDisplayAs"))
-        if not name:
-            raise SourceError(f"{where}: no nameDisplayAs")
-        from_id = membership.get("membershipFromId")
+    def from_api(cls, value: Json) -> ApiMember:
+        """Return the member in a Members API `Member` object."""
+        membership = value.obj("latestHouseMembership")
+        party = value.obj("latestParty")
+        name = value.text("nameDisplayAs", required=True)
         return cls(
-            member_id=member_id,
+            member_id=value.integer("id"),
             name=name,
-            full_title=clean(value.get("nameFullTitle")) or name,
-            list_as=clean(value.get("nameListAs")),
-            address_as=clean(value.get("nameAddressAs")) or None,
-            gender=clean(value.get("gender")),
-            party=clean(party.get("name")),
-            party_abbreviation=clean(party.get("abbreviation")),
-            house=LORDS if membership.get("house") == LORDS else COMMONS,
-            constituency=clean(membership.get("membershipFrom")),
-            constituency_id=from_id if isinstance(from_id, int) else None,
-            membership_start=_day(membership.get("membershipStartDate")),
+            full_title=value.text("nameFullTitle") or name,
+            list_as=value.text("nameListAs"),
+            address_as=value.text("nameAddressAs") or None,
+            gender=value.text("gender"),
+            party=party.text("name"),
+            party_abbreviation=party.text("abbreviation"),
+            house=LORDS if membership.optional_integer("house") == LORDS else COMMONS,
+            constituency=membership.text("membershipFrom"),
+            constituency_id=membership.optional_integer("membershipFromId"),
+            membership_start=membership.day("membershipStartDate"),
         )
 
 
@@ -145,18 +133,18 @@ class Contact:
     constituency_office: tuple[str, ...]
 
     @classmethod
-    def from_api(cls, entries: Sequence[Any]) -> Contact:
+    def from_api(cls, entries: Sequence[Any], where: str = "contact record") -> Contact:
         """Return the contact details in the `value` list of a contact record (it may be empty).
 
         The e-mail is the parliamentary office's when it has one, else the first valid one of any entry;
         offices count only when they are postal addresses (see `office_lines`).
         """
-        offices = [entry for entry in entries if isinstance(entry, dict)]
-        parliamentary = [o for o in offices if o.get("type") == "Parliamentary office"]
-        emails = [clean(o.get("email")) for o in parliamentary + offices]
+        offices = [entry.as_object() for entry in Json(list(entries), where, "value").as_array()]
+        parliamentary = [o for o in offices if o.text("type") == "Parliamentary office"]
+        emails = [o.text("email") for o in parliamentary + offices]
         email = next((e for e in emails if is_email(e)), None)
         first_postal = {
-            kind: next((lines for o in offices if o.get("type") == kind and (lines := office_lines(o))), [])
+            kind: next((lines for o in offices if o.text("type") == kind and (lines := office_lines(o))), [])
             for kind in ("Parliamentary office", "Constituency office")
         }
         return cls(
@@ -180,23 +168,17 @@ class PostHolding:
     departments: tuple[str, ...]  # governmentDepartments[].name, as the API spells them
 
     @classmethod
-    def from_api(cls, item: Any, kind: str, where: str) -> list[PostHolding]:
+    def from_api(cls, item: Json, kind: str) -> list[PostHolding]:
         """Return the current holders of one post item (`{value, links}`); holders with an endDate are past."""
-        value = _need(item, "value", dict, where)
-        post_id = value.get("id") if isinstance(value.get("id"), int) else 0
-        post = clean(value.get("name"))
-        where = f"{where} (post {post_id} '{post}')"
-        if not post:
-            raise SourceError(f"{where}: no post name")
-        departments = tuple(
-            clean(d.get("name")) for d in value.get("governmentDepartments") or [] if isinstance(d, dict)
-        )
+        value = item.obj("value", required=True)
+        post_id = value.optional_integer("id") or 0
+        post = value.text("name", required=True)
+        departments = tuple(d.text("name") for d in value.objects("governmentDepartments"))
         holdings = []
-        for holder in value.get("postHolders") or []:
-            if not isinstance(holder, dict) or holder.get("endDate") is not None:
+        for holder in value.objects("postHolders"):
+            if holder.has("endDate"):
                 continue
-            member = _need(holder.get("member") or {}, "value", dict, f"{where}: holder")
-            person = ApiMember.from_api(member, f"{where}: holder")
+            person = ApiMember.from_api(holder.obj("member", required=True).obj("value", required=True))
             holdings.append(
                 cls(
                     post_id=post_id,
@@ -205,7 +187,7 @@ class PostHolding:
                     member_id=person.member_id,
                     name=person.name,
                     house="Lords" if person.house == LORDS else "Commons",
-                    start_date=_day(holder.get("startDate")),
+                    start_date=holder.day("startDate"),
                     departments=tuple(d for d in departments if d),
                 )
             )
@@ -218,20 +200,22 @@ class MembershipHistory:
 
     member_id: int
     commons_starts: tuple[date, ...]
+    left: date | None = None  # when the latest Commons membership ended, if it has
+    left_because: str = ""  # membershipEndReason ("Death", "Resignation"), as the API gives it
 
     @classmethod
-    def from_api(cls, item: Any, where: str) -> MembershipHistory:
-        """Return a member's Commons membership start dates from one `{value, links}` history item."""
-        value = _need(item, "value", dict, where)
-        member_id = _need(value, "id", int, where)
-        starts = tuple(
-            day
-            for membership in value.get("houseMembershipHistory") or []
-            if isinstance(membership, dict)
-            and membership.get("house") == COMMONS
-            and (day := _day(membership.get("membershipStartDate"))) is not None
+    def from_api(cls, item: Json) -> MembershipHistory:
+        """Return a member's Commons membership start dates (and when the latest ended) from a `{value, links}` item."""
+        value = item.obj("value", required=True)
+        commons = [m for m in value.objects("houseMembershipHistory") if m.optional_integer("house") == COMMONS]
+        starts = [(day, m) for m in commons if (day := m.day("membershipStartDate")) is not None]
+        latest = max(starts, key=lambda pair: pair[0])[1] if starts else None
+        return cls(
+            member_id=value.integer("id"),
+            commons_starts=tuple(sorted(day for day, _ in starts)),
+            left=latest.day("membershipEndDate") if latest is not None else None,
+            left_because=latest.text("membershipEndReason") if latest is not None else "",
         )
-        return cls(member_id=member_id, commons_starts=tuple(sorted(starts)))
 
     def sat_before(self, day: date) -> bool:
         """Return whether any Commons membership began before `day` (the current Parliament's first day)."""
@@ -248,19 +232,20 @@ class CommitteeMember:
     is_chair: bool
 
     @classmethod
-    def from_api(cls, item: Any, committee_id: int, where: str) -> CommitteeMember | None:
+    def from_api(cls, item: Json, committee_id: int) -> CommitteeMember | None:
         """Return the member in one item, or None for a lay member or one whose every role has ended."""
-        if not isinstance(item, dict) or item.get("isLayMember"):
+        item = item.as_object()
+        if item.flag("isLayMember"):
             return None
-        info = _need(item, "memberInfo", dict, where)
-        roles = [role for role in item.get("roles") or [] if isinstance(role, dict)]
-        if roles and all(role.get("endDate") is not None for role in roles):
+        info = item.obj("memberInfo", required=True)
+        roles = list(item.objects("roles"))
+        if roles and all(role.has("endDate") for role in roles):
             return None
         return cls(
             committee_id=committee_id,
-            member_id=_need(info, "mnisId", int, where),
-            name=clean(info.get("displayAs") or item.get("name")),
-            is_chair=bool(info.get("isChair")),
+            member_id=info.integer("mnisId"),
+            name=info.text("displayAs") or item.text("name"),
+            is_chair=info.flag("isChair"),
         )
 
     def record(self, committee: str, today: date) -> RecordItem:
@@ -286,18 +271,12 @@ class MembersApi:
 
     def _search_page(self, skip: int) -> tuple[list[ApiMember], int]:
         params = {"House": COMMONS, "IsCurrentMember": "true", "skip": skip, "take": PAGE_SIZE}
-        where = f"GET {self.client.origin}/api/Members/Search?skip={skip}&take={PAGE_SIZE}"
-        page = self.client.get("/api/Members/Search", params)
-        items = _need(page, "items", list, where)
-        total = _need(page, "totalResults", int, where)
-        members = [
-            ApiMember.from_api(_need(item, "value", dict, f"{where}: item {n}"), f"{where}: item {n}")
-            for n, item in enumerate(items)
-        ]
-        return members, total
+        page = self.client.get_json("/api/Members/Search", params).as_object()
+        members = [ApiMember.from_api(item.obj("value", required=True)) for item in page.array("items", required=True)]
+        return members, page.integer("totalResults")
 
     def current_commons(self, workers: int, progress: Progress | None = None) -> list[ApiMember]:
-        """Return every current Commons member, in the API's order, each once."""
+        """Return every current Commons member, in the API's order (as listed: a member listed twice is twice)."""
         first, total = self._search_page(0)
         pages = [first]
         if first:
@@ -312,37 +291,20 @@ class MembersApi:
                 if not page:  # fewer members than totalResults promised: an empty page ends the list
                     break
                 pages.append(page)
-        seen: dict[int, ApiMember] = {}
-        for page in pages:
-            for member in page:
-                seen.setdefault(member.member_id, member)
-        return list(seen.values())
+        return [member for page in pages for member in page]
 
     def contact(self, member_id: int) -> list[Any]:
-        """Return the raw entries of a member's contact record (cached as given; map with Contact.from_api)."""
-        where = f"GET {self.client.origin}/api/Members/{member_id}/Contact"
-        record = self.client.get(f"/api/Members/{member_id}/Contact")
-        if not isinstance(record, dict):
-            raise SourceError(f"{where}: expected a JSON object, got {json_type(record)}")
-        entries = record.get("value")
-        if entries is None:
-            return []
-        if not isinstance(entries, list):
-            raise SourceError(f"{where}: 'value' should be an array, got {json_type(entries)}")
-        return entries
+        """Return the raw entries of a member's contact record, checked to map (cached as given; see Contact)."""
+        record = self.client.get_json(f"/api/Members/{member_id}/Contact").as_object()
+        entries = record.array("value")
+        Contact.from_api([entry.value for entry in entries], record.where)  # refuse wrong types before caching
+        return [entry.value for entry in entries]
 
     def posts(self, kind: str) -> list[PostHolding]:
         """Return the current holders of every government or opposition post."""
         path = "/api/Posts/GovernmentPosts" if kind == "government" else "/api/Posts/OppositionPosts"
-        where = f"GET {self.client.origin}{path}"
-        items = self.client.get(path)
-        if not isinstance(items, list):
-            raise SourceError(f"{where}: expected a JSON array of posts, got {json_type(items)}")
-        return [
-            holding
-            for n, item in enumerate(items)
-            for holding in PostHolding.from_api(item, kind, f"{where}: item {n}")
-        ]
+        items = self.client.get_json(path).as_array()
+        return [holding for item in items for holding in PostHolding.from_api(item, kind)]
 
     def histories(self, member_ids: Iterable[int], workers: int) -> dict[int, MembershipHistory]:
         """Return the Commons membership history of each member, by id."""
@@ -350,11 +312,8 @@ class MembersApi:
         batches = [ids[start : start + HISTORY_BATCH] for start in range(0, len(ids), HISTORY_BATCH)]
 
         def fetch(batch: list[int]) -> list[MembershipHistory]:
-            where = f"GET {self.client.origin}/api/Members/History?ids={','.join(map(str, batch))}"
-            items = self.client.get("/api/Members/History", {"ids": batch})
-            if not isinstance(items, list):
-                raise SourceError(f"{where}: expected a JSON array, got {json_type(items)}")
-            return [MembershipHistory.from_api(item, f"{where}: item {n}") for n, item in enumerate(items)]
+            items = self.client.get_json("/api/Members/History", {"ids": batch}).as_array()
+            return [MembershipHistory.from_api(item) for item in items]
 
         found = {h.member_id: h for batch in fetch_all(fetch, batches, workers=workers, stage="history") for h in batch}
         missing = [member_id for member_id in ids if member_id not in found]
@@ -371,12 +330,7 @@ class CommitteesApi:
 
     def name(self, committee_id: int) -> str:
         """Return a committee's name ("Health and Social Care Committee")."""
-        where = f"GET {self.client.origin}/api/Committees/{committee_id}"
-        found = self.client.get(f"/api/Committees/{committee_id}")
-        name = clean(_need(found, "name", str, where))
-        if not name:
-            raise SourceError(f"{where}: empty committee name")
-        return name
+        return self.client.get_json(f"/api/Committees/{committee_id}").as_object().text("name", required=True)
 
     def members(self, committee_id: int) -> list[CommitteeMember]:
         """Return a committee's current members (lay members left out), paging until a page is empty."""
@@ -384,14 +338,13 @@ class CommitteesApi:
         skip = 0
         while True:
             params = {"MembershipStatus": "Current", "Skip": skip, "Take": PAGE_SIZE}
-            where = f"GET {self.client.origin}/api/Committees/{committee_id}/Members?Skip={skip}&Take={PAGE_SIZE}"
-            page = self.client.get(f"/api/Committees/{committee_id}/Members", params)
-            items = _need(page, "items", list, where)
-            for n, item in enumerate(items):
-                member = CommitteeMember.from_api(item, committee_id, f"{where}: item {n}")
+            page = self.client.get_json(f"/api/Committees/{committee_id}/Members", params).as_object()
+            items = page.array("items", required=True)
+            for item in items:
+                member = CommitteeMember.from_api(item, committee_id)
                 if member is not None:
                     found.append(member)
             skip += PAGE_SIZE
-            total = page.get("totalResults")
-            if not items or (isinstance(total, int) and skip >= total):
+            total = page.optional_integer("totalResults")
+            if not items or (total is not None and skip >= total):
                 return found

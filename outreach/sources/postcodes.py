@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from outreach.errors import SourceError
+from outreach.sources.fields import Json, clean
 from outreach.sources.http import JsonClient, Progress, fetch_all
-from outreach.sources.parliament import clean, json_type
 
 BATCH = 100  # postcodes.io's limit for one bulk lookup
 
@@ -32,21 +31,14 @@ class PostcodeResult:
     constituency: str | None
 
     @classmethod
-    def from_api(cls, item: Any, where: str) -> PostcodeResult:
+    def from_api(cls, item: Json) -> PostcodeResult:
         """Return one entry of a bulk lookup's `result` array."""
-        if not isinstance(item, dict) or not isinstance(item.get("query"), str):
-            raise SourceError(f"{where}: expected {{query, result}}, got {json_type(item)}")
-        found = item.get("result")
-        if found is None:
-            return cls(query=item["query"], constituency_code=None, constituency=None)
-        if not isinstance(found, dict):
-            raise SourceError(f"{where} ({item['query']}): 'result' should be an object, got {json_type(found)}")
-        codes = found.get("codes")
-        code = clean(codes.get("parliamentary_constituency_2024")) if isinstance(codes, dict) else ""
+        query = item.text("query", required=True)
+        found = item.obj("result")
         return cls(
-            query=item["query"],
-            constituency_code=code or None,
-            constituency=clean(found.get("parliamentary_constituency_2024")) or None,
+            query=query,
+            constituency_code=found.obj("codes").text("parliamentary_constituency_2024") or None,
+            constituency=found.text("parliamentary_constituency_2024") or None,
         )
 
 
@@ -65,11 +57,8 @@ class PostcodesApi:
         where = f"POST {self.client.origin}/postcodes"
 
         def fetch(batch: list[str]) -> list[PostcodeResult]:
-            answer = self.client.post("/postcodes", {"postcodes": batch})
-            results = answer.get("result") if isinstance(answer, dict) else None
-            if not isinstance(results, list):
-                raise SourceError(f"{where}: expected {{status, result: [...]}}, got {json_type(answer)}")
-            return [PostcodeResult.from_api(item, f"{where}: result {n}") for n, item in enumerate(results)]
+            answer = self.client.post("/postcodes", {"postcodes": batch}).as_object()
+            return [PostcodeResult.from_api(item.as_object()) for item in answer.array("result", required=True)]
 
         found: dict[str, PostcodeResult] = {}
         for batch in fetch_all(fetch, batches, workers=workers, progress=progress, stage="postcodes"):

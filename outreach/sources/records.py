@@ -257,15 +257,8 @@ class RecordsApi:
 
     def spokespersons(self) -> list[PostHolding]:
         """Return the current holders of every spokesperson post, with the departments each answers for."""
-        where = f"GET {self.client.origin}/api/Posts/Spokespersons"
-        items = self.client.get("/api/Posts/Spokespersons")
-        if not isinstance(items, list):
-            raise SourceError(f"{where}: expected a JSON array of posts, got {json_type(items)}")
-        return [
-            holding
-            for n, item in enumerate(items)
-            for holding in PostHolding.from_api(item, "spokesperson", f"{where}: item {n}")
-        ]
+        items = self.client.get_json("/api/Posts/Spokespersons").as_array()
+        return [holding for item in items for holding in PostHolding.from_api(item, "spokesperson")]
 
 
 class QuestionsApi:

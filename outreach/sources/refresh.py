@@ -12,6 +12,7 @@ member (outreach/sources/contacts.py).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -30,17 +31,20 @@ from outreach import snapshot as snapshots
 from outreach.csvfile import read_rows
 from outreach.errors import OutreachError, SourceError
 from outreach.records import RECORD_COLUMNS, RECORDS_FILE, RecordItem
+from outreach.settings import DEFAULT_REFRESH_DEADLINE
+from outreach.sources import plausible
 from outreach.sources.build import Built, build
 from outreach.sources.contacts import CONTACT_MAX_AGE, CachedContact, ContactCache, cached_per_member
 from outreach.sources.diff import Diff, diff
-from outreach.sources.http import USER_AGENT, JsonClient, Politeness, Progress, fetch_all
-from outreach.sources.live import Carried, LiveRecords, SiteCheck, fetched, general_election, verified_sites
-from outreach.sources.parliament import ApiMember, CommitteesApi, MembersApi
+from outreach.sources.http import USER_AGENT, Deadline, DeadlinePassed, JsonClient, Politeness, Progress, fetch_all
+from outreach.sources.live import Carried, LiveRecords, SiteCheck, fetched, general_election, seats, verified_sites
+from outreach.sources.parliament import ApiMember, CommitteesApi, MembersApi, MembershipHistory
 from outreach.sources.postcodes import PostcodesApi
 from outreach.sources.rows import ConstituencyRow, DepartmentRow, Gap, SiteRow, write_rows
 
 SITE_CHECK_COLUMNS = ("site_id", "name", "postcode", "constituency_code_before", "constituency_code_after", "outcome")
 SITE_CHECKS_FILE = "site_checks.csv"
+REFRESH_LOCK = "refresh.lock"
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,16 @@ def _contacts(
 
 
 @dataclass(frozen=True)
+class _Options:
+    """How one refresh runs: what it refetches and checks, and what it accepts."""
+
+    full: bool
+    verify_sites: bool
+    accept_large_change: bool
+    moment: datetime
+
+
+@dataclass(frozen=True)
 class _Fetch:
     """A refresh's fetching: the records, the committees' sizes, and what it cost."""
 
@@ -176,15 +190,37 @@ class _Fetch:
     contacts_fetched: int
 
 
+def _members(
+    clients: _Clients, previous: snapshots.Snapshot, listed: Sequence[ApiMember], *, accept_large_change: bool
+) -> tuple[list[ApiMember], dict[int, MembershipHistory]]:
+    """Return the current Commons members, once checked to be plausible, and the histories that checking needed.
+
+    History is fetched for members new to the snapshot (are they new to the Commons?) and for those whose seat is
+    now empty (has their membership ended, or is the list short?): outreach/sources/plausible.py.
+    """
+    current: list[ApiMember] = [m for m in listed if m.house == 1]
+    if not current:
+        raise SourceError(f"GET {clients.members.origin}/api/Members/Search: no current Commons members")
+    plausible.contradictions(current)
+    seat_of = seats(current, previous)
+    known = {m.member_id for m in previous.members}
+    held = set(seat_of.values())
+    emptied = [m.member_id for m in previous.members if m.constituency_code not in held]
+    asked = [m.member_id for m in current if m.member_id not in known] + emptied
+    api = MembersApi(clients.members)
+    histories = api.histories(asked, clients.members.politeness.concurrency) if asked else {}
+    if not accept_large_change:
+        plausible.check_vacancies(seat_of, previous, histories)
+        plausible.check_share(seat_of, {m.member_id: m.name for m in current}, previous)
+    return current, histories
+
+
 def _fetch(
     clients: _Clients,
     previous: snapshots.Snapshot,
     home: Path,
     committee_ids: Sequence[int],
-    *,
-    full: bool,
-    verify_sites: bool,
-    moment: datetime,
+    options: _Options,
     progress: Progress | None,
 ) -> _Fetch:
     """Return everything a refresh needs from the live sources."""
@@ -195,20 +231,18 @@ def _fetch(
         lambda: members_api.current_commons(workers, progress),
         lambda: members_api.posts("government"),
         lambda: members_api.posts("opposition"),
-        lambda: _committee_names(CommitteesApi(clients.committees), committee_ids, moment.date()),
+        lambda: _committee_names(CommitteesApi(clients.committees), committee_ids, options.moment.date()),
     ]
     listed, government, opposition, committees = fetch_all(lambda task: task(), tasks, workers=len(tasks))
-    current: list[ApiMember] = [m for m in listed if m.house == 1]
-    if not current:
-        raise SourceError(f"GET {clients.members.origin}/api/Members/Search: no current Commons members")
+    current, histories = _members(clients, previous, listed, accept_large_change=options.accept_large_change)
     known = {m.member_id for m in previous.members}
-    newcomers = [m.member_id for m in current if m.member_id not in known]
-    histories = members_api.histories(newcomers, workers) if newcomers else {}
     cache = ContactCache(home)
-    contacts, fetched_count = _contacts(members_api, cache, current, known, full=full, moment=moment, progress=progress)
+    contacts, fetched_count = _contacts(
+        members_api, cache, current, known, full=options.full, moment=options.moment, progress=progress
+    )
     sites = [SiteRow.from_cells(row) for row, _ in read_rows(previous.path / "sites.csv")]
     checks: list[SiteCheck] = []
-    if verify_sites:
+    if options.verify_sites:
         postcodes = (row.postcode for row in sites if row.postcode)
         answers = PostcodesApi(clients.postcodes).lookup(postcodes, workers=workers, progress=progress)
         sites, checks = verified_sites(sites, answers, previous.constituencies)
@@ -310,6 +344,62 @@ def _folder_name(now: datetime, folder: Path) -> str:
 # ---------------------------------------------------------------- the refresh
 
 
+class _Tally:
+    """What a refresh has fetched so far, stage by stage: said when its deadline stops it."""
+
+    LABELS = {"members": "member list pages", "contacts": "contact records", "postcodes": "postcode batches"}
+
+    def __init__(self, forward: Progress | None) -> None:
+        self.forward = forward
+        self.stages: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.stages[stage] = (done, total)
+        if self.forward is not None:
+            self.forward(stage, done, total)
+
+    def describe(self, requests: int) -> str:
+        """Return what was fetched, e.g. "contact records 412 of 650; 460 requests"."""
+        parts = [f"{self.LABELS.get(stage, stage)} {done} of {total}" for stage, (done, total) in self.stages.items()]
+        return "; ".join([*parts, f"{requests} requests"])
+
+
+def _stopped(error: DeadlinePassed, tally: _Tally, clients: _Clients | None) -> DeadlinePassed:
+    """Return the deadline's error, saying what had been fetched by then and that nothing was saved."""
+    requests = sum(clients.requests().values()) if clients is not None else 0
+    return DeadlinePassed(
+        f"{error}; fetched by then: {tally.describe(requests)}; nothing saved, the snapshot in use is unchanged"
+    )
+
+
+@contextmanager
+def _one_refresh_at_a_time(home: Path) -> Iterator[None]:
+    """Hold $OUTREACH_HOME/refresh.lock for a refresh, then clear what killed refreshes left behind.
+
+    flock is released by the kernel however the holder dies, so holding it proves no other refresh is writing:
+    every `.refresh-*` staging folder and `.part` file in the caches found then is a killed run's, never needed.
+    """
+    lock = home / REFRESH_LOCK
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise OutreachError(f"{lock}: cannot open the refresh lock ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutreachError(f"another 'outreach refresh' is running (it holds {lock}); wait for it") from None
+        folder = home / snapshots.SNAPSHOTS_FOLDER
+        for staging in folder.glob(".refresh-*") if folder.is_dir() else ():
+            shutil.rmtree(staging, ignore_errors=True)
+        for part in (home / "cache").rglob(".*.part"):
+            part.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(handle)
+
+
 def refresh(
     home: Path,
     previous: snapshots.Snapshot,
@@ -318,6 +408,8 @@ def refresh(
     committees: Sequence[int] = (),
     full: bool = False,
     verify_sites: bool = False,
+    accept_large_change: bool = False,
+    deadline: float | None = DEFAULT_REFRESH_DEADLINE,
     politeness: Politeness | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
@@ -328,15 +420,31 @@ def refresh(
     """Return a refresh of `previous` from the live sources, written as the newest snapshot under `home`.
 
     `committees` are the Committees API ids whose members it brings (the campaign's). Raises SourceError (exit 3)
-    when a source fails or answers badly; nothing is then written and `previous` stays the snapshot in use.
+    when a source fails or answers badly, when the list of MPs is implausible (outreach/sources/plausible.py)
+    unless `accept_large_change`, or when fetching outlasts `deadline` seconds; nothing is then written and
+    `previous` stays the snapshot in use.
     """
     moment = now or datetime.now(UTC)
-    today = moment.date()
+    options = _Options(full, verify_sites, accept_large_change, moment)
     settings = politeness or Politeness()
-    with _clients(origins, settings, transport=transport, sleep=sleep, agent=agent) as clients:
-        live = _fetch(
-            clients, previous, home, committees, full=full, verify_sites=verify_sites, moment=moment, progress=progress
-        )
+    limit = Deadline(deadline)
+    tally = _Tally(progress)
+    with _one_refresh_at_a_time(home):
+        with _clients(origins, settings, transport=transport, sleep=sleep, agent=agent, deadline=limit) as clients:
+            try:
+                live = _fetch(clients, previous, home, committees, options, tally)
+                limit.check("refresh")
+            except DeadlinePassed as exc:
+                raise _stopped(exc, tally, clients) from None
+        return _write(home, previous, origins, live, options)
+
+
+def _write(
+    home: Path, previous: snapshots.Snapshot, origins: Origins, live: _Fetch, options: _Options
+) -> RefreshResult:
+    """Return the finished refresh, once its snapshot is built and published under `home`."""
+    moment, verify_sites = options.moment, options.verify_sites
+    today = moment.date()
     built = build(
         previous, fetched(previous, live.records, _carried(previous), today, verify_sites=verify_sites), today
     )
