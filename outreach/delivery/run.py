@@ -22,11 +22,8 @@ it marked but never tried back in the queue.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import heapq
 import io
-import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -39,7 +36,7 @@ from outreach import settings
 from outreach.csvfile import Writer
 from outreach.delivery.channel import Channel, Letter, Outcome, Verdict
 from outreach.errors import OutreachError, SourceError
-from outreach.files import write_atomically
+from outreach.files import held_lock, write_atomically
 from outreach.ledger import (
     CHANNELS,
     SENDABLE_STATES,
@@ -210,27 +207,9 @@ def _logged(
 
 @contextlib.contextmanager
 def send_lock() -> Iterator[Path]:
-    """Hold OUTREACH_HOME/send.lock exclusively for a run; a second concurrent run fails at once with one line.
-
-    flock is released by the kernel when the process dies, however it dies, so a killed run never leaves a stale
-    lock behind; that is why the lock is a held file lock, not a file whose presence means "locked".
-    """
-    path = settings.home() / LOCK_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise OutreachError(f"{path}: cannot open the send lock ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise OutreachError(f"another 'outreach send' is running (it holds {path}); wait for it") from None
-            raise OutreachError(f"{path}: cannot lock ({exc.strerror})") from None
+    """Hold OUTREACH_HOME/send.lock exclusively for a run; a second concurrent run fails at once with one line."""
+    with held_lock(settings.home() / LOCK_FILE, "send") as path:
         yield path
-    finally:
-        os.close(handle)  # closing the descriptor releases the lock
 
 
 # -- which log an outbox belongs to ----------------------------------------------------------------------------

@@ -104,9 +104,7 @@ def check_share(seat_of: Mapping[int, str], names: Mapping[int, str], previous: 
     """Raise RefreshRefused when more than LARGE_CHANGE_SHARE of the seats would change MP at once."""
     before = _holders(previous)
     now = {code: member_id for member_id, code in seat_of.items()}
-    changed = [
-        code for code in sorted(previous.constituencies) if (before.get(code) or (None, ""))[0] != now.get(code)
-    ]
+    changed = [code for code in sorted(previous.constituencies) if (before.get(code) or (None, ""))[0] != now.get(code)]
     seats = len(previous.constituencies)
     allowed = math.floor(seats * LARGE_CHANGE_SHARE)
     if len(changed) <= allowed:

@@ -12,7 +12,6 @@ member (outreach/sources/contacts.py).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from outreach import settings
 from outreach import snapshot as snapshots
 from outreach.csvfile import read_rows
 from outreach.errors import OutreachError, SourceError
+from outreach.files import held_lock
 from outreach.records import RECORD_COLUMNS, RECORDS_FILE, RecordItem
 from outreach.settings import DEFAULT_REFRESH_DEADLINE
 from outreach.sources import plausible
@@ -376,28 +376,16 @@ def _stopped(error: DeadlinePassed, tally: _Tally, clients: _Clients | None) -> 
 def _one_refresh_at_a_time(home: Path) -> Iterator[None]:
     """Hold $OUTREACH_HOME/refresh.lock for a refresh, then clear what killed refreshes left behind.
 
-    flock is released by the kernel however the holder dies, so holding it proves no other refresh is writing:
-    every `.refresh-*` staging folder and `.part` file in the caches found then is a killed run's, never needed.
+    Holding the lock proves no other refresh is writing: every `.refresh-*` staging folder and `.part` file in the
+    caches found then is a killed run's, never needed again.
     """
-    lock = home / REFRESH_LOCK
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise OutreachError(f"{lock}: cannot open the refresh lock ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutreachError(f"another 'outreach refresh' is running (it holds {lock}); wait for it") from None
+    with held_lock(home / REFRESH_LOCK, "refresh"):
         folder = home / snapshots.SNAPSHOTS_FOLDER
         for staging in folder.glob(".refresh-*") if folder.is_dir() else ():
             shutil.rmtree(staging, ignore_errors=True)
         for part in (home / "cache").rglob(".*.part"):
             part.unlink(missing_ok=True)
         yield
-    finally:
-        os.close(handle)
 
 
 def refresh(
