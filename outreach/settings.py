@@ -290,7 +290,7 @@ def imap(environ: Mapping[str, str] | None = None) -> ImapSettings:
 
 
 REFRESH_DEADLINE_VARIABLE = "OUTREACH_REFRESH_DEADLINE"
-DEFAULT_REFRESH_DEADLINE = 900.0  # seconds: 15 minutes; a cold refresh at the default rate cap takes about 75
+DEFAULT_REFRESH_DEADLINE = 900.0  # 15 minutes; a cold refresh at the default rate cap took 72 s (bench/refresh.py)
 
 
 def refresh_deadline(flag: float | None = None) -> float:
