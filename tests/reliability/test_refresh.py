@@ -9,6 +9,13 @@ the text as text. Issue 12, items 5 and 6.
 from __future__ import annotations
 
 import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -326,3 +333,77 @@ def test_script_and_formula_text_in_names_is_kept_as_text(
     stdout, stderr = commands.run("mps", "--json")
     listed = {mp["member_id"]: mp["name"] for mp in json.loads(stdout)}
     assert {member_id: listed[member_id] for member_id in SCRIPT_NAMES} == SCRIPT_NAMES
+
+
+# ---------------------------------------------------------------- SIGKILL
+
+
+KILLS = 6
+
+
+def _whole(folder: Path) -> int:
+    """Return the members of a snapshot folder, once it loads and its snapshot.json's counts match its files."""
+    loaded = snapshots.load(folder)
+    counts = json.loads((folder / snapshots.META_FILE).read_text(encoding="utf-8"))["counts"]
+    assert counts["members"] == len(loaded.members) and counts["posts"] == len(loaded.posts)
+    return len(loaded.members)
+
+
+def _leftovers(home: Path) -> list[str]:
+    """Return the staging folders and temporary files a killed refresh can leave in `home`."""
+    staging = [entry.name for entry in (home / snapshots.SNAPSHOTS_FOLDER).glob(".refresh-*")]
+    return staging + [part.name for part in (home / "cache").rglob(".*.part")]
+
+
+def _wait_for_staging(home: Path, process: subprocess.Popen[bytes], limit: float) -> None:
+    """Return once a refresh has begun writing its snapshot (a staging folder exists), it ended, or `limit` passed."""
+    ends = time.monotonic() + limit
+    folder = home / snapshots.SNAPSHOTS_FOLDER
+    while time.monotonic() < ends and process.poll() is None:
+        if folder.is_dir() and any(folder.glob(".refresh-*")):
+            return
+        time.sleep(0.001)
+
+
+def test_a_refresh_killed_at_random_moments_leaves_the_old_or_a_new_whole_snapshot(
+    world: World, server: ParliamentServer, tmp_path: Path
+) -> None:
+    """SIGKILL `outreach refresh --full` again and again: the snapshot in use is always whole, old or new; the next
+    finished run leaves no staging folder or temporary file behind.
+
+    Kills land at a random moment of the run (fetching, caching contact records), or just after the snapshot's
+    staging folder appears (writing, checking, renaming).
+    """
+    home = tmp_path / "home"
+    env = {**os.environ, "OUTREACH_HOME": str(home)}
+    origins = ["--api-url", server.url, "--committees-api-url", server.url, "--postcodes-url", server.url]
+    command = [sys.executable, "-m", "outreach", "refresh", *origins, "--max-rps", "0", "--full"]
+    started = time.monotonic()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    whole = time.monotonic() - started
+    seed = int(os.environ.get("OUTREACH_CRASH_SEED", random.randrange(1 << 30)))
+    print(f"refresh crash test seed: {seed} (rerun with OUTREACH_CRASH_SEED={seed}); a whole run {whole:.1f} s")
+    chance = random.Random(seed)
+    outcomes = Counter[str]()
+    for kill in range(KILLS):
+        before = snapshots.newest(home).path
+        world.members[4357]["latestParty"] = {"id": 8, "name": f"Independent {kill}", "abbreviation": "Ind"}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if kill % 2:
+            _wait_for_staging(home, process, limit=2 * whole)
+            time.sleep(chance.uniform(0, 0.5))
+        else:
+            time.sleep(chance.uniform(0, whole))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        in_use = snapshots.newest(home)
+        outcomes["new" if in_use.path != before else "old"] += 1
+        assert in_use.kind == "refreshed" and _whole(in_use.path) == 650
+        for folder in (home / snapshots.SNAPSHOTS_FOLDER).iterdir():
+            if not folder.name.startswith(".") and folder.is_dir():
+                _whole(folder)  # every snapshot a later command could pick is whole
+    print(f"after {KILLS} kills the snapshot in use was: {dict(outcomes)}")
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    assert _leftovers(home) == []
+    newest = snapshots.newest(home)
+    assert _whole(newest.path) == 650 and newest.member(4357).party == f"Independent {KILLS - 1}"  # type: ignore[union-attr]
