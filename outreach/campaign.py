@@ -381,6 +381,9 @@ def _map(values: Shape) -> Shape:
 _FACTS = Shape((str, dict))
 _FACTS.values = _FACTS
 
+# [[hooks]] and [[interest]]: what record items they want (outreach/hooks.py).
+_MATCH = _table(code=_list(_TEXT), role=_list(_TEXT), words=_list(_TEXT))
+
 CAMPAIGN_SHAPE = _table(
     campaign=_table(
         id=_TEXT, name=_TEXT, letter_date=_DAY, salutation_style=_TEXT, closing=_TEXT, layout=_TEXT,
@@ -401,6 +404,15 @@ CAMPAIGN_SHAPE = _table(
     enclosures=_list(_table(file=_TEXT, title=_TEXT, mention=_FLAG, when=_TABLE)),
     refresh=_table(committees=_list(_WHOLE), question_terms=_list(_TEXT), interest_terms=_list(_TEXT)),
     subjects=_map(_TEXT),
+    hooks=_list(
+        _table(
+            id=_TEXT, record=_TEXT, match=_MATCH, when=_TABLE, asks=_list(_TEXT), partial=_TEXT, because=_TEXT,
+            use=_TEXT,
+        )
+    ),
+    interest=_list(
+        _table(id=_TEXT, record=_TEXT, match=_MATCH, when=_TABLE, weight=_NUMBER, most=_NUMBER, because=_TEXT)
+    ),
 )  # fmt: skip
 
 _KIND_NAMES = {

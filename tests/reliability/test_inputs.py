@@ -40,8 +40,9 @@ from outreach.ledger import DATABASE_FILE, Ledger
 from outreach.resources import default_campaign_dir, embedded_snapshot_dir
 from outreach.sources.rows import write_rows
 
-# Room left on the small disk once the log exists: enough to queue the batch and send a few letters, not all.
-KEEP_FREE = 96 * 1024
+# Room left on the small disk once the log exists: enough to queue the batch and send a few letters, not all
+# (the log's group commit writes a page or two for every 8 letters).
+KEEP_FREE = 72 * 1024
 HUGE = "99999999999999999999999"  # over SQLite's 64-bit INTEGER
 
 
@@ -438,7 +439,9 @@ def test_a_full_disk_during_send_says_what_was_sent_and_what_is_left_and_loses_n
         )
         assert told is not None, line
         sent, doubt, left = int(told[1]), int(told[2] or 0), int(told[3])
-        assert sent >= 1 and left >= 1 and sent + doubt + left == 12  # the disk filled part-way through the run
+        # The disk filled part-way through the run: some sent, the rest in doubt (a group of letters marked sending
+        # together, their sent marks not written) or never tried.
+        assert sent >= 1 and doubt + left >= 1 and sent + doubt + left == 12
         # What the line says is what happened: the letters sent, and any in doubt, arrived; the rest did not.
         assert len(sink.received) == sent + doubt
         with Ledger.open_default() as ledger:
