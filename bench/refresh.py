@@ -36,6 +36,7 @@ def timed_refresh(server: ParliamentServer, home: Path, *flags: str) -> tuple[fl
     """Return (wall seconds, requests served) of one `outreach refresh` in a fresh process."""
     env = {**os.environ, "OUTREACH_HOME": str(home), "PYTHONPATH": str(ROOT)}
     origins = ["--api-url", server.url, "--committees-api-url", server.url, "--postcodes-url", server.url]
+    origins += ["--questions-api-url", server.url]
     before = len(server.requests())
     started = time.perf_counter()
     subprocess.run(
@@ -54,7 +55,7 @@ def sweep(server: ParliamentServer, sizes: list[int]) -> None:
     from outreach.sources.refresh import Origins, refresh
 
     previous = snapshots.load(embedded_snapshot_dir())
-    origins = Origins(server.url, server.url, server.url)
+    origins = Origins(server.url, server.url, server.url, server.url)
     committees = campaigns.load(default_campaign_dir()).committees  # as `outreach refresh` follows them
     for size in sizes:
         with tempfile.TemporaryDirectory() as home:

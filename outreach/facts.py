@@ -26,6 +26,7 @@ class Subject:
     member: Member | None
     posts: Sequence[Post] = ()
     local: LocalPicture | None = None
+    answers_for: Sequence[str] = ()  # departments (IfG codes) a Lords whip or spokesperson answers for
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,14 @@ FACTS: dict[str, Fact] = {
         Fact(
             "department",
             list,
-            "the departments of the recipient's posts",
-            _posts_only(lambda posts: sorted({post.department for post in posts}), []),
+            "the departments of the recipient's posts, and those they answer for as a spokesperson",
+            lambda s: sorted({p.department for p in s.posts} | set(s.answers_for)) if s.kind != "seat" else [],
+        ),
+        Fact(
+            "answers_for",
+            list,
+            "the departments a Lords whip or spokesperson answers for (known once a refresh brings them)",
+            lambda s: sorted(s.answers_for) if s.kind != "seat" else [],
         ),
         Fact(
             "rank",

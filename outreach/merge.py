@@ -259,6 +259,8 @@ def context(
         "post_facts": post_facts if target.kind != "seat" else [],
         "senior_post": posts[0] if posts and target.kind != "seat" else None,
         "department": department,
+        # The departments a Lords whip or spokesperson answers for (a refresh brings them), with their articles.
+        "answering": [with_article(name) for name in target.answering],
         "brief": any("department" in rule.when for rule in target.rules),
         "local": local,
         "home": home,

@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "focus": "a policy interest the member states (Members API Focus)",
     "interest": "a registered interest touching health, science or medical technology (Members API)",
     "question": "a written question the member tabled on one of the campaign's terms (Written Questions API)",
+    "spokesperson": "a department a Lords whip or spokesperson answers for (Members API Spokespersons)",
 }
 
 RECORD_COLUMNS = (

@@ -19,6 +19,8 @@ Files (CSV, UTF-8, header first; lists joined with " | "; true/false; empty = un
   counts       {file stem: rows}, informative only
   schema       format version (1)
 A refreshed snapshot also records `refreshed_at`, `origins` (the sources' origins), `committees` ({name: members}),
+`committee_ids` (the Committees API ids followed), `record_terms` ({"questions": [...], "interests": [...]}: the
+campaign terms its written questions were searched for and its registered interests kept by), `questions_since`,
 `vacant_seats` (ONS codes with no MP) and `previous` (the snapshot it was refreshed from); with
 `--verify-sites` it holds `site_checks.csv` too: each site whose constituency postcodes.io disagreed with
 (outreach/sources/refresh.py).
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -153,6 +155,10 @@ class Snapshot:
     sites: tuple[Site, ...]
     constituencies: dict[str, Constituency]
     records: tuple[RecordItem, ...] = ()  # every member's record, in RecordItem.sort_key order
+    # What a refresh searched for the records (snapshot.json `record_terms`: questions, interests) and the
+    # Committees API ids it followed (`committee_ids`): empty for the embedded snapshot.
+    record_terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    committee_ids: tuple[int, ...] = ()
 
     @cached_property
     def _records_by_member(self) -> dict[int, tuple[RecordItem, ...]]:
@@ -242,6 +248,22 @@ def _read_meta(path: Path) -> dict[str, object]:
     return meta
 
 
+def _list(meta: Mapping[str, object], key: str) -> list[object]:
+    """Return a list in snapshot.json ([] when it is missing); DataError when it is something else."""
+    value = meta.get(key, [])
+    if not isinstance(value, list):
+        raise DataError(f"{META_FILE}: {key} must be a list")
+    return value
+
+
+def _record_terms(meta: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    """Return snapshot.json's `record_terms`: {"questions": terms, "interests": terms} ({} when missing)."""
+    value = meta.get("record_terms") or {}
+    if not isinstance(value, dict):
+        raise DataError(f"{META_FILE}: record_terms must be an object of lists of terms")
+    return {str(kind): tuple(str(term) for term in _list(value, kind)) for kind in value}
+
+
 def _unique(records: list[tuple[Record, str]], key: Callable[[Record], object], what: str) -> None:
     first_seen: dict[object, str] = {}
     for record, where in records:
@@ -296,6 +318,8 @@ def load(path: Path) -> Snapshot:
         sites=tuple(s for s, _ in sites),
         constituencies=by_code,
         records=tuple(sorted((item for item, _ in records), key=lambda item: item.sort_key)),
+        record_terms=_record_terms(meta),
+        committee_ids=tuple(value for value in _list(meta, "committee_ids") if isinstance(value, int)),
     )
 
 

@@ -108,6 +108,7 @@ class Target:
     home: LocalPicture | None = None  # a post holder's own seat: the local hook of a letter about their office
     changes: tuple[KnownChange, ...] = ()  # changes of office reported after the posts' date
     hook: UsedHook | None = None  # the recipient's record the letter speaks of (at most one sentence), and why
+    answering: tuple[str, ...] = ()  # the departments a Lords whip or spokesperson answers for, by name
 
     @property
     def sort_key(self) -> tuple[int, str, str, int]:
@@ -299,7 +300,9 @@ def post_target(
     senior = ordered[0]
     member = snapshot.member(senior.member_id)
     department = snapshot.departments.get(senior.department)
-    facts = facts_of(Subject(kind, member, posts=every))  # a joint post counts in each of its departments
+    # A joint post counts in each of its departments; a Lords whip's letter, in each department they answer for.
+    answering = answers_for(snapshot, senior.member_id) if senior.house == "Lords" else ()
+    facts = facts_of(Subject(kind, member, posts=every, answers_for=answering))
     template, template_reason = choose_template(campaign, facts)
     facts["template"] = template
     rules = tuple(matched_rules(campaign, facts))
@@ -351,6 +354,7 @@ def post_target(
         flags=tuple(flags),
         facts=facts,
         hook=hook,
+        answering=tuple(snapshot.departments[code].name for code in answering if code in snapshot.departments),
     )
 
 
@@ -448,14 +452,48 @@ def _stale_note(snapshot: Snapshot, today: date, withheld: int) -> str:
     )
 
 
+def answers_for(snapshot: Snapshot, member_id: int) -> tuple[str, ...]:
+    """Return the departments (IfG codes) a member answers for as a spokesperson, once a refresh has brought them."""
+    items = snapshot.record_of(member_id)
+    return tuple(dict.fromkeys(item.code for item in items if item.kind == "spokesperson" and item.code))
+
+
 def _left_out_of_audience(snapshot: Snapshot, campaign: Campaign) -> set[int]:
     """Return the members a campaign's default audience leaves out: those whose every post is in one of its
-    `except_departments` (e.g. whips, who manage business and are not lobbied on policy)."""
+    `except_departments` (e.g. whips, who manage business and are not lobbied on policy). A Lords whip stays in
+    once the snapshot knows which departments they answer for: their letter can speak to those."""
     departments = set(campaign.audience.except_departments)
     held: dict[int, set[str]] = {}
+    lords: set[int] = set()
     for post in snapshot.posts:
         held.setdefault(post.member_id, set()).add(post.department)
-    return {member_id for member_id, found in held.items() if found <= departments} if departments else set()
+        if post.house == "Lords":
+            lords.add(post.member_id)
+    if not departments:
+        return set()
+    return {
+        member_id
+        for member_id, found in held.items()
+        if found <= departments and not (member_id in lords and answers_for(snapshot, member_id))
+    }
+
+
+def record_note(snapshot: Snapshot, campaign: Campaign) -> str | None:
+    """Return the line saying which of the campaign's question terms and committees the snapshot lacks, or None."""
+    terms = [term for term in campaign.question_terms if term not in snapshot.record_terms.get("questions", ())]
+    committees = [str(number) for number in campaign.committees if number not in snapshot.committee_ids]
+    lacking = []
+    if terms:
+        shown = ", ".join(f"'{term}'" for term in terms[:3]) + (f" and {len(terms) - 3} more" if len(terms) > 3 else "")
+        lacking.append(f"written questions on {shown}")
+    if committees:
+        lacking.append(f"the members of committee{'s' if len(committees) > 1 else ''} {', '.join(committees)}")
+    if not lacking:
+        return None
+    return (
+        f"The snapshot holds no {' nor '.join(lacking)} (campaign {campaign.id}): letters cannot speak of them until "
+        f"'outreach refresh --campaign {campaign.folder}' brings them."
+    )
 
 
 def _one_letter_each(targets: list[Target]) -> list[Target]:
@@ -481,7 +519,7 @@ def select(
     campaign's default audience.
     """
     changed = changed or {}
-    notes: list[str] = []
+    notes: list[str] = [note] if (note := record_note(snapshot, campaign)) else []
     holders = post_holders(snapshot)
     seats, posts_wanted = _wanted(snapshot, campaign, selection, holders)
     wanted = _member_filter(selection)

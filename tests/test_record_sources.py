@@ -150,7 +150,9 @@ def test_a_question_without_a_date_fails_with_one_line(server: ParliamentServer,
 
 
 def test_an_interest_touches_a_term_only_at_a_words_start() -> None:
-    assert first_term("Healthcare consultancy", ["health"]) == "health"
+    assert first_term("Healthcare consultancy", ["health", "healthcare"]) == "healthcare"
     assert first_term("Unhealthy snacks ltd", ["health"]) is None
-    assert first_term("A director of Scienceworks", ["NHS", "science"]) == "science"
-    assert Experience("", "Nurse", "", 2019, None).years() == "2019–"
+    assert first_term("Two tickets, hospitality at a match", ["hospital"]) is None
+    assert first_term("Trustee of two  HOSPITALS", ["NHS", "hospital"]) == "hospital"
+    assert first_term("Adviser, life   sciences fund", ["life sciences"]) == "life sciences"
+    assert Experience(None, "", "Nurse", "", 2019, None).years() == "2019–"

@@ -36,6 +36,7 @@ def run(
     server: ParliamentServer, *args: str, home: Path | None = None, expect: ExitCode = ExitCode.OK
 ) -> tuple[str, str]:
     origins = ("--api-url", server.url, "--committees-api-url", server.url, "--postcodes-url", server.url)
+    origins += ("--questions-api-url", server.url)
     env = {"OUTREACH_HOME": str(home)} if home else None
     return commands.run("refresh", *origins, "--max-rps", "0", *args, env=env, expect=expect)
 
@@ -298,7 +299,7 @@ def test_a_failure_after_everything_was_fetched_still_leaves_no_snapshot(
     server.fault("text_500", "/postcodes", times=None)
     server.world.postcodes.clear()
     politeness = Politeness(max_rps=0, attempts=2, backoff=0.01)
-    origins = Origins(server.url, server.url, server.url)
+    origins = Origins(server.url, server.url, server.url, server.url)
     with pytest.raises(Exception) as failure:
         refresh(refreshed, snapshots.newest(refreshed), origins, verify_sites=True, politeness=politeness)
     assert type(failure.value).__name__ == "SourceError" and failure.value.exit_code == ExitCode.SOURCE  # type: ignore[attr-defined]
@@ -389,7 +390,7 @@ def test_verify_sites_corrects_constituencies_from_postcodes_and_records_each_di
 def test_a_stalled_response_is_retried_after_the_timeout(refreshed: Path, server: ParliamentServer) -> None:
     server.fault("stall", "skip=20&take=20", value=2)
     politeness = Politeness(max_rps=0, timeout=0.5, backoff=0.01)
-    origins = Origins(server.url, server.url, server.url)
+    origins = Origins(server.url, server.url, server.url, server.url)
     result = refresh(refreshed, snapshots.newest(refreshed), origins, politeness=politeness)
     assert len(server.requests("skip=20&take=20")) == 2
     assert len(result.snapshot.members) == 650 and result.contacts_fetched == 0

@@ -65,16 +65,19 @@ def refresh(
     as_json: JsonOption = False,
     campaign: CampaignOption = None,
 ) -> None:
-    """Fetch current MPs, contacts, ministers, shadow ministers and committees from Parliament into a new snapshot.
+    """Fetch current MPs, contacts, ministers, shadow ministers, committees and records from Parliament into a snapshot.
 
     Writes a dated snapshot under $OUTREACH_HOME/snapshots/ atomically (a failed refresh leaves the one in use as
     it was, exit 3), then prints what changed: seats, new and departed MPs, parties, posts, contact details.
-    Contact details are cached for 7 days per member; --full refetches them all. A list of MPs that is short
-    without the API saying why, or that changes over 10% of seats at once, is refused (exit 3) unless
+    Each member's record (careers, stated focus, registered interests touching the campaign's interest_terms) comes
+    from the Members API, their written questions on the campaign's question_terms from the Written Questions API.
+    Contact details are cached for 7 days per member, records for 30; --full refetches them all. A list of MPs that
+    is short without the API saying why, or that changes over 10% of seats at once, is refused (exit 3) unless
     --accept-large-change.
     """
     from outreach.sources import refresh as refreshing
     from outreach.sources.http import Politeness, user_agent
+    from outreach.sources.member_records import RecordTerms
 
     with user_errors():
         chosen = load_campaign(campaign)
@@ -92,6 +95,7 @@ def refresh(
                 previous,
                 origins,
                 committees=chosen.committees,
+                terms=RecordTerms(chosen.question_terms, chosen.interest_terms),
                 agent=user_agent(chosen.sender.organisation),
                 full=full,
                 verify_sites=verify_sites,
@@ -181,6 +185,8 @@ def _print_refresh(result: RefreshResult) -> None:
         f"Wrote {fresh.describe()}: {len(fresh.members)} MPs, {len(fresh.posts)} posts"
         + (f", {len(result.vacant_seats)} vacant seats" if result.vacant_seats else "")
         + f"; contact details fetched for {result.contacts_fetched}, cached for {result.contacts_cached}"
+        + f"; records fetched for {result.records_fetched}, cached for {result.records_cached}"
+        + f"; {result.questions} written questions on the campaign's terms"
         + f"; {sum(result.requests.values())} requests.",
         markup=False,
     )

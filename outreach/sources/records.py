@@ -17,6 +17,7 @@ Field names are mapped once, in each record's `from_api`. Quirks, each from the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -71,6 +72,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 class Experience:
     """A former career or role a member lists (`/api/Members/{id}/Experience`): a nurse, a physicist, a councillor."""
 
+    experience_id: int | None
     kind: str  # `type`, as the API words it
     title: str
     organisation: str
@@ -82,6 +84,7 @@ class Experience:
         """Return the experience in one `BiographyExperience` object."""
         value = _object(item, where)
         return cls(
+            experience_id=_number(value, "id", where),
             kind=_text(value, "type", where),
             title=_text(value, "title", where),
             organisation=_text(value, "organisation", where),
@@ -119,6 +122,7 @@ class Interest:
     """One entry in a member's register of interests (`/api/Members/{id}/RegisteredInterests`), with the entries
     nested under it joined to its text."""
 
+    interest_id: int | None
     category: str
     text: str
     registered: date | None  # createdWhen
@@ -132,12 +136,14 @@ class Interest:
         for number, entry in enumerate(_items(category, "interests", where)):
             text = _interest_text(entry, f"{where}: interest {number}")
             if text is not None:
-                found.append(cls(name, text, _day(_object(entry, where).get("createdWhen"))))
+                value = _object(entry, where)
+                found.append(cls(_number(value, "id", where), name, text, _day(value.get("createdWhen"))))
         return found
 
     def touches(self, terms: Iterable[str]) -> str | None:
-        """Return the first term the interest's text names (as a word or a word's start), or None."""
-        return first_term(f"{self.category} {self.text}", terms)
+        """Return the first term the interest's own text names, or None (a register category such as "Gifts,
+        benefits and hospitality" says nothing of health)."""
+        return first_term(self.text, terms)
 
 
 def _interest_text(entry: Any, where: str, depth: int = 0) -> str | None:
@@ -158,15 +164,13 @@ def _interest_text(entry: Any, where: str, depth: int = 0) -> str | None:
 
 
 def first_term(text: str, terms: Iterable[str]) -> str | None:
-    """Return the first of `terms` that `text` holds at a word's start, ignoring case ("health" in "Healthcare")."""
-    folded = f" {' '.join(text.split()).casefold()}"
+    """Return the first of `terms` that `text` names as whole words, or their plural, ignoring case ("hospital" in
+    "two hospitals", not in "hospitality")."""
+    folded = " ".join(text.split()).casefold()
     for term in terms:
-        needle = " ".join(term.split()).casefold()
-        at = folded.find(needle)
-        while at != -1:
-            if not folded[at - 1].isalnum():
-                return term
-            at = folded.find(needle, at + 1)
+        words = r"\s+".join(re.escape(word) for word in term.casefold().split())
+        if words and re.search(rf"(?<!\w){words}(?:s|es)?(?!\w)", folded):
+            return term
     return None
 
 

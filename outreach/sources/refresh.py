@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,10 @@ from outreach.sources.contacts import CONTACT_MAX_AGE, CachedContact, ContactCac
 from outreach.sources.diff import Diff, diff
 from outreach.sources.http import USER_AGENT, Deadline, DeadlinePassed, JsonClient, Politeness, Progress, fetch_all
 from outreach.sources.live import Carried, LiveRecords, SiteCheck, fetched, general_election, seats, verified_sites
+from outreach.sources.member_records import LIVE_KINDS, RecordSources, RecordStage, RecordTerms, fetch_records
 from outreach.sources.parliament import ApiMember, CommitteesApi, MembersApi, MembershipHistory
 from outreach.sources.postcodes import PostcodesApi
+from outreach.sources.records import RecordsApi
 from outreach.sources.rows import ConstituencyRow, DepartmentRow, Gap, SiteRow, write_rows
 
 SITE_CHECK_COLUMNS = ("site_id", "name", "postcode", "constituency_code_before", "constituency_code_after", "outcome")
@@ -68,6 +70,9 @@ class RefreshResult:
     contacts_fetched: int
     contacts_cached: int
     vacant_seats: tuple[str, ...]
+    records_fetched: int = 0  # members' records (experience, focus, interests) fetched, and taken from the cache
+    records_cached: int = 0
+    questions: int = 0  # written questions on the campaign's terms by current MPs and post holders
 
     def as_json(self) -> dict[str, Any]:
         """Return the refresh as `outreach refresh --json` prints it."""
@@ -77,6 +82,9 @@ class RefreshResult:
             "requests": self.requests,
             "contacts_fetched": self.contacts_fetched,
             "contacts_cached": self.contacts_cached,
+            "records_fetched": self.records_fetched,
+            "records_cached": self.records_cached,
+            "questions": self.questions,
             "vacant_seats": list(self.vacant_seats),
             "changes": self.diff.as_json(),
         }
@@ -178,6 +186,8 @@ class _Options:
     verify_sites: bool
     accept_large_change: bool
     moment: datetime
+    committees: tuple[int, ...] = ()
+    terms: RecordTerms = field(default_factory=RecordTerms)
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,7 @@ class _Fetch:
     committee_sizes: dict[str, int]
     requests: dict[str, int]
     contacts_fetched: int
+    stage: RecordStage
 
 
 def _members(
@@ -232,8 +243,11 @@ def _fetch(
         lambda: members_api.posts("government"),
         lambda: members_api.posts("opposition"),
         lambda: _committee_names(CommitteesApi(clients.committees), committee_ids, options.moment.date()),
+        lambda: RecordsApi(clients.members).spokespersons(),
     ]
-    listed, government, opposition, committees = fetch_all(lambda task: task(), tasks, workers=len(tasks))
+    listed, government, opposition, committees, spokespersons = fetch_all(
+        lambda task: task(), tasks, workers=len(tasks)
+    )
     current, histories = _members(clients, previous, listed, accept_large_change=options.accept_large_change)
     known = {m.member_id for m in previous.members}
     cache = ContactCache(home)
@@ -247,10 +261,22 @@ def _fetch(
         answers = PostcodesApi(clients.postcodes).lookup(postcodes, workers=workers, progress=progress)
         sites, checks = verified_sites(sites, answers, previous.constituencies)
     by_member, sizes, seats = committees
-    records = LiveRecords(
-        current, contacts, by_member, histories, government + opposition, sites, checks, seats, frozenset({"committee"})
+    stage = fetch_records(
+        RecordSources(clients.members, clients.questions, previous, home),
+        current,
+        government + opposition,
+        spokespersons,
+        options.terms,
+        since=general_election(previous),
+        full=options.full,
+        moment=options.moment,
+        progress=progress,
     )
-    return _Fetch(records, sizes, clients.requests(), fetched_count)
+    kinds = frozenset({"committee"}) | LIVE_KINDS
+    records = LiveRecords(
+        current, contacts, by_member, histories, government + opposition, sites, checks, [*seats, *stage.items], kinds
+    )
+    return _Fetch(records, sizes, clients.requests(), fetched_count, stage)
 
 
 def _carried(previous: snapshots.Snapshot) -> Carried:
@@ -394,6 +420,7 @@ def refresh(
     origins: Origins,
     *,
     committees: Sequence[int] = (),
+    terms: RecordTerms | None = None,
     full: bool = False,
     verify_sites: bool = False,
     accept_large_change: bool = False,
@@ -407,13 +434,14 @@ def refresh(
 ) -> RefreshResult:
     """Return a refresh of `previous` from the live sources, written as the newest snapshot under `home`.
 
-    `committees` are the Committees API ids whose members it brings (the campaign's). Raises SourceError (exit 3)
-    when a source fails or answers badly, when the list of MPs is implausible (outreach/sources/plausible.py)
-    unless `accept_large_change`, or when fetching outlasts `deadline` seconds; nothing is then written and
-    `previous` stays the snapshot in use.
+    `committees` are the Committees API ids whose members it brings (the campaign's), `terms` the campaign's
+    question and interest terms (outreach/sources/member_records.py). Raises SourceError (exit 3) when a source
+    fails or answers badly, when the list of MPs is implausible (outreach/sources/plausible.py) unless
+    `accept_large_change`, or when fetching outlasts `deadline` seconds; nothing is then written and `previous`
+    stays the snapshot in use.
     """
     moment = now or datetime.now(UTC)
-    options = _Options(full, verify_sites, accept_large_change, moment)
+    options = _Options(full, verify_sites, accept_large_change, moment, tuple(committees), terms or RecordTerms())
     settings = politeness or Politeness()
     limit = Deadline(deadline)
     tally = _Tally(progress)
@@ -446,9 +474,13 @@ def _write(
         "origins": {
             "members_api": origins.members_api,
             "committees_api": origins.committees_api,
+            "questions_api": origins.questions_api,
             **({"postcodes": origins.postcodes} if verify_sites else {}),
         },
         "committees": live.committee_sizes,
+        "committee_ids": list(options.committees),
+        "record_terms": options.terms.as_json(),
+        "questions_since": general_election(previous).isoformat(),
         "vacant_seats": list(built.vacant_seats),
         "previous": str(previous.path),
     }
@@ -465,5 +497,8 @@ def _write(
         requests=live.requests,
         contacts_fetched=live.contacts_fetched,
         contacts_cached=len(live.records.members) - live.contacts_fetched,
+        records_fetched=live.stage.fetched,
+        records_cached=live.stage.cached,
+        questions=live.stage.questions,
         vacant_seats=built.vacant_seats,
     )
