@@ -29,6 +29,7 @@ WHIP = 1603  # Lord Wilson of Sedgefield, a Lord in Waiting: the server makes hi
 COMMONS_WHIP = 4871  # Christian Wakeford, a Lord Commissioner (Whip) in the Commons
 RADIOGRAPHER = 4212  # Debbie Abrahams: the server lists a therapeutic radiographer's career for her
 FORMER = 99_001  # a member no longer in the Commons: the server has them asking questions
+ASKER = 5450  # Douglas Lumsden, new to this Parliament: given a written question on radiotherapy below
 
 
 def run(server: ParliamentServer, *args: str, expect: ExitCode = ExitCode.OK) -> commands.Ran:
@@ -43,6 +44,15 @@ def fresh_world() -> World:
          "organisation": "Leeds Teaching Hospitals NHS Trust", "startMonth": None, "startYear": 1994,
          "endMonth": None, "endYear": 2002},
     ]  # fmt: skip
+    asked = {**world.questions[0], "id": 1_999_001, "askingMemberId": ASKER, "uin": "38211", "house": "Commons"}
+    asked.update(
+        heading="Radiotherapy: Finance",
+        questionText="To ask the Secretary of State for Health and Social Care, what funding he has allocated to "
+        "replace linear accelerators used for radiotherapy in 2026-27.",
+        answeringBodyName="Department of Health and Social Care",
+        dateTabled="2026-03-10T00:00:00",
+    )
+    world.questions.append(asked)
     return world
 
 
@@ -192,3 +202,26 @@ def test_a_malformed_record_fails_the_refresh_with_one_line_and_leaves_the_snaps
     assert snapshots.newest(outreach_home).path == refreshed.path
     assert not [p for p in (outreach_home / "snapshots").iterdir() if p.name.startswith(".")]
     assert not (outreach_home.joinpath(*RECORDS_CACHE) / f"{RADIOGRAPHER}.json").exists()
+
+
+def test_a_letter_reminds_a_member_of_their_written_question_and_cites_it(
+    refreshed: snapshots.Snapshot, tmp_path: Path
+) -> None:
+    out = tmp_path / "outbox"
+    commands.run("draft", "--member", str(ASKER), "--format", "md", "--out", str(out))
+    [row] = commands.manifest(out)
+    letter = (out / row["markdown"]).read_text(encoding="utf-8")
+    assert "Your written question of 10 March 2026 to the Department of Health and Social Care" in letter
+    assert "“Radiotherapy: Finance” (UIN 38211)" in letter
+    assert row["asks"].split(";")[0] == "equipment"
+    assert "Written Questions API, 2026-03-10, 38211" in row["hooks"]
+
+
+def test_the_interest_ranking_uses_the_careers_and_questions_a_refresh_brings(refreshed: snapshots.Snapshot) -> None:
+    ranked = json.loads(commands.run("mps", "--sort", "interest", "--json").stdout)
+    by_id = {mp["member_id"]: mp for mp in ranked}
+    reasons = " ".join(str(reason) for reason in by_id[RADIOGRAPHER]["reasons"])
+    assert "a former career close to MPCE" in reasons
+    assert "asked written questions on MPCE subjects" in " ".join(str(r) for r in by_id[ASKER]["reasons"])
+    kinds = {item["kind"] for item in by_id[RADIOGRAPHER]["record"]}
+    assert "experience" in kinds and all(item["source"]["name"] for item in by_id[RADIOGRAPHER]["record"])
