@@ -41,6 +41,7 @@ def refresh(
 ) -> tuple[str, str]:
     """Run `outreach refresh` against the server, uncapped; return (stdout, stderr)."""
     origins = ("--api-url", server.url, "--committees-api-url", server.url, "--postcodes-url", server.url)
+    origins += ("--questions-api-url", server.url)
     return commands.run("refresh", *origins, "--max-rps", "0", *args, expect=expect, env=env)
 
 
@@ -377,6 +378,7 @@ def test_a_refresh_killed_at_random_moments_leaves_the_old_or_a_new_whole_snapsh
     home = tmp_path / "home"
     env = {**os.environ, "OUTREACH_HOME": str(home)}
     origins = ["--api-url", server.url, "--committees-api-url", server.url, "--postcodes-url", server.url]
+    origins += ["--questions-api-url", server.url]
     command = [sys.executable, "-m", "outreach", "refresh", *origins, "--max-rps", "0", "--full"]
     started = time.monotonic()
     subprocess.run(command, env=env, check=True, capture_output=True)
