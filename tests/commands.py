@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 from outreach.cli import app
 from outreach.errors import ExitCode
+from outreach.letters import Letter
 
 runner = CliRunner()
 
@@ -73,3 +76,20 @@ def draft_once(tmp_path_factory: pytest.TempPathFactory, campaign: Path, *select
         patch.setenv("OUTREACH_HOME", str(tmp_path_factory.mktemp("draft-home")))
         run("draft", *selection, "--out", str(out), "--campaign", str(campaign))
     return out
+
+
+@functools.cache
+def every_letter() -> tuple[Letter, ...]:
+    """Return every letter of `draft --all --allow-stale-posts` on the embedded snapshot, dated 2026-12-01, merged
+    in this process (once: the tests that typeset or convert letters share them)."""
+    from outreach import campaign as campaigns
+    from outreach import snapshot as snapshots
+    from outreach.draft import merge_all, targets_for
+    from outreach.resources import default_campaign_dir, embedded_snapshot_dir
+    from outreach.targeting import Selection
+
+    campaign = campaigns.load(default_campaign_dir())
+    snapshot = snapshots.load(embedded_snapshot_dir())
+    today = date(2026, 12, 1)
+    chosen = targets_for(snapshot, campaign, Selection(all=True, allow_stale_posts=True), today)
+    return tuple(item.letter for item in merge_all(chosen.targets, campaign, today))

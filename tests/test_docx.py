@@ -12,21 +12,17 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
 import pytest
+from commands import every_letter
 from pypdf import PdfReader
 
-from outreach import campaign as campaigns
-from outreach import snapshot as snapshots
-from outreach.draft import merge_all, targets_for
 from outreach.letters import Letter
 from outreach.render.docx import write_docx
 from outreach.render.docx_fonts import obfuscate
-from outreach.resources import default_campaign_dir, embedded_snapshot_dir
-from outreach.targeting import Selection
 
 LONGEST = 24  # the letters most likely to run onto a second page
 
@@ -44,12 +40,7 @@ WITHOUT_CALADEA = """<?xml version="1.0"?>
 @pytest.fixture(scope="module")
 def longest_letters() -> list[Letter]:
     """Return the longest letters of `draft --all --allow-stale-posts`, by the length of their text."""
-    campaign = campaigns.load(default_campaign_dir())
-    snapshot = snapshots.load(embedded_snapshot_dir())
-    today = date(2026, 12, 1)
-    chosen = targets_for(snapshot, campaign, Selection(all=True, allow_stale_posts=True), today)
-    letters = [item.letter for item in merge_all(chosen.targets, campaign, today)]
-    return sorted(letters, key=lambda letter: len(letter.markdown), reverse=True)[:LONGEST]
+    return sorted(every_letter(), key=lambda letter: len(letter.markdown), reverse=True)[:LONGEST]
 
 
 def _pages_in_libreoffice(folder: Path, out: Path, environment: dict[str, str]) -> dict[str, int]:

@@ -55,7 +55,8 @@ def subset(style: str, extra: frozenset[str]) -> bytes:
 
 
 def obfuscate(font: bytes, key: str) -> bytes:
-    """Return `font` obfuscated with GUID `key` ("{XXXXXXXX-...}") as ECMA-376 17.8.1 asks (the same undoes it)."""
+    """Return `font` obfuscated with `key`, a GUID in braces as the font table writes it, as ECMA-376 17.8.1 asks
+    (obfuscating again undoes it)."""
     digits = key.strip("{}").replace("-", "")
     mask = bytes(int(digits[at : at + 2], 16) for at in range(len(digits) - 2, -2, -2))
     head = bytes(byte ^ mask[at % 16] for at, byte in enumerate(font[:32]))

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
+from commands import every_letter
 
-from outreach import campaign as campaigns
-from outreach import snapshot as snapshots
-from outreach.draft import merge_all, targets_for
 from outreach.errors import OutputError
 from outreach.letters import Letter
 from outreach.render import pdf
 from outreach.render.split import PageWriter
-from outreach.resources import default_campaign_dir, embedded_snapshot_dir
-from outreach.targeting import Selection
+from outreach.resources import default_campaign_dir
 
 LAYOUT = default_campaign_dir() / "letter.typ"
 TWO_PROCESSES = pytest.mark.skipif(sys.platform != "linux", reason="the split forks a second process on Linux only")
@@ -30,11 +26,7 @@ TWO_PROCESSES = pytest.mark.skipif(sys.platform != "linux", reason="the split fo
 @pytest.fixture(scope="module")
 def letters() -> list[Letter]:
     """Return 40 letters of `draft --all --allow-stale-posts`: the 10 longest (some set smaller to fit), 30 others."""
-    campaign = campaigns.load(default_campaign_dir())
-    snapshot = snapshots.load(embedded_snapshot_dir())
-    today = date(2026, 12, 1)
-    chosen = targets_for(snapshot, campaign, Selection(all=True, allow_stale_posts=True), today)
-    every = [item.letter for item in merge_all(chosen.targets, campaign, today)]
+    every = list(every_letter())
     longest = sorted(every, key=lambda letter: len(letter.markdown), reverse=True)[:10]
     return longest + [letter for letter in every[:40] if letter not in longest][:30]
 
