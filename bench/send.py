@@ -38,7 +38,7 @@ from crash import kill_mid_send
 from fsyncs import count_fsyncs, fsync_cost
 from mailmerge_venv import mailmerge_binary, write_template
 
-from outreach.delivery.run import GROUP_COMMIT
+from outreach.delivery.run import GROUP_COMMIT, LOG_ID_FILE
 from outreach.ledger import DELIVERED_STATES, State
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,6 +167,12 @@ def outreach_env(home: Path, port: int) -> dict[str, str]:
     }
 
 
+def forget_log(outbox: Path) -> None:
+    """Forget which contact log the outbox was sent from: each run sends it afresh, from a new log (else `send`
+    refuses a second log, as it should for a user)."""
+    (outbox / LOG_ID_FILE).unlink(missing_ok=True)
+
+
 def send_command(outbox: Path, campaign: Path) -> list[str]:
     return [
         *(sys.executable, "-m", "outreach", "send", str(outbox), "--campaign", str(campaign)),
@@ -272,6 +278,7 @@ def crash_round(
     kill, and every letter logged sent did arrive.
     """
     sink.clear()
+    forget_log(outbox)
     env = outreach_env(home, sink.port)
     env["PYTHONUNBUFFERED"] = "1"
     with (outbox / "manifest.csv").open(encoding="utf-8", newline="") as handle:
@@ -329,11 +336,13 @@ def crash_loop(outbox: Path, campaign: Path, homes: Path, sink: Sink, kills_want
     return lines
 
 
-def group_commit_lines(command: list[str], homes: Path, port: int, letters: int) -> list[str]:
+def group_commit_lines(outbox: Path, command: list[str], homes: Path, port: int, letters: int) -> list[str]:
     """Return the lines saying how many fsyncs a send makes per letter: the whole run's, and each further letter's
     (a full send against one of FEW letters, so the log's opening, the run's queueing and checkpoints cancel out)."""
     target = f"target <= 1/{GROUP_COMMIT} = {1 / GROUP_COMMIT:.3f}"
+    forget_log(outbox)
     full = count_fsyncs(command, outreach_env(homes / "traced-all", port))
+    forget_log(outbox)
     few = count_fsyncs([*command, "--limit", str(FEW)], outreach_env(homes / "traced-few", port))
     if full is None or few is None:
         return [f"fsyncs per letter: not counted (strace missing or refused); {target}"]
@@ -378,6 +387,7 @@ def main() -> None:
 
         def send_all(home: Path) -> float:
             sink.clear()
+            forget_log(outbox)
             seconds = timed(send_command(outbox, campaign), outreach_env(home, sink.port))
             arrived = len(sink.message_ids())
             if arrived != letters:
@@ -412,7 +422,7 @@ def main() -> None:
         )
         # The contact log's durability (issue 14 item 5, group commit) is reported here: fsyncs per letter and the
         # cost of one fsync on this machine, printed beside the times above.
-        print("\n".join(group_commit_lines(send_command(outbox, campaign), homes, sink.port, letters)))
+        print("\n".join(group_commit_lines(outbox, send_command(outbox, campaign), homes, sink.port, letters)))
         print(f"  one fsync in {homes} ({filesystem(homes)}): {fsync_cost(homes) * 1000:.3f} ms (median of 200)")
         if arguments.crash:
             seed = arguments.seed if arguments.seed is not None else random.randrange(1 << 30)

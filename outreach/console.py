@@ -14,8 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from outreach.letters import MARK_CLOSE, MARK_OPEN
-from outreach.safetext import clean
+from outreach.safetext import MARK_CLOSE, MARK_OPEN, clean
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

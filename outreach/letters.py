@@ -18,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from outreach import limits
 from outreach.campaign import Sender, reference_line
 from outreach.errors import TemplateError
-from outreach.safetext import markdown_plain, markdown_text
+from outreach.safetext import MARK_CLOSE, MARK_OPEN, markdown_plain, markdown_text
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,6 @@ class Letter:
         return " · ".join(f"{label}: {value}" for label, value in parts if value)
 
 
-# Every value a template prints is wrapped in these two private-use characters, so a preview can show exactly
-# which words were personalised; they are stripped from everything written to disk.
-MARK_OPEN = "\ue000"
-MARK_CLOSE = "\ue001"
 _INLINE = re.compile(r"(\*\*(?P<bold>.+?)\*\*|\*(?P<italic>[^*\s](?:.*?[^*\s])?)\*)")
 
 

@@ -24,7 +24,7 @@ import stat
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -347,6 +347,44 @@ def manifest_text(rows: Sequence[dict[str, str]]) -> str:
     return buffer.getvalue()
 
 
+class _Paths:
+    """The checks of one manifest's paths, shared by its rows: the outbox and each folder in it resolved once, each
+    file then found with one lstat, and each column's answer kept (a row's paths are asked again when it is sent).
+    Plain strings (os.path) rather than Path objects: a manifest names thousands of paths."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = str(outbox)
+        self.root = ""
+        self.folders: dict[str, str] = {}
+        self.checked: dict[tuple[int, str], tuple[Path, ...]] = {}
+
+    def locate(self, value: str) -> tuple[str, os.stat_result]:
+        """Return the real path of outbox/value, links resolved, and its status; OSError or RuntimeError when not.
+
+        The folder is resolved once per read; a file that is not a link is its own real path.
+        """
+        folder_name, name = os.path.split(value)
+        folder = self.folders.get(folder_name)
+        if folder is None:
+            folder = self.folders[folder_name] = os.path.realpath(os.path.join(self.outbox, folder_name), strict=True)
+        candidate = os.path.join(folder, name)
+        status = os.lstat(candidate)
+        if stat.S_ISLNK(status.st_mode):
+            real = os.path.realpath(candidate, strict=True)
+            return real, os.stat(real)
+        return candidate, status
+
+    def inside(self, real: str) -> bool:
+        """Return whether a real path lies inside the outbox (itself resolved once)."""
+        if not self.root:
+            self.root = os.path.realpath(self.outbox)
+        return real.startswith(self.root.rstrip(os.sep) + os.sep)
+
+    def resolved_root(self) -> Path:
+        """Return the outbox with its links resolved."""
+        return Path(os.path.realpath(self.outbox))
+
+
 @dataclass(frozen=True)
 class ManifestRow:
     """One row of an outbox's manifest.csv, checked: its key cells typed, every cell as written."""
@@ -358,6 +396,7 @@ class ManifestRow:
     member_id: int
     asks: tuple[str, ...]
     cells: dict[str, str]
+    paths: _Paths = field(compare=False, repr=False)  # shared by the rows of one read
 
     def file(self, column: str) -> Path | None:
         """Return the outbox file a path column (markdown, pdf, docx) names, or None when the cell is empty."""
@@ -369,30 +408,40 @@ class ManifestRow:
 
         Every path a manifest names must be a regular file inside the outbox once links are resolved (a link out
         of it would let `send` mail any file the user can read), and within its size limit; DataError names the
-        row and the path.
+        row and the path. Checked once per read of the manifest.
         """
+        known = self.paths.checked.get((self.line, column))
+        if known is not None:
+            return known
         paths = [value.strip() for value in self.cells.get(column, "").split(";") if value.strip()]
-        root = self.outbox.resolve()
         found = []
         for value in paths:
-            what = f"{self.where}: {_FILE_LABELS.get(column, column)} {value}"
             if _leaves(value):
-                raise DataError(f"{what} leaves the outbox")
+                raise DataError(f"{self._what(column, value)} leaves the outbox")
             try:
-                real = (self.outbox / value).resolve(strict=True)
-                mode = real.stat().st_mode
+                real, status = self.paths.locate(value)
             except FileNotFoundError:
-                raise DataError(f"{what} is missing") from None
+                raise DataError(f"{self._what(column, value)} is missing") from None
             except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links (Python before 3.13)
-                raise DataError(f"{what} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-            if not real.is_relative_to(root):
-                raise DataError(f"{what} leads outside the outbox, to {real}")
-            if not stat.S_ISREG(mode):
-                raise DataError(f"{what} is not a regular file")
+                reason = getattr(exc, "strerror", None) or exc
+                raise DataError(f"{self._what(column, value)} cannot be read ({reason})") from None
+            if not self.paths.inside(real):
+                raise DataError(f"{self._what(column, value)} leads outside the outbox, to {real}")
+            if not stat.S_ISREG(status.st_mode):
+                raise DataError(f"{self._what(column, value)} is not a regular file")
             limit = limits.LETTER_BYTES if column == "markdown" else limits.ATTACHMENT_BYTES
-            limits.check_file(real, limit, "the file", what)
-            found.append(real)
-        return tuple(found)
+            if status.st_size > limit:
+                raise DataError(
+                    f"{self._what(column, value)}: the file is {limits.size(status.st_size)}, "
+                    f"over the limit of {limits.size(limit)}"
+                )
+            found.append(Path(real))
+        self.paths.checked[(self.line, column)] = checked = tuple(found)
+        return checked
+
+    def _what(self, column: str, value: str) -> str:
+        """Return how an error names a path of this row: the manifest's line, the column's label, the path."""
+        return f"{self.where}: {_FILE_LABELS.get(column, column)} {value}"
 
     def attachments(self) -> tuple[Path, ...]:
         """Return what `send` attaches for this row: the letter's PDF (if any), then the enclosures, each checked to
@@ -400,7 +449,7 @@ class ManifestRow:
         pdf = self.file("pdf")
         paths = ((pdf,) if pdf is not None else ()) + self.files("enclosures")
         for path in paths:
-            _check_pdf(path, f"{self.where}: {path.relative_to(self.outbox.resolve())}")
+            _check_pdf(path, f"{self.where}: {path.relative_to(self.paths.resolved_root())}")
         return paths
 
 
@@ -460,6 +509,7 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
         raise DataError(f"{path}:1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     rows: list[ManifestRow] = []
     seen: dict[str, int] = {}
+    paths = _Paths(folder)
     end = 1  # the header's line
     for cells in _records(reader, path):
         line = end + 1  # the line this row starts on (a quoted field may span lines)
@@ -481,7 +531,7 @@ def read_manifest(folder: Path, required: Sequence[str]) -> list[ManifestRow]:
         if not is_member_id(member_id):
             raise DataError(f"{where}: member_id {cells['member_id'].strip()} is out of range")
         asks = tuple(ask for ask in cells.get("asks", "").split(";") if ask)
-        row = ManifestRow(folder, where, line, letter_id, member_id, asks, cells)
+        row = ManifestRow(folder, where, line, letter_id, member_id, asks, cells, paths)
         for column in PATH_COLUMNS:
             row.files(column)  # every path the manifest names: a regular file inside the outbox
         rows.append(row)

@@ -41,6 +41,10 @@ def clean(text: str, *, newlines: bool = False) -> str:
     return _CONTROLS.sub("", text)
 
 
+# Every value a template prints is wrapped in these two private-use characters, so a preview can show exactly
+# which words were personalised (`outreach.letters`); they are stripped from everything written to disk.
+MARK_OPEN = "\ue000"
+MARK_CLOSE = "\ue001"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 

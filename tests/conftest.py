@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +22,13 @@ _real_connect = socket.socket.connect
 def pytest_configure(config: pytest.Config) -> None:
     """Point OUTREACH_HOME away from the user's folder before any fixture, even a session-scoped one, runs."""
     os.environ["OUTREACH_HOME"] = tempfile.mkdtemp(prefix="outreach-test-home-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's OUTREACH_HOME again (nothing of a test run is left in the temporary folder)."""
+    home = os.environ.get("OUTREACH_HOME", "")
+    if Path(home).name.startswith("outreach-test-home-"):
+        shutil.rmtree(home, ignore_errors=True)
 
 
 _real_getaddrinfo = socket.getaddrinfo

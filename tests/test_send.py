@@ -16,8 +16,9 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -38,11 +39,12 @@ from dovecot import PASSWORD, USER, Dovecot, running
 from postgres_server import free_port
 from pypdf import PdfReader
 
+from outreach import campaign as campaigns
+from outreach import forked, settings
 from outreach import outbox as outboxes
-from outreach import settings
 from outreach.delivery.channel import Letter, Outcome, Verdict
 from outreach.delivery.run import GROUP_COMMIT
-from outreach.errors import ExitCode
+from outreach.errors import DataError, ExitCode
 from outreach.ledger import Contact, Ledger, schema
 from outreach.resources import default_campaign_dir
 
@@ -716,11 +718,15 @@ class MemoryPost:
     attempts: int = 2
     backoff_seconds: tuple[float, ...] = (0.0,)
     posted: list[Printed] = field(default_factory=list)
+    expected: list[Printed] = field(default_factory=list)
     opened: int = 0
     closed: int = 0
 
     def open(self) -> None:
         self.opened += 1
+
+    def expect(self, messages: Sequence[Printed]) -> None:
+        self.expected += messages
 
     def new_reference(self, message: Printed) -> str:
         return f"<{message.letter_id}.post@ipem.example.org>"
@@ -1038,3 +1044,163 @@ def test_two_senders_on_one_team_log_deliver_every_letter_exactly_once(
     assert {contact.by for contact in contacts} <= {"alice", "bob"}
     sent_lines = sum(errors.decode().count("\nsent ") + errors.decode().startswith("sent ") for _, errors in outputs)
     assert sent_lines == len(letters)  # between them the two runs reported each letter sent once
+
+
+# -- two processes ---------------------------------------------------------------------------------------------
+
+
+def test_an_outbox_checked_by_two_processes_reads_as_one_process_reads_it(
+    seats_outbox: Path, campaign_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outreach.delivery import email as mail
+    from outreach.forked import two_cores
+
+    if not two_cores():
+        pytest.skip("the check forks a second process on Linux with two cores only")
+    campaign = campaigns.load(campaign_dir)
+    monkeypatch.setattr(mail, "PARALLEL_READ_LETTERS", 10**9)
+    alone = mail.read_manifest(seats_outbox, campaign)
+    monkeypatch.setattr(mail, "PARALLEL_READ_LETTERS", 4)
+    forks: list[int] = []
+    real_fork = forked.fork
+    monkeypatch.setattr(forked, "fork", lambda: forks.append(1) or real_fork())
+    shared = mail.read_manifest(seats_outbox, campaign)
+    assert forks == [1]
+    assert len(shared) == len(alone) == 40
+    assert shared == alone
+
+
+def test_two_processes_name_the_first_bad_row_as_one_would(
+    seats_outbox: Path, campaign_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outreach.delivery import email as mail
+    from outreach.forked import two_cores
+
+    if not two_cores():
+        pytest.skip("the check forks a second process on Linux with two cores only")
+    monkeypatch.setattr(mail, "PARALLEL_READ_LETTERS", 4)
+    outbox = tmp_path / "outbox"
+    shutil.copytree(seats_outbox, outbox)
+    rows = manifest(outbox)
+    late = max(index for index, row in enumerate(rows) if row["email"])  # in the half the child checks
+    early = min(index for index, row in enumerate(rows) if row["email"])  # in the parent's half
+    rows[late]["email"] = "not an address"
+    write_manifest(outbox, rows)
+    campaign = campaigns.load(campaign_dir)
+    with pytest.raises(DataError, match=rf"manifest\.csv:{late + 2} \(letter {rows[late]['letter_id']}\): email is"):
+        mail.read_manifest(outbox, campaign)
+    rows[early]["email"] = "nor this"
+    write_manifest(outbox, rows)
+    with pytest.raises(DataError, match=rf"manifest\.csv:{early + 2} \(letter {rows[early]['letter_id']}\): email"):
+        mail.read_manifest(outbox, campaign)
+
+
+def test_messages_encoded_ahead_are_the_messages_encoded_in_turn(seats_outbox: Path, campaign_dir: Path) -> None:
+    from outreach.delivery import email as mail
+    from outreach.delivery.ahead import Ahead
+    from outreach.forked import two_cores
+
+    if not two_cores():
+        pytest.skip("the encoding ahead forks a second process on Linux with two cores only")
+    messages = [letter.message for letter in mail.read_manifest(seats_outbox, campaigns.load(campaign_dir))]
+    emails = [message for message in messages if message is not None]
+    ahead = Ahead(emails)
+    try:
+        deadline = time.monotonic() + 60
+        while len(ahead._done) < len(emails) - 1 and time.monotonic() < deadline:  # the run's first letter aside
+            time.sleep(0.01)
+        taken = [ahead.take(message) for message in emails]
+    finally:
+        ahead.close()
+    made = [encoded for encoded in taken if encoded is not None]
+    assert len(made) >= len(emails) // 2, "the child encoded few of the letters"
+    for message, encoded in zip(emails, taken, strict=True):
+        if encoded is not None:
+            assert encoded == message.encoded()
+            assert encoded.files and encoded.files[0][0] == message.attachment.name  # type: ignore[union-attr]
+
+
+def test_the_child_stops_where_the_run_has_come(
+    seats_outbox: Path, campaign_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outreach.delivery import email as mail
+    from outreach.delivery.ahead import Ahead
+    from outreach.forked import two_cores
+    from outreach.render.email import Email
+
+    if not two_cores():
+        pytest.skip("the encoding ahead forks a second process on Linux with two cores only")
+    messages = [letter.message for letter in mail.read_manifest(seats_outbox, campaigns.load(campaign_dir))]
+    emails = [message for message in messages if message is not None]
+    real_encoded = Email.encoded
+
+    def slow(message: Email) -> Any:  # the child takes 0.2 s over each message: the run gets ahead of it at once
+        time.sleep(0.2)
+        return real_encoded(message)
+
+    monkeypatch.setattr(Email, "encoded", slow)
+    ahead = Ahead(emails)
+    try:
+        assert ahead.take(emails[-1]) is None  # the run is at the last letter before the child has handed any over
+        ahead._reader.join(timeout=30)
+        assert not ahead._reader.is_alive(), "the child went on after the run had passed it"
+        assert len(ahead._done) <= 1  # at most the letter it was encoding when the run passed it
+        assert all(ahead.take(message) is None for message in emails[:-1])
+    finally:
+        ahead.close()
+
+
+def test_an_uncapped_send_with_the_encoding_ahead_delivers_every_letter_whole_once(
+    server: Recorder, seats_outbox: Path, campaign_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outreach.delivery import ahead as ahead_module
+    from outreach.forked import two_cores
+
+    if not two_cores():
+        pytest.skip("the encoding ahead forks a second process on Linux with two cores only")
+    monkeypatch.setattr(ahead_module, "AHEAD_MESSAGES", 2)
+    started: list[int] = []
+    real_start = ahead_module.Ahead.start.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        ahead_module.Ahead,
+        "start",
+        classmethod(lambda cls, messages: started.append(len(messages)) or real_start(cls, messages)),
+    )
+    outbox = tmp_path / "outbox"
+    shutil.copytree(seats_outbox, outbox)
+    stdout, _ = send(outbox, campaign_dir, "--no-dry-run", "--yes")
+    rows = [row for row in manifest(outbox) if row["email"]]
+    assert started == [len(rows)]
+    assert summary(stdout)["sent"] == len(rows) == len(server.received)
+    for row, got in zip(rows, server.received, strict=True):
+        assert got.message["To"].addresses[0].addr_spec == row["email"]
+        (attached,) = list(got.message.iter_attachments())
+        assert attached.get_content() == (outbox / row["pdf"]).read_bytes()
+        plain = got.message.get_body(("plain",))
+        assert plain is not None and f"(Our ref: {row['letter_id']})" in got.message["Subject"]
+    assert len({got.message["Message-ID"] for got in server.received}) == len(rows)
+
+
+def test_the_message_as_data_carries_it_is_the_message_dot_stuffed_and_ended(
+    seats_outbox: Path, campaign_dir: Path
+) -> None:
+    """DATA doubles the dots in the two bodies alone: the same bytes as doubling them over the whole message."""
+    from dataclasses import replace
+
+    from outreach.delivery import email as mail
+
+    def dot_stuffed(message: bytes) -> bytes:  # RFC 5321 4.5.2, over the whole message
+        assert message.count(b"\n") == message.count(b"\r\n") and message.endswith(b"\r\n")
+        stuffed = message.replace(b"\r\n.", b"\r\n..")
+        return (b"." + stuffed if stuffed.startswith(b".") else stuffed) + b".\r\n"
+
+    letters = mail.read_manifest(seats_outbox, campaigns.load(campaign_dir))
+    emails = [letter.message for letter in letters if letter.message is not None]
+    dotted = replace(emails[0], body=".\n\n.. a line of dots\n\n" + emails[0].body.replace("\n\n", "\n\n.", 3))
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    for message in [*emails, dotted]:
+        encoded = message.encoded()
+        whole = message.assemble("<1@ipem.example.org>", when, encoded, boundary="b0")
+        data = message.assemble("<1@ipem.example.org>", when, encoded, boundary="b0", for_data=True)
+        assert data == dot_stuffed(whole)
+    assert b"\r\n..." in dotted.as_data("<2@ipem.example.org>", when)

@@ -17,7 +17,6 @@ from outreach import console, settings
 from outreach import snapshot as snapshots
 from outreach.errors import OutreachError
 from outreach.safetext import clean
-from outreach.targeting import STALE_POSTS_DAYS
 
 app = typer.Typer(
     help="Draft tailored letters to MPs, ministers and shadow ministers, and keep the record of who was written to.",
@@ -57,6 +56,8 @@ def today() -> date:
 
 def load_snapshot(*, uses_posts: bool) -> snapshots.Snapshot:
     """Return the newest snapshot, saying on stderr which one, and how old its ministers are."""
+    from outreach.targeting import STALE_POSTS_DAYS
+
     snapshot = snapshots.newest(settings.home())
     console.err.print(f"Using {snapshot.describe()}", style="dim", markup=False)
     if uses_posts:

@@ -26,7 +26,6 @@ from outreach.cli.options import (
 )
 from outreach.cli.output import pairs, print_checks, print_notes
 from outreach.errors import OutreachError
-from outreach.targeting import Selection
 
 if TYPE_CHECKING:
     from outreach.campaign import Campaign
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from outreach.contact_log import DraftSkips
     from outreach.merge import Merged
     from outreach.similarity import Similarity
-    from outreach.targeting import Target
+    from outreach.targeting import Selection, Target
 
 
 def draft(
@@ -97,6 +96,8 @@ def draft(
         chosen = load_campaign(campaign)
         warn_unsigned(chosen)
         snapshot = load_snapshot(uses_posts=True)
+        from outreach.targeting import Selection
+
         selection = Selection(
             all=all_,
             new=new,

@@ -15,7 +15,6 @@ from outreach.cli.options import AllowStalePostsOption, CampaignOption, JsonOpti
 from outreach.cli.output import output_rows, print_letter_checks, print_notes
 from outreach.errors import OutreachError
 from outreach.sites import CentreChoice
-from outreach.targeting import Selection
 
 if TYPE_CHECKING:
     from outreach.campaign import Campaign
@@ -119,6 +118,8 @@ def mps(
     with user_errors():
         snapshot = load_snapshot(uses_posts=ministers)
         chosen = load_campaign(campaign) if sort is MpsOrder.interest else None
+    from outreach.targeting import Selection
+
     members = members_matching(snapshot, Selection(new=new, ministers=ministers, party=party, nation=nation))
     if chosen is not None:
         _mps_by_interest(snapshot, chosen, members, as_json=as_json)

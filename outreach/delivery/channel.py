@@ -16,7 +16,7 @@ knows SMTP: a postal channel is a new module here, not a copy of the loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
@@ -94,6 +94,10 @@ class Channel(Protocol[Message_contra, Ready]):
 
     def open(self) -> None:
         """Get ready to deliver (connect, log in), if not already; SourceError when the far end cannot be reached."""
+
+    def expect(self, messages: Sequence[Message_contra]) -> None:
+        """Hear which messages an uncapped run will deliver, in order, before the first: a channel may get them
+        ready meanwhile (e-mail encodes them ahead in a second process)."""
 
     def new_reference(self, message: Message_contra) -> str:
         """Return a new reference for a message, fixed in the log before the first attempt and kept on every retry."""

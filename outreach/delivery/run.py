@@ -281,6 +281,8 @@ def deliver(
     channel.open()  # an unreachable server stops the run here, before any letter is touched
     pace = _Pace(60.0 / per_minute if per_minute > 0 else 0.0, backoff_scale)
     contacts = _queue_all(planned, ledger, channel)
+    if not pace.interval:  # uncapped, the channel may get the messages ready ahead (capped, there is time to spare)
+        channel.expect([item.message for item in planned.to_send])
     queue = _Queue(deque(range(len(planned.to_send))))
     # Uncapped, GROUP_COMMIT letters are marked `sending` in one commit with the previous batch's `sent` marks (a
     # crash leaves at most that many uncertain, for `outreach inbox` to settle from the Sent folder). Capped, there

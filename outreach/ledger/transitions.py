@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from outreach.errors import OutreachError
 from outreach.ledger.engine import Database, IntegrityViolation
@@ -148,26 +148,59 @@ class LedgerTransitions(LedgerReader):
         guard: str = "",
     ) -> Contact:
         """Move one row from an allowed state to `to` inside the caller's transaction; refuse any other state."""
+        changed = self._update(db, key, allowed, to, sets, values, guard)
+        contact = self._one(*key)
+        if changed != 1:
+            self._refuse(key, contact, allowed, to)
+        assert contact is not None
+        return contact
+
+    def _move_only(
+        self,
+        db: Database,
+        key: tuple[str, str, str],
+        allowed: Sequence[State],
+        to: State,
+        sets: str,
+        values: Sequence[Any],
+    ) -> None:
+        """Move one row as _move does, without reading it back (marking letters sent: the run needs nothing of it)."""
+        if self._update(db, key, allowed, to, sets, values, "") != 1:
+            self._refuse(key, self._one(*key), allowed, to)
+
+    @staticmethod
+    def _update(
+        db: Database,
+        key: tuple[str, str, str],
+        allowed: Sequence[State],
+        to: State,
+        sets: str,
+        values: Sequence[Any],
+        guard: str,
+    ) -> int:
+        """Return how many rows the conditional UPDATE of a move changed (1, or 0 when the row was not in `allowed`)."""
         marks = ", ".join("?" for _ in allowed)
-        changed = db.execute(
+        changed: int = db.execute(
             f"UPDATE contacts SET state = ?, updated_at = ?{sets} WHERE {KEY} AND state IN ({marks}){guard}",
             (to, utc_text(now()), *values, *key, *allowed),
         ).rowcount
-        contact = self._one(*key)
-        if changed != 1:
-            campaign, letter_id, channel = key
-            if contact is None:
-                raise LedgerError(f"{campaign}/{letter_id} ({channel}): not in the contact log")
-            if contact.state in allowed and self.is_suppressed(contact.member_id):
-                raise LedgerError(
-                    f"{contact.describe()}: {contact.name or contact.member_id} is on the suppression list"
-                )
-            choices = " or ".join(f"'{state}'" for state in allowed)
-            raise StateRefused(
-                f"{contact.describe()}: cannot move from '{contact.state}' to '{to}' (only from {choices})"
+        return changed
+
+    def _refuse(
+        self, key: tuple[str, str, str], contact: Contact | None, allowed: Sequence[State], to: State
+    ) -> NoReturn:
+        """Raise why a move was refused: the row is missing, its member is suppressed, or it is in another state."""
+        campaign, letter_id, channel = key
+        if contact is None:
+            raise LedgerError(f"{campaign}/{letter_id} ({channel}): not in the contact log")
+        if contact.state in allowed and self.is_suppressed(contact.member_id):
+            raise LedgerError(
+                f"{contact.describe()}: {contact.name or contact.member_id} is on the suppression list"
             )
-        assert contact is not None
-        return contact
+        choices = " or ".join(f"'{state}'" for state in allowed)
+        raise StateRefused(
+            f"{contact.describe()}: cannot move from '{contact.state}' to '{to}' (only from {choices})"
+        )
 
     def begin_sending(
         self,
@@ -271,7 +304,7 @@ class LedgerTransitions(LedgerReader):
 
     def _mark_sent_in(self, db: Database, key: tuple[str, str, str], sent_at: datetime) -> None:
         sets = ", sent_at = ?, error = NULL, lease_until = NULL"
-        self._move(db, key, (State.SENDING,), State.SENT, sets, (utc_text(sent_at),))
+        self._move_only(db, key, (State.SENDING,), State.SENT, sets, (utc_text(sent_at),))
 
     def mark_uncertain(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record that the server may or may not have accepted the letter (its reply was lost): sending → uncertain."""

@@ -20,20 +20,17 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 import queue
 import re
-import signal
-import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from outreach import forked
 from outreach.errors import OutputError
 from outreach.files import write_atomically
 from outreach.letters import Block, Letter
@@ -423,69 +420,18 @@ PARALLEL_SPLIT_PAGES = 64
 
 
 def _split_pages(writer: PageWriter, pages: Sequence[tuple[int, int, dict[str, str]]]) -> list[tuple[int, bytes]]:
-    """Return (letter index, single-page PDF) for each (index, page, info), the second half made in a child process.
-
-    The split is pure Python over objects Typst wrote, so a second core needs a second process. A forked child
-    has the open batch already (no re-opening, no imports); it touches nothing but the document and its pipe,
-    hands back its PDFs, and ends with os._exit, so nothing of the parent (buffers, locks, the outbox) is run
-    twice. Linux only: fork in a process with threads (Typst's) is not safe on macOS.
-    """
-    share = len(pages) // 2
-    if share < PARALLEL_SPLIT_PAGES // 2 or sys.platform != "linux" or (os.cpu_count() or 1) < 2:
-        return [(index, writer.page_pdf(page, info)) for index, page, info in pages]
-    reading, writing = os.pipe()
-    child = _fork()
-    if child == 0:  # the child: the second half, back through the pipe
-        os.close(reading)
-        _child_split(writing, writer, pages[share:])
-    os.close(writing)
-    try:
-        made = [(index, writer.page_pdf(page, info)) for index, page, info in pages[:share]]
-        with os.fdopen(reading, "rb") as pipe:
-            handed = pipe.read()
-        reading = -1
-        _, status = os.waitpid(child, 0)
-        child = 0
-    finally:
-        if reading >= 0:
-            os.close(reading)
-        if child:  # the parent stopped early (an error, Ctrl-C): the child's work is not wanted
-            os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
-    outcome = pickle.loads(handed) if handed else None
-    if isinstance(outcome, BaseException):
-        raise outcome
-    if not isinstance(outcome, list) or os.waitstatus_to_exitcode(status) != 0:
-        raise OutputError(f"splitting the PDFs: the second process ended without its pages (status {status})")
-    return made + outcome
+    """Return (letter index, single-page PDF) for each (index, page, info), the second half made in a child process
+    (`outreach.forked`: the split is pure Python over objects Typst wrote, and the child has the open batch)."""
+    return forked.map_halves(
+        lambda page: (page[0], writer.page_pdf(page[1], page[2])),
+        pages,
+        minimum=PARALLEL_SPLIT_PAGES,
+        what="splitting the PDFs",
+        forking=_fork,
+    )
 
 
-def _fork() -> int:
-    """Return os.fork()'s value (the child's id, or 0 in the child), without Python 3.12's warning about threads.
-
-    The warning is for children that go on running the parent's code; this one runs only the split (_split_pages).
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return os.fork()
-
-
-def _child_split(writing: int, writer: PageWriter, pages: Sequence[tuple[int, int, dict[str, str]]]) -> NoReturn:
-    """In the forked child: write the pickled PDFs of `pages` (or the exception raised) to `writing`, then exit."""
-    code = 0
-    try:
-        outcome: object = [(index, writer.page_pdf(page, info)) for index, page, info in pages]
-    except BaseException as exc:  # handed to the parent, which raises it
-        outcome, code = exc, 1
-    try:
-        try:
-            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            data = pickle.dumps(OutputError(f"splitting the PDFs: {type(outcome).__name__}: {outcome}"))
-        with os.fdopen(writing, "wb") as pipe:
-            pipe.write(data)
-    finally:
-        os._exit(code)
+_fork = forked.fork  # a name of this module's own, so a test can count the forks of the split
 
 
 def _writing(data: bytes) -> Callable[[BinaryIO], object]:
