@@ -82,3 +82,9 @@ def test_the_report_has_the_ranking_beside_the_map(outreach_home: Path, tmp_path
     assert len(rows) == 20 and rows[0] == ("Steve Barclay", "North East Cambridgeshire", "11")
     assert page.index('id="interest"') < page.index("<h2>Contact</h2>")
     assert '<th scope="row">Andy Burnham</th>' in section and "office changed: 2026-07-20 Andy Burnham" in section
+
+
+def test_the_help_of_sort_names_the_campaign_table_it_uses() -> None:
+    """The table's name is shown as written, not read as terminal markup (which showed "[]")."""
+    stdout, _ = commands.run("mps", "--help")
+    assert "[[interest]]" in " ".join(stdout.split())

@@ -107,7 +107,7 @@ def mps(
         typer.Option(
             "--sort",
             help="interest: rank members by how much their record and seat touch the campaign "
-            "([[interest]] in its campaign.toml), with the reasons.",
+            "(\\[\\[interest]] in its campaign.toml), with the reasons.",
         ),
     ] = None,
     campaign: CampaignOption = None,
