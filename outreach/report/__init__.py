@@ -10,10 +10,37 @@ It never writes to the contact log, the snapshot or the outbox.
 - `page`: index.html and map.svg from the Jinja templates in `templates/` (autoescape on), map.png by Typst.
 """
 
-from outreach.report.gather import gather
-from outreach.report.hexmap import outline_edges
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from outreach.report.model import Measure, Report, summary
-from outreach.report.page import Written, html_page, map_svg, percent, write
+
+if TYPE_CHECKING:
+    from outreach.report.gather import gather
+    from outreach.report.hexmap import outline_edges
+    from outreach.report.page import Written, html_page, map_svg, percent, write
+
+# Loaded when first asked for (PEP 562): every command names `Measure` for `report --colour-by`, while only `report`
+# needs the rest (and, through it, the targeting and the templates).
+_LATER = {
+    "gather": "gather",
+    "outline_edges": "hexmap",
+    "Written": "page",
+    "html_page": "page",
+    "map_svg": "page",
+    "percent": "page",
+    "write": "page",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LATER:
+        raise AttributeError(f"module 'outreach.report' has no attribute {name!r}")
+    found = getattr(importlib.import_module(f"outreach.report.{_LATER[name]}"), name)
+    globals()[name] = found  # in place of the submodule of the same name (gather) that the import just set here
+    return found
 
 __all__ = [
     "Measure",

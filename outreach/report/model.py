@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from outreach import similarity as similarities
-from outreach.campaign import Campaign
-from outreach.members import Member
-from outreach.sites import Constituency
-from outreach.snapshot import Snapshot
-from outreach.targeting import Ranked
+if TYPE_CHECKING:  # annotations only: the command line reads Measure from here without loading the rest
+    from outreach import similarity as similarities
+    from outreach.campaign import Campaign
+    from outreach.members import Member
+    from outreach.sites import Constituency
+    from outreach.snapshot import Snapshot
+    from outreach.targeting import Ranked
 
 
 class Measure(StrEnum):
