@@ -106,9 +106,10 @@ def _encode_backwards(messages: Sequence[Email], reached: mmap.mmap, writing: in
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle; it stops the child
         with os.fdopen(writing, "wb") as pipe:
+            parent = os.getppid()
             for at in range(len(messages) - 1, -1, -1):
-                if at <= _REACHED.unpack_from(reached, 0)[0]:
-                    break
+                if at <= _REACHED.unpack_from(reached, 0)[0] or os.getppid() != parent:
+                    break  # the run has come this far, or is gone (killed): nothing more is wanted
                 data = pickle.dumps(messages[at].encoded(), protocol=pickle.HIGHEST_PROTOCOL)
                 pipe.write(_FRAME.pack(at, len(data)) + data)
                 pipe.flush()
