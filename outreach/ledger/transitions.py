@@ -155,19 +155,6 @@ class LedgerTransitions(LedgerReader):
         assert contact is not None
         return contact
 
-    def _move_only(
-        self,
-        db: Database,
-        key: tuple[str, str, str],
-        allowed: Sequence[State],
-        to: State,
-        sets: str,
-        values: Sequence[Any],
-    ) -> None:
-        """Move one row as _move does, without reading it back (marking letters sent: the run needs nothing of it)."""
-        if self._update(db, key, allowed, to, sets, values, "") != 1:
-            self._refuse(key, self._one(*key), allowed, to)
-
     @staticmethod
     def _update(
         db: Database,
@@ -303,8 +290,10 @@ class LedgerTransitions(LedgerReader):
             self._mark_sent_in(db, (campaign, letter_id, channel), sent_at or now())
 
     def _mark_sent_in(self, db: Database, key: tuple[str, str, str], sent_at: datetime) -> None:
+        # As _move, without reading the row back: the run needs nothing of it (a read a letter saved).
         sets = ", sent_at = ?, error = NULL, lease_until = NULL"
-        self._move_only(db, key, (State.SENDING,), State.SENT, sets, (utc_text(sent_at),))
+        if self._update(db, key, (State.SENDING,), State.SENT, sets, (utc_text(sent_at),), "") != 1:
+            self._refuse(key, self._one(*key), (State.SENDING,), State.SENT)
 
     def mark_uncertain(self, campaign: str, letter_id: str, channel: str, reason: str) -> None:
         """Record that the server may or may not have accepted the letter (its reply was lost): sending → uncertain."""
