@@ -61,8 +61,9 @@ class Ahead:
         return cls(messages)
 
     def _read(self, reading: int) -> None:
-        """Keep what the child hands over until it ends (the pipe never fills, so the child never waits)."""
-        with os.fdopen(reading, "rb") as pipe:
+        """Keep what the child hands over until it ends (the pipe never fills, so the child never waits). Whatever
+        goes wrong here only ends the handing over: the run encodes the rest itself."""
+        with os.fdopen(reading, "rb") as pipe, contextlib.suppress(Exception):
             while header := pipe.read(_FRAME.size):
                 if len(header) < _FRAME.size:
                     return
@@ -71,6 +72,8 @@ class Ahead:
                 if len(data) < length:
                     return  # the child was stopped mid-message: the run encodes that one itself
                 encoded = pickle.loads(data)
+                if not isinstance(encoded, Encoded):
+                    return
                 with self._lock:
                     self._done[at] = encoded
 
