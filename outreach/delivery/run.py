@@ -439,7 +439,7 @@ class _Pending:
             batch = [key, *following[: self.batch - 1]]
             claimed = ledger.begin_sending_batch(batch, after_sent=self.sent)
             self.sent = []
-            self.out += [other for other, contact in zip(batch, claimed, strict=True) if contact is not None]
+            self.out += [other for other, taken in zip(batch, claimed, strict=True) if taken]
             self.started.update(batch)
             if key not in self.out:
                 return False

@@ -232,15 +232,18 @@ class LedgerTransitions(LedgerReader):
 
     def _begin_in(self, db: Database, key: tuple[str, str, str]) -> Contact:
         """Move one row to sending inside the caller's transaction, owned by this process with a fresh lease."""
-        return self._move(
-            db,
-            key,
-            SENDABLE_STATES,
-            State.SENDING,
-            ", attempts = attempts + 1, by_user = ?, machine = ?, owner_pid = ?, lease_until = ?",
-            (self.actor.user, self.actor.machine, self.actor.pid, self._lease_end()),
-            guard=" AND member_id NOT IN (SELECT member_id FROM suppressions)",
-        )
+        self._claim_in(db, key)
+        contact = self._one(*key)
+        assert contact is not None
+        return contact
+
+    def _claim_in(self, db: Database, key: tuple[str, str, str]) -> None:
+        """Move one row to sending as _begin_in does, without reading it back (StateRefused, LedgerError: as _move)."""
+        sets = ", attempts = attempts + 1, by_user = ?, machine = ?, owner_pid = ?, lease_until = ?"
+        values = (self.actor.user, self.actor.machine, self.actor.pid, self._lease_end())
+        guard = " AND member_id NOT IN (SELECT member_id FROM suppressions)"
+        if self._update(db, key, SENDABLE_STATES, State.SENDING, sets, values, guard) != 1:
+            self._refuse(key, self._one(*key), SENDABLE_STATES, State.SENDING)
 
     def _lease_end(self) -> str:
         """Return when a lease taken or renewed now runs out."""
@@ -248,10 +251,10 @@ class LedgerTransitions(LedgerReader):
 
     def begin_sending_batch(
         self, keys: Sequence[tuple[str, str, str]], *, after_sent: Sequence[tuple[tuple[str, str, str], datetime]] = ()
-    ) -> list[Contact | None]:
-        """Return a batch of contacts moved queued|deferred|failed → sending in one commit (group commit, issue 14
-        item 5), with the previous batch's `sent` marks (key, moment accepted) in the same transaction; None for a
-        letter another run took first (a shared log), as `claim` does.
+    ) -> list[bool]:
+        """Return, for each of a batch of letters, whether it moved queued|deferred|failed → sending (False: another
+        run took it first, on a shared log, as `claim` says with None), in one commit (group commit, issue 14 item
+        5), with the previous batch's `sent` marks (key, moment accepted) in the same transaction.
 
         A suppressed member is refused as `begin_sending` refuses, all or nothing. A process killed while the batch
         is out leaves every letter of it `sending`, owned by that process, which the next run turns into
@@ -260,12 +263,14 @@ class LedgerTransitions(LedgerReader):
         with self._transaction() as db:
             for sent_key, sent_at in after_sent:
                 self._mark_sent_in(db, sent_key, sent_at)
-            claimed: list[Contact | None] = []
+            claimed: list[bool] = []
             for key in keys:
                 try:
-                    claimed.append(self._begin_in(db, key))
+                    self._claim_in(db, key)
                 except StateRefused:
-                    claimed.append(None)
+                    claimed.append(False)
+                else:
+                    claimed.append(True)
             return claimed
 
     def end_batch(
