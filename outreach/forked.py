@@ -48,16 +48,14 @@ def map_halves(
     *,
     minimum: int,
     what: str,
-    forking: Callable[[], int] | None = None,
 ) -> list[Result]:
     """Return [work(item) for item in items], the second half done by a forked child when there are at least
-    `minimum` items and two cores; `what` names the work in the one error of its own (a child that died).
-    `forking` forks in place of `fork` (a caller's own name for it, which its tests can count)."""
+    `minimum` items and two cores; `what` names the work in the one error of its own (a child that died)."""
     share = len(items) // 2
     if len(items) < minimum or share == 0 or not two_cores():
         return [work(item) for item in items]
     reading, writing = os.pipe()
-    child = forking() if forking is not None else fork()
+    child = fork()
     if child == 0:
         os.close(reading)
         _child(writing, work, items[share:], what)

@@ -46,8 +46,13 @@ def check_file(path: Path, limit: int, what: str, where: str | None = None) -> N
         found = os.stat(path).st_size
     except OSError:
         return  # reading it will say why, in the reader's own words
+    check_size(found, limit, what, where or str(path))
+
+
+def check_size(found: int, limit: int, what: str, where: str) -> None:
+    """Return nothing when `found` bytes are within `limit`; DataError naming `where` and `what` when over."""
     if found > limit:
-        raise DataError(f"{where or path}: {what} is {size(found)}, over the limit of {size(limit)}")
+        raise DataError(f"{where}: {what} is {size(found)}, over the limit of {size(limit)}")
 
 
 def read_bytes(path: Path, limit: int, what: str, where: str | None = None) -> bytes:

@@ -354,7 +354,8 @@ class _Paths:
 
     def __init__(self, outbox: Path) -> None:
         self.outbox = str(outbox)
-        self.root = ""
+        self._root: Path | None = None
+        self._inside = ""  # the real outbox and a separator: what every real path inside it starts with
         self.folders: dict[str, str] = {}
         self.checked: dict[tuple[int, str], tuple[Path, ...]] = {}
 
@@ -375,14 +376,16 @@ class _Paths:
         return candidate, status
 
     def inside(self, real: str) -> bool:
-        """Return whether a real path lies inside the outbox (itself resolved once)."""
-        if not self.root:
-            self.root = os.path.realpath(self.outbox)
-        return real.startswith(self.root.rstrip(os.sep) + os.sep)
+        """Return whether a real path lies inside the outbox."""
+        if not self._inside:
+            self._inside = str(self.resolved_root()).rstrip(os.sep) + os.sep
+        return real.startswith(self._inside)
 
     def resolved_root(self) -> Path:
-        """Return the outbox with its links resolved."""
-        return Path(os.path.realpath(self.outbox))
+        """Return the outbox with its links resolved (once per read)."""
+        if self._root is None:
+            self._root = Path(os.path.realpath(self.outbox))
+        return self._root
 
 
 @dataclass(frozen=True)
@@ -430,11 +433,7 @@ class ManifestRow:
             if not stat.S_ISREG(status.st_mode):
                 raise DataError(f"{self._what(column, value)} is not a regular file")
             limit = limits.LETTER_BYTES if column == "markdown" else limits.ATTACHMENT_BYTES
-            if status.st_size > limit:
-                raise DataError(
-                    f"{self._what(column, value)}: the file is {limits.size(status.st_size)}, "
-                    f"over the limit of {limits.size(limit)}"
-                )
+            limits.check_size(status.st_size, limit, "the file", self._what(column, value))
             found.append(Path(real))
         self.paths.checked[(self.line, column)] = checked = tuple(found)
         return checked

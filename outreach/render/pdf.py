@@ -427,11 +427,7 @@ def _split_pages(writer: PageWriter, pages: Sequence[tuple[int, int, dict[str, s
         pages,
         minimum=PARALLEL_SPLIT_PAGES,
         what="splitting the PDFs",
-        forking=_fork,
     )
-
-
-_fork = forked.fork  # a name of this module's own, so a test can count the forks of the split
 
 
 def _writing(data: bytes) -> Callable[[BinaryIO], object]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from commands import every_letter
 
+from outreach import forked as outreach_forked
 from outreach.errors import OutputError
 from outreach.letters import Letter
 from outreach.render import pdf
@@ -46,13 +47,13 @@ def test_two_processes_write_the_same_bytes_as_one(
     alone, alone_pdfs, alone_print = _render(letters, tmp_path / "one")
     monkeypatch.setattr(pdf, "PARALLEL_SPLIT_PAGES", 4)
     forked: list[int] = []
-    real_fork = pdf._fork
+    real_fork = outreach_forked.fork
 
     def counted_fork() -> int:
         forked.append(1)
         return real_fork()
 
-    monkeypatch.setattr(pdf, "_fork", counted_fork)
+    monkeypatch.setattr(outreach_forked, "fork", counted_fork)
 
     shared, shared_pdfs, shared_print = _render(letters, tmp_path / "two")
 
