@@ -74,6 +74,7 @@ class _Typeset:
     first_pages: list[int]
     page_count: int
     document: Any = None  # the PDF opened with pikepdf, kept for the split (opening 800 pages costs ~0.1 s)
+    structure: Any = None  # its structure tree as the split read it, kept for print.pdf's graft
 
     def pages_of(self, index: int) -> int:
         """Return how many pages letter `index` of this batch filled."""
@@ -258,7 +259,9 @@ def _split_steps(
         pages = [
             (index, page, _info(letters[index], created, modified)) for index, page in step.fits.items()
         ]
-        for index, data in _split_pages(PageWriter(document), pages):
+        writer = PageWriter(document)
+        step.batch.structure = writer.structure
+        for index, data in _split_pages(writer, pages):
             pdfs[index] = data
         source.update({index: (number, page) for index, page in step.fits.items()})
         seconds += time.perf_counter() - started
@@ -448,13 +451,13 @@ def _write_merged(
     # Some letters were reset smaller: put each one's page, and its part of the structure tree, in place of its
     # overflowing pages, last first so the page numbers of the letters still to do stay put.
     main = first.document
-    graft = StructureGraft(main)
+    graft = StructureGraft(main, first.structure)
     for index in reversed(range(len(letters))):
         batch, page_number = source[index]
         if batch == 0:
             continue
         start = first.first_pages[index]
-        graft.replace(start, first.pages_of(index), batches[batch].document, page_number)
+        graft.replace(start, first.pages_of(index), batches[batch].document, page_number, batches[batch].structure)
     graft.finish()
     write_atomically(merged, lambda stream: main.save(stream, deterministic_id=True))
 
