@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from outreach.facts import matches
@@ -53,7 +54,13 @@ class RecordMatch:
 
 def _has_words(text: str, words: Sequence[str]) -> bool:
     """Return whether any of the words or phrases stands in the text as whole words, ignoring case."""
-    return any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) for word in words)
+    return bool(words) and _words_pattern(tuple(words)).search(text) is not None
+
+
+@cache
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Return one pattern finding any of `words` as whole words, ignoring case (compiled once per rule)."""
+    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(word) for word in words)})(?!\w)", re.IGNORECASE)
 
 
 def _start(item: RecordItem) -> date:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from outreach.errors import DataError, OutreachError
@@ -137,9 +138,10 @@ class Site:
         """
         return self.confidence != "high"
 
-    @property
+    @cached_property
     def letter_name(self) -> str:
-        """Return the site's name as a sentence in a letter can use it.
+        """Return the site's name as a sentence in a letter can use it (worked out once per site: a draft asks for
+        it some 16,000 times).
 
         Radiotherapy sites are listed as "centre (hospital)"; a generic centre name ("Coventry radiotherapy")
         becomes "the radiotherapy department at University Hospital Coventry", a named one "the Rosemere Cancer
