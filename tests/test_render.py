@@ -236,6 +236,63 @@ def test_a_letter_slightly_too_long_is_set_smaller_and_fits(tmp_path: Path) -> N
     assert "Dear Ms Medi," in page_text(merged, 1)
 
 
+def structure_types(element: pikepdf.Object) -> list[str]:
+    """Return the types of a structure element and of every element under it, depth first."""
+    kids = element.get("/K")
+    found = [str(element.get("/S"))]
+    for kid in (list(kids) if isinstance(kids, pikepdf.Array) else [kids]) if kids is not None else []:
+        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            found += structure_types(kid)
+    return found
+
+
+def document_element(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    kids = pdf.Root.StructTreeRoot.K
+    return kids[0] if isinstance(kids, pikepdf.Array) else kids
+
+
+def test_the_split_reads_references_but_not_digits_in_strings() -> None:
+    from outreach.render.split import _cut, _entries, _refs
+
+    text = (
+        rb"<</Type/StructElem/Alt(see \(1 0 R\) and (2 0 R) here)/ActualText<FEFF0033 0020 0030>"
+        rb"/P 5 0 R/K[7 0 R 8 0 R]>>"
+    )
+    assert [part for part in _cut(text) if not isinstance(part, bytes)] == [(5, 0), (7, 0), (8, 0)]
+    entries = _entries(text)
+    assert entries[b"/Alt"] == rb"(see \(1 0 R\) and (2 0 R) here)"
+    assert _refs(entries[b"/K"]) == [(7, 0), (8, 0)] and _refs(entries[b"/P"]) == [(5, 0)]
+
+
+def test_print_pdf_with_a_letter_set_smaller_keeps_one_whole_structure_tree(tmp_path: Path) -> None:
+    long = overflowing_at_normal_size()
+    letters = [SPEAKER, long, SYMBOLS]
+    paths = [tmp_path / f"{item.letter_id}.pdf" for item in letters]
+
+    assert render_pdfs(letters, LAYOUT, tmp_path, paths, tmp_path / "all.pdf").shrunk == ["5283-seat"]
+
+    with pikepdf.open(tmp_path / "all.pdf", attempt_recovery=False) as merged:
+        assert merged.get_warnings() == []
+        assert len(merged.pages) == 3
+        assert str(merged.Root.Lang) == "en-GB" and merged.Root.MarkInfo.Marked is True
+        assert "<xmpTPg:NPages>3</xmpTPg:NPages>" in merged.Root.Metadata.read_bytes().decode("utf-8")
+        tree = merged.Root.StructTreeRoot
+        nums = tree.ParentTree.Nums
+        entries = {int(nums[at]): nums[at + 1] for at in range(0, len(nums), 2)}
+        assert int(tree.ParentTreeNextKey) > max(entries)
+        for page in merged.pages:  # each page's marked content names elements on that page
+            entry = entries[int(page.obj.StructParents)]
+            assert len(entry) > 0
+            assert all(element.Pg.objgen == page.obj.objgen for element in entry if "/Pg" in element)
+        # The letter set smaller has the same tags in print.pdf as in its own file, between the other two letters'.
+        merged_types = structure_types(document_element(merged))
+        singles = [pikepdf.open(path) for path in paths]  # kept open while their elements are read
+        own = [structure_types(document_element(single)) for single in singles]
+        assert all(len(types) > 20 for types in own)
+        assert merged_types == ["/Document", *(kind for types in own for kind in types[1:])]
+        assert "I would be glad to arrange a visit" in page_text(PdfReader(tmp_path / "all.pdf"), 1)
+
+
 def test_a_letter_that_cannot_fit_names_itself_and_writes_nothing(tmp_path: Path) -> None:
     endless = padded(SYMBOLS, 60, "5301-seat")
     letters = [SPEAKER, endless]

@@ -17,7 +17,6 @@ the rule); `--pdf-standard a-2b` adds PDF/A-2b. The split keeps the tags: see `r
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import queue
@@ -38,7 +37,7 @@ from outreach.letters import Block, Letter
 if TYPE_CHECKING:
     import typst
 
-    from outreach.render.split import PageWriter
+    from outreach.render.split import Batch, PageWriter
 
 # Body size in pt and a factor on vertical spacing: the first step is the layout's normal setting; an
 # overflowing letter tries the next ones in turn, at most half a point per step so the change is hard to see.
@@ -73,8 +72,7 @@ class _Typeset:
     pdf: bytes
     first_pages: list[int]
     page_count: int
-    document: Any = None  # the PDF opened with pikepdf, kept for the split (opening 800 pages costs ~0.1 s)
-    structure: Any = None  # its structure tree as the split read it, kept for print.pdf's graft
+    batch: Batch | None = None  # the PDF read for the split: its objects, pages and structure tree
 
     def pages_of(self, index: int) -> int:
         """Return how many pages letter `index` of this batch filled."""
@@ -184,11 +182,9 @@ class Typesetting:
             yield step
 
     def close(self) -> None:
-        """Wait for the thread to end and close every compiled document (once; a second call does nothing)."""
+        """Wait for the thread to end and let go of every compiled batch (once; a second call does nothing)."""
         self._thread.join()
-        made, self._made = self._made, []
-        for batch in made:
-            batch.document.close()
+        self._made = []
 
 
 def render_pdfs(
@@ -219,11 +215,11 @@ def render_pdfs(
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
-        pdfs, batches, source, split_seconds = _split_steps(letters, typesetting)
+        pdfs, batches, writers, source, split_seconds = _split_steps(letters, typesetting)
         for path, data in zip(paths, pdfs, strict=True):
             write_atomically(Path(path), _writing(data))
         if merged is not None:
-            _write_merged(letters, batches, source, merged)
+            _write_merged(letters, batches, writers, source, merged)
     finally:
         typesetting.close()
     return RenderResult(
@@ -236,8 +232,9 @@ def render_pdfs(
 
 def _split_steps(
     letters: Sequence[Letter], typesetting: Typesetting
-) -> tuple[list[bytes], list[_Typeset], dict[int, tuple[int, int]], float]:
-    """Return each letter's single-page PDF, the batches, where each letter's page is, and the seconds splitting.
+) -> tuple[list[bytes], list[_Typeset], list[PageWriter], dict[int, tuple[int, int]], float]:
+    """Return each letter's single-page PDF, the batches and their page writers, where each letter's page is, and the
+    seconds splitting.
 
     Each compile's pages are checked to be A4 and split as soon as it is handed over, while the next compiles.
     """
@@ -245,27 +242,26 @@ def _split_steps(
 
     pdfs: list[bytes] = [b""] * len(letters)
     batches: list[_Typeset] = []
+    writers: list[PageWriter] = []
     source: dict[int, tuple[int, int]] = {}  # letter → (batch, page) holding its single page
     seconds = 0.0
     for number, step in enumerate(typesetting.steps()):
         started = time.perf_counter()
         batches.append(step.batch)
-        document = step.batch.document
+        batch = step.batch.batch
+        assert batch is not None
         for index, page in step.fits.items():  # before any split: a wrong layout leaves no files
-            _check_a4(document.pages[page], letters[index])
+            _check_a4(batch, page, letters[index])
         # The dates are the batch's own, which its XMP metadata repeats (PDF/A wants the two to agree).
-        dates = document.docinfo
-        created, modified = str(dates.get("/CreationDate", "")), str(dates.get("/ModDate", ""))
-        pages = [
-            (index, page, _info(letters[index], created, modified)) for index, page in step.fits.items()
-        ]
-        writer = PageWriter(document)
-        step.batch.structure = writer.structure
+        created, modified = batch.dates()
+        pages = [(index, page, _info(letters[index], created, modified)) for index, page in step.fits.items()]
+        writer = PageWriter(batch)
+        writers.append(writer)
         for index, data in _split_pages(writer, pages):
             pdfs[index] = data
         source.update({index: (number, page) for index, page in step.fits.items()})
         seconds += time.perf_counter() - started
-    return pdfs, batches, source, seconds
+    return pdfs, batches, writers, source, seconds
 
 
 def letters_json(letters: Sequence[Letter], steps: Sequence[int]) -> str:
@@ -380,11 +376,14 @@ def _compile(
         raise OutputError(f"{layout}: Typst returned no PDF")
     if len(starts) != len(letters):
         raise OutputError(f"{layout}: the layout marked {len(starts)} letters with <letter>, expected {len(letters)}")
-    import pikepdf
+    from outreach.render.split import Batch, BatchError
 
-    document = pikepdf.open(io.BytesIO(pdf))
+    try:
+        batch = Batch(pdf)
+    except BatchError as exc:
+        raise OutputError(f"{layout}: Typst wrote a PDF outreach cannot split ({exc})") from None
     first_pages = [page - 1 for page in starts]
-    return _Typeset(pdf=pdf, first_pages=first_pages, page_count=len(document.pages), document=document)
+    return _Typeset(pdf=pdf, first_pages=first_pages, page_count=len(batch.pages), batch=batch)
 
 
 def _standards(names: Sequence[str]) -> Any:
@@ -439,32 +438,26 @@ def _writing(data: bytes) -> Callable[[BinaryIO], object]:
 
 
 def _write_merged(
-    letters: Sequence[Letter], batches: Sequence[_Typeset], source: dict[int, tuple[int, int]], merged: Path
+    letters: Sequence[Letter],
+    batches: Sequence[_Typeset],
+    writers: Sequence[PageWriter],
+    source: dict[int, tuple[int, int]],
+    merged: Path,
 ) -> None:
-    """Write every letter's page in order as one tagged PDF: Typst's own output when nothing had to be reset."""
+    """Write every letter's page in order as one tagged PDF: Typst's own output when nothing had to be reset, else
+    the pages joined from the batches that set them (`render.split.joined_pdf`)."""
     first = batches[0]
     if first.page_count == len(letters):
         write_atomically(merged, lambda stream: stream.write(first.pdf))
         return
-    from outreach.render.split import StructureGraft
+    from outreach.render.split import joined_pdf
 
-    # Some letters were reset smaller: put each one's page, and its part of the structure tree, in place of its
-    # overflowing pages, last first so the page numbers of the letters still to do stay put.
-    main = first.document
-    graft = StructureGraft(main, first.structure)
-    for index in reversed(range(len(letters))):
-        batch, page_number = source[index]
-        if batch == 0:
-            continue
-        start = first.first_pages[index]
-        graft.replace(start, first.pages_of(index), batches[batch].document, page_number, batches[batch].structure)
-    graft.finish()
-    write_atomically(merged, lambda stream: main.save(stream, deterministic_id=True))
+    data = joined_pdf(writers, [source[index] for index in range(len(letters))])
+    write_atomically(merged, _writing(data))
 
 
-def _check_a4(page: Any, letter: Letter) -> None:
-    """Raise OutputError unless `page` is A4 portrait."""
-    box = [float(value) for value in page.mediabox]
-    width, height = box[2] - box[0], box[3] - box[1]
+def _check_a4(batch: Batch, page: int, letter: Letter) -> None:
+    """Raise OutputError unless page `page` of `batch` is A4 portrait."""
+    width, height = batch.page_box(page)
     if abs(width - A4_POINTS[0]) > _PAGE_TOLERANCE or abs(height - A4_POINTS[1]) > _PAGE_TOLERANCE:
         raise OutputError(f"letter {letter.letter_id}: page is {width:.0f} x {height:.0f} pt, not A4; check the layout")

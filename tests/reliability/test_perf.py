@@ -74,7 +74,7 @@ def test_a_failure_in_the_second_process_is_raised_and_nothing_is_written(
     parent = os.getpid()
 
     def failing(writer: PageWriter, index: int, info: dict[str, str]) -> bytes:
-        if index == len(writer.document.pages) - 1 and len(writer.document.pages) >= len(letters):
+        if index == len(writer.batch.pages) - 1 and len(writer.batch.pages) >= len(letters):
             where = "the parent" if os.getpid() == parent else "the child"
             raise OutputError(f"page {index}: cannot split in {where} (a test's fault)")
         return real_page_pdf(writer, index, info)
