@@ -264,6 +264,20 @@ def test_the_split_reads_references_but_not_digits_in_strings() -> None:
     assert _refs(entries[b"/K"]) == [(7, 0), (8, 0)] and _refs(entries[b"/P"]) == [(5, 0)]
 
 
+def test_the_split_refuses_a_pdf_not_written_as_typst_writes_it_in_one_line() -> None:
+    from outreach.render.split import Batch
+
+    typst_pdf = typeset([SPEAKER], LAYOUT)
+    assert len(Batch(typst_pdf).pages) == 1
+    compressed = io.BytesIO()
+    with pikepdf.open(io.BytesIO(typst_pdf)) as document:  # object streams and a cross-reference stream
+        document.save(compressed, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    with pytest.raises(OutputError, match=r"^the cross-reference section is not a plain table$"):
+        Batch(compressed.getvalue())
+    with pytest.raises(OutputError, match=r"^no startxref at the end$"):
+        Batch(typst_pdf[: len(typst_pdf) // 2])
+
+
 def test_print_pdf_with_a_letter_set_smaller_keeps_one_whole_structure_tree(tmp_path: Path) -> None:
     long = overflowing_at_normal_size()
     letters = [SPEAKER, long, SYMBOLS]

@@ -31,11 +31,14 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from xml.sax.saxutils import escape
 
+from outreach.errors import OutputError
+
 ObjectId = tuple[int, int]
 
 
-class BatchError(ValueError):
-    """The batch is not a PDF as Typst writes it (a plain cross-reference table, one tagged /Document)."""
+class BatchError(OutputError):
+    """The batch is not a PDF as Typst writes it (a plain cross-reference table, one tagged /Document): one line,
+    like any output error, wherever the split finds it."""
 
 
 class Batch:
