@@ -67,12 +67,16 @@ class RenderResult:
 
 @dataclass
 class _Typeset:
-    """One compiled batch: the PDF, its page count and the first page (0-based) of each of its letters."""
+    """One compiled batch: the PDF as read for the split (its objects, pages and structure tree) and the first page
+    (0-based) of each of its letters."""
 
-    pdf: bytes
+    batch: Batch
     first_pages: list[int]
-    page_count: int
-    batch: Batch | None = None  # the PDF read for the split: its objects, pages and structure tree
+
+    @property
+    def page_count(self) -> int:
+        """Return how many pages the batch has."""
+        return len(self.batch.pages)
 
     def pages_of(self, index: int) -> int:
         """Return how many pages letter `index` of this batch filled."""
@@ -138,7 +142,6 @@ class Typesetting:
         self._layout = layout
         self._standards = [PDF_UA, *standards]
         self._handed: queue.SimpleQueue[_Step | BaseException | None] = queue.SimpleQueue()
-        self._made: list[_Typeset] = []  # every batch compiled, closed by close() whoever holds it
         self._thread = threading.Thread(target=self._run, name="outreach-typst")
         self._thread.start()
 
@@ -163,7 +166,6 @@ class Typesetting:
             batch = _compile(
                 compiler, [self.letters[i] for i in waiting], [step] * len(waiting), self._layout, self._standards
             )
-            self._made.append(batch)
             fits = {index: batch.first_pages[at] for at, index in enumerate(waiting) if batch.pages_of(at) == 1}
             waiting = [index for index in waiting if index not in fits]
             yield _Step(batch, fits)
@@ -182,9 +184,8 @@ class Typesetting:
             yield step
 
     def close(self) -> None:
-        """Wait for the thread to end and let go of every compiled batch (once; a second call does nothing)."""
+        """Wait for the thread to end (a second call does nothing)."""
         self._thread.join()
-        self._made = []
 
 
 def render_pdfs(
@@ -249,7 +250,6 @@ def _split_steps(
         started = time.perf_counter()
         batches.append(step.batch)
         batch = step.batch.batch
-        assert batch is not None
         for index, page in step.fits.items():  # before any split: a wrong layout leaves no files
             _check_a4(batch, page, letters[index])
         # The dates are the batch's own, which its XMP metadata repeats (PDF/A wants the two to agree).
@@ -383,7 +383,7 @@ def _compile(
     except BatchError as exc:
         raise OutputError(f"{layout}: Typst wrote a PDF outreach cannot split ({exc})") from None
     first_pages = [page - 1 for page in starts]
-    return _Typeset(pdf=pdf, first_pages=first_pages, page_count=len(batch.pages), batch=batch)
+    return _Typeset(batch=batch, first_pages=first_pages)
 
 
 def _standards(names: Sequence[str]) -> Any:
@@ -448,7 +448,7 @@ def _write_merged(
     the pages joined from the batches that set them (`render.split.joined_pdf`)."""
     first = batches[0]
     if first.page_count == len(letters):
-        write_atomically(merged, lambda stream: stream.write(first.pdf))
+        write_atomically(merged, _writing(first.batch.data))
         return
     from outreach.render.split import joined_pdf
 

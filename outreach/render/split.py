@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from xml.sax.saxutils import escape
 
 from outreach.errors import OutputError
@@ -170,12 +170,7 @@ class Structure:
         entries = _entries(self.batch.value(node))
         for kid in _items(self.batch.value(entries.get(b"/Kids", b"[]"))):
             self._numbers(kid)
-        numbers = _strip_array(self.batch.value(entries.get(b"/Nums", b"[]")))
-        found = list(_NUMS.finditer(numbers))
-        if sum(len(pair.group()) for pair in found) == len(numbers.rstrip()):
-            self.entries.update((int(pair[1]), pair[2]) for pair in found)
-            return
-        items = _items(numbers.join((b"[", b"]")))
+        items = _items(self.batch.value(entries.get(b"/Nums", b"[]")))
         for key, value in zip(items[::2], items[1::2], strict=True):
             self.entries[int(key)] = value
 
@@ -219,37 +214,16 @@ class Structure:
 
 
 class PageWriter:
-    """Writes single-page PDFs for the pages of one batch, each shared object cut once."""
+    """Writes single-page PDFs for the pages of one batch, each object cut once."""
 
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
         self.structure = batch.structure
-        self.closures: dict[ObjectId, frozenset[ObjectId]] = {}
-        self.earlier: set[ObjectId] = set()  # every object an earlier call reached
 
     def reach(self, texts: Sequence[bytes], objects: Sequence[ObjectId]) -> set[ObjectId]:
         """Return the objects reachable from the references in `texts` and from `objects` (themselves included),
-        not up a tree (a page's /Parent, an element's /P).
-
-        Walked over the cut text, which every object written needs anyway. An object an earlier call reached too
-        (the fonts every page shares) has what it reaches kept, so that is walked once per batch.
-        """
-        stack = [*objects, *(ref for text in texts for ref in _downward(_cut(text)))]
-        found: set[ObjectId] = set()
-        while stack:
-            objgen = stack.pop()
-            if objgen in found:
-                continue
-            if objgen in self.earlier:
-                found |= self._closure(objgen)
-                continue
-            found.add(objgen)
-            stack.extend(self.batch.down(objgen))
-        self.earlier |= found
-        return found
-
-    def reach_all(self, texts: Sequence[bytes], objects: Sequence[ObjectId]) -> set[ObjectId]:
-        """Return what `reach` does, in one walk that keeps nothing: for many pages at once."""
+        not up a tree (a page's /Parent, an element's /P): walked over each object's references, found once per
+        batch (`Batch.down`)."""
         stack = [*objects, *(ref for text in texts for ref in _downward(_cut(text)))]
         found: set[ObjectId] = set()
         while stack:
@@ -258,15 +232,6 @@ class PageWriter:
                 found.add(objgen)
                 stack.extend(self.batch.down(objgen))
         return found
-
-    def _closure(self, objgen: ObjectId) -> frozenset[ObjectId]:
-        """Return the objects reachable from `objgen`, itself included (kept)."""
-        known = self.closures.get(objgen)
-        if known is None:
-            self.closures[objgen] = frozenset((objgen,))  # a cycle back here adds nothing new
-            known = frozenset((objgen,)).union(*(self._closure(child) for child in self.batch.down(objgen)))
-            self.closures[objgen] = known
-        return known
 
     def page_pdf(self, index: int, info: Mapping[str, str]) -> bytes:
         """Return a complete PDF holding page `index` of the batch alone, with document information `info`.
@@ -351,6 +316,7 @@ def joined_pdf(writers: Sequence[PageWriter], pages: Sequence[tuple[int, int]]) 
     for later in writers[1:]:
         base.append(total)
         total += later.batch.size
+    swaps = [_swaps(later, tree_id, structure) for later in writers]  # the first batch's own are not used
     appended: dict[int, tuple[list[bytes | ObjectId], bytes | None]] = {}
     kids: list[bytes] = []
     children: list[bytes] = []
@@ -367,13 +333,12 @@ def joined_pdf(writers: Sequence[PageWriter], pages: Sequence[tuple[int, int]]) 
             children += [b"%d 0 R" % child[0] for child in own]
             numbers.append((key, entry))
             continue
-        swap = _swaps(other, tree_id, structure)
         starts.setdefault(b, ([], []))
         starts[b][0].append(entry)
         starts[b][1].extend((page, *own))
         kids.append(b"%d 0 R" % (base[b] + page[0]))
         children += [b"%d 0 R" % (base[b] + child[0]) for child in own]
-        numbers.append((next_key, _joined(_renumbered(_cut(entry), base[b], swap))))
+        numbers.append((next_key, _joined(_renumbered(_cut(entry), base[b], swaps[b]))))
         appended[base[b] + page[0]] = (
             [
                 _STRUCT_PARENTS.sub(b"/StructParents %d" % next_key, part) if isinstance(part, bytes) else part
@@ -383,11 +348,9 @@ def joined_pdf(writers: Sequence[PageWriter], pages: Sequence[tuple[int, int]]) 
         )
         next_key += 1
     for b, (texts, objgens) in starts.items():
-        other = writers[b]
-        swap = _swaps(other, tree_id, structure)
-        for objgen in other.reach_all(texts, objgens) - set(swap):
-            parts, raw = appended.get(base[b] + objgen[0]) or other.batch.object(objgen)
-            appended[base[b] + objgen[0]] = (_renumbered(parts, base[b], swap), raw)
+        for objgen in writers[b].reach(texts, objgens) - set(swaps[b]):
+            parts, raw = appended.get(base[b] + objgen[0]) or writers[b].batch.object(objgen)
+            appended[base[b] + objgen[0]] = (_renumbered(parts, base[b], swaps[b]), raw)
     replaced[tree_id[0]] = b"<< /Type /Pages /Kids [ %s ] /Count %d >>" % (b" ".join(kids), len(kids))
     replaced[structure.top[0]] = b"<< /Type /StructElem /S /Document /P %d 0 R /K [ %s ] >>" % (
         structure.root[0],
@@ -493,38 +456,12 @@ def _copied(
         out += b"\n"
     for number, text in replaced.items():
         offsets[number] = len(out)
-        out += b"%d 0 obj\n" % number + text
-        if number in streams:
-            out += b"\nstream\n" + streams[number] + b"\nendstream"
-        out += b"\nendobj\n"
-    for number, (parts, raw) in appended.items():
+        _write_object(out, number, [text], streams.get(number), _first)
+    for number, (parts, raw) in appended.items():  # their references already numbered as they are written
         offsets[number] = len(out)
-        out += b"%d 0 obj\n" % number
-        for part in parts:
-            out += part if isinstance(part, bytes) else b"%d 0 R" % part[0]
-        if raw is not None:
-            out += b"\nstream\n" + raw + b"\nendstream"
-        out += b"\nendobj\n"
-    digest = hashlib.md5(bytes(out), usedforsecurity=False).hexdigest().encode("ascii")
-    xref_at = len(out)
-    out += b"xref\n0 1\n0000000000 65535 f \n"
-    numbers = sorted(offsets)
-    run: list[int] = []
-    for number in [*numbers, -1]:
-        if run and number != run[-1] + 1:
-            out += b"%d %d\n" % (run[0], len(run)) + b"".join(b"%010d 00000 n \n" % offsets[n] for n in run)
-            run = []
-        run.append(number)
+        _write_object(out, number, parts, raw, _first)
     info = batch.trailer.get(b"/Info")
-    out += b"trailer\n<< /Size %d /Root %s%s /ID [ <%s> <%s> ] >>\nstartxref\n%d\n%%%%EOF\n" % (
-        numbers[-1] + 1,
-        batch.trailer[b"/Root"],
-        b" /Info " + info if info is not None else b"",
-        digest,
-        digest,
-        xref_at,
-    )
-    return bytes(out)
+    return _finish(out, offsets, batch.trailer[b"/Root"], info)
 
 
 def _page_count(xmp: str, pages: int) -> str:
@@ -566,8 +503,6 @@ _STREAM_KEYWORD = re.compile(rb">>[ \t\r\n]*stream(?:\r\n|\n)")
 _LENGTH = re.compile(rb"/Length[ \t\r\n]+(\d+)(?![ \t\r\n]+\d+[ \t\r\n]+R)")
 # An array with nothing nested in it (numbers, names, references): skipped whole, not item by item.
 _FLAT_ARRAY = re.compile(rb"\[[^\[\]()<>]*\]")
-# A number tree's /Nums of keys and references or arrays of references: read whole, not item by item.
-_NUMS = re.compile(rb"[ \t\r\n]*(\d+)[ \t\r\n]*(\[[^\[\]()<>]*\]|\d+[ \t\r\n]+\d+[ \t\r\n]+R)")
 _STRUCT_PARENTS = re.compile(rb"/StructParents[ \t\r\n]+\d+")
 _XREF_SECTION = re.compile(rb"[ \t\r\n]*(\d+)[ \t]+(\d+)[ \t]*\r?\n")
 
@@ -715,7 +650,7 @@ def letter_xmp(batch: str, info: Mapping[str, str]) -> str:
     if "Creator" in info:
         xmp = re.sub(r"<xmp:CreatorTool>.*?</xmp:CreatorTool>",
                      lambda _: f"<xmp:CreatorTool>{escape(info['Creator'])}</xmp:CreatorTool>", xmp, count=1)
-    return re.sub(r"<xmpTPg:NPages>\d+</xmpTPg:NPages>", "<xmpTPg:NPages>1</xmpTPg:NPages>", xmp, count=1)
+    return _page_count(xmp, 1)
 
 
 # An object serialised: its text cut at each indirect reference (the reference kept as its object id), and the
@@ -770,29 +705,55 @@ def _assemble(version: bytes, objects: Mapping[ObjectId, _Serialised], root: Obj
     order = sorted(objects)
     numbers = {objgen: number for number, objgen in enumerate(order, start=1)}
     out = bytearray(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
-    offsets: list[int] = []
+    offsets: dict[int, int] = {}
     for objgen in order:
-        parts, raw = objects[objgen]
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % numbers[objgen]
-        for part in parts:
-            out += part if isinstance(part, bytes) else b"%d 0 R" % numbers[part]
-        if raw is not None:
-            out += b"\nstream\n" + raw + b"\nendstream"
-        out += b"\nendobj\n"
-    return _finish(out, offsets, numbers[root], numbers[info])
+        offsets[numbers[objgen]] = len(out)
+        _write_object(out, numbers[objgen], *objects[objgen], numbers.__getitem__)
+    return _finish(out, offsets, b"%d 0 R" % numbers[root], b"%d 0 R" % numbers[info])
 
 
-def _finish(out: bytearray, offsets: Sequence[int], root: int, info: int) -> bytes:
-    """Return a PDF's objects `out` (at `offsets`) with its cross-reference table and trailer."""
+def _write_object(
+    out: bytearray,
+    number: int,
+    parts: Sequence[bytes | ObjectId],
+    raw: bytes | None,
+    number_of: Callable[[ObjectId], int],
+) -> None:
+    """Append indirect object `number` to `out`: its cut text with each reference numbered by `number_of`, and a
+    stream's stored bytes."""
+    out += b"%d 0 obj\n" % number
+    for part in parts:
+        out += part if isinstance(part, bytes) else b"%d 0 R" % number_of(part)
+    if raw is not None:
+        out += b"\nstream\n" + raw + b"\nendstream"
+    out += b"\nendobj\n"
+
+
+def _first(objgen: ObjectId) -> int:
+    """Return a reference's object number as it stands."""
+    return objgen[0]
+
+
+def _finish(out: bytearray, offsets: Mapping[int, int], root: bytes, info: bytes | None) -> bytes:
+    """Return a PDF's objects `out` ({object number: offset}) with its cross-reference table, one subsection per run
+    of consecutive numbers (object 0 the head of the free list), and its trailer; `root` and `info` are references."""
     digest = hashlib.md5(bytes(out), usedforsecurity=False).hexdigest().encode("ascii")
     xref_at = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [ <%s> <%s> ] >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(offsets) + 1,
+    numbers = [0, *sorted(offsets)]
+    out += b"xref\n"
+    start = 0
+    for at in range(1, len(numbers) + 1):
+        if at == len(numbers) or numbers[at] != numbers[at - 1] + 1:
+            out += b"%d %d\n" % (numbers[start], at - start)
+            out += b"".join(
+                b"%010d 00000 n \n" % offsets[number] if number else b"0000000000 65535 f \n"
+                for number in numbers[start:at]
+            )
+            start = at
+    out += b"trailer\n<< /Size %d /Root %s%s /ID [ <%s> <%s> ] >>\nstartxref\n%d\n%%%%EOF\n" % (
+        numbers[-1] + 1,
         root,
-        info,
+        b" /Info " + info if info is not None else b"",
         digest,
         digest,
         xref_at,
